@@ -1,1 +1,313 @@
-//! placeholder
+//! The publisher: puts a verified database where the POS app reads it.
+//!
+//! The publish folder only ever holds complete, fsynced databases under their
+//! final names. A new copy is written to a hidden temp file in the same folder
+//! ([`Publisher::stage`]), verified by the caller, then [`Publisher::publish`]
+//! fsyncs it, gives it its final name atomically, fsyncs the folder and applies
+//! retention.
+//!
+//! Two layouts ([`PublishMode`]):
+//! - `versioned` (the fleet's layout): `<unix-seconds>-<db>` names, unique and
+//!   strictly increasing, never overwriting a file; the newest `keep` are kept.
+//!   Deleting an older version that a reader still has open is safe on macOS
+//!   and Linux: the file lives on until the reader closes it.
+//! - `single`: one fixed name, `<db>`, replaced atomically by rename.
+
+mod error;
+mod naming;
+mod retention;
+mod staging;
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use error::{classify_io, PublishError};
+pub use staging::Staged;
+
+use error::io_error;
+
+/// How many later seconds to try when a versioned name is already taken
+/// (by a file that is not a regular file, or one created behind our back).
+const MAX_NAME_ATTEMPTS: u32 = 64;
+
+/// The layout of the publish folder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// `<unix-seconds>-<db>` files, the newest `keep` kept.
+    #[default]
+    Versioned,
+    /// One file named `<db>`, replaced atomically.
+    Single,
+}
+
+/// Publishes databases into one folder.
+#[derive(Clone, Debug)]
+pub struct Publisher {
+    dir: PathBuf,
+    mode: PublishMode,
+    db_name: String,
+    keep: usize,
+}
+
+/// The outcome of a publish: the final path, and the old versions retention
+/// deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    pub path: PathBuf,
+    pub removed: Vec<PathBuf>,
+}
+
+impl Publisher {
+    /// A publisher of `db_name` into `dir`, keeping the newest `keep` versions
+    /// (`keep` must be at least 2; it only matters in versioned mode).
+    pub fn new(
+        dir: PathBuf,
+        mode: PublishMode,
+        db_name: &str,
+        keep: usize,
+    ) -> Result<Publisher, PublishError> {
+        if keep < 2 {
+            return Err(PublishError::KeepTooSmall { keep });
+        }
+        if !naming::is_plain_name(db_name) {
+            return Err(PublishError::InvalidDbName {
+                name: db_name.to_string(),
+            });
+        }
+        Ok(Publisher {
+            dir,
+            mode,
+            db_name: db_name.to_string(),
+            keep,
+        })
+    }
+
+    /// The publish folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes the folder ready at start-up: creates it when missing, checks
+    /// that files can be created in it, and removes leftover temp files of
+    /// ours. Returns how many temps were swept.
+    ///
+    /// Call it before staging anything: it would sweep a staged copy too.
+    pub fn prepare(&self) -> Result<usize, PublishError> {
+        match fs::metadata(&self.dir) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(PublishError::NotAFolder {
+                    path: self.dir.clone(),
+                })
+            }
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(&self.dir)
+                    .map_err(|err| io_error("create publish folder", &self.dir, err))?;
+            }
+            Err(err) => return Err(io_error("read publish folder", &self.dir, err)),
+        }
+        drop(
+            Staged::create(&self.dir, &self.db_name)
+                .map_err(|err| io_error("write to publish folder", &self.dir, err))?,
+        );
+        self.sweep_temps()
+    }
+
+    /// Creates a new hidden temp file in the publish folder for the caller to
+    /// write the next database into. It is deleted on drop unless published.
+    pub fn stage(&self) -> Result<Staged, PublishError> {
+        Staged::create(&self.dir, &self.db_name)
+            .map_err(|err| io_error("create a temp file in publish folder", &self.dir, err))
+    }
+
+    /// Publishes a staged copy: fsyncs it, gives it its final name atomically
+    /// (versioned: a new `<seconds>-<db>` name after every existing one, never
+    /// replacing a file; single: renamed over `<db>`), fsyncs the folder and,
+    /// in versioned mode, deletes all but the newest `keep` versions.
+    ///
+    /// Retention failures do not fail the publish (the new version is out);
+    /// they are logged and the file stays for the next round.
+    pub fn publish(&self, mut staged: Staged, now: SystemTime) -> Result<Published, PublishError> {
+        staged
+            .file()
+            .sync_all()
+            .map_err(|err| io_error("fsync", staged.path(), err))?;
+        let path = match self.mode {
+            PublishMode::Versioned => self.link_versioned(&mut staged, now)?,
+            PublishMode::Single => self.rename_single(&mut staged)?,
+        };
+        sync_dir(&self.dir)?;
+        let removed = match self.mode {
+            PublishMode::Versioned => self.apply_retention(),
+            PublishMode::Single => Vec::new(),
+        };
+        Ok(Published { path, removed })
+    }
+
+    /// The newest published file: versioned, the highest seconds; single,
+    /// `<db>` if it exists. `None` when nothing is published (or the folder
+    /// does not exist yet).
+    pub fn newest(&self) -> Result<Option<PathBuf>, PublishError> {
+        match self.mode {
+            PublishMode::Versioned => Ok(self.versions()?.into_iter().max().map(|(_, path)| path)),
+            PublishMode::Single => {
+                let path = self.dir.join(&self.db_name);
+                match fs::metadata(&path) {
+                    Ok(meta) => Ok(meta.is_file().then_some(path)),
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(err) => Err(io_error("read", &path, err)),
+                }
+            }
+        }
+    }
+
+    /// Hard-links the staged copy to the next free versioned name (a link
+    /// fails rather than replace an existing file), then drops the temp name.
+    fn link_versioned(
+        &self,
+        staged: &mut Staged,
+        now: SystemTime,
+    ) -> Result<PathBuf, PublishError> {
+        let newest = self
+            .versions()?
+            .into_iter()
+            .map(|(seconds, _)| seconds)
+            .max();
+        let mut seconds = naming::next_seconds(unix_seconds(now), newest);
+        let mut attempts = 1;
+        let target = loop {
+            let target = self
+                .dir
+                .join(naming::versioned_name(seconds, &self.db_name));
+            match fs::hard_link(staged.path(), &target) {
+                Ok(()) => break target,
+                Err(err)
+                    if err.kind() == io::ErrorKind::AlreadyExists
+                        && attempts < MAX_NAME_ATTEMPTS =>
+                {
+                    attempts += 1;
+                    seconds = seconds.saturating_add(1);
+                }
+                Err(err) => return Err(io_error("publish to", &target, err)),
+            }
+        };
+        staged.mark_published();
+        staging::remove_temp(staged.path());
+        Ok(target)
+    }
+
+    /// Renames the staged copy over `<db>`, atomically replacing the old one.
+    fn rename_single(&self, staged: &mut Staged) -> Result<PathBuf, PublishError> {
+        let target = self.dir.join(&self.db_name);
+        fs::rename(staged.path(), &target).map_err(|err| io_error("publish to", &target, err))?;
+        staged.mark_published();
+        Ok(target)
+    }
+
+    /// Deletes all but the newest `keep` versions; returns what it deleted.
+    fn apply_retention(&self) -> Vec<PathBuf> {
+        let versions = match self.versions() {
+            Ok(versions) => versions,
+            Err(err) => {
+                tracing::warn!(error = %err, "retention skipped");
+                return Vec::new();
+            }
+        };
+        retention::to_delete(&versions, self.keep)
+            .into_iter()
+            .filter(|path| match fs::remove_file(path) {
+                Ok(()) => true,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => false,
+                Err(err) => {
+                    tracing::warn!(
+                        path = %path.display(),
+                        error = %err,
+                        "could not delete an old version; retention will retry next publish"
+                    );
+                    false
+                }
+            })
+            .collect()
+    }
+
+    /// The versioned files in the folder (regular files named `<seconds>-<db>`)
+    /// with their seconds. A missing folder has none.
+    fn versions(&self) -> Result<Vec<(u64, PathBuf)>, PublishError> {
+        let read_err = |err| io_error("read publish folder", &self.dir, err);
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(read_err(err)),
+        };
+        let mut versions = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(read_err)?;
+            let Some(seconds) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| naming::parse_versioned(name, &self.db_name))
+            else {
+                continue;
+            };
+            if entry.file_type().map_err(read_err)?.is_file() {
+                versions.push((seconds, entry.path()));
+            }
+        }
+        Ok(versions)
+    }
+
+    /// Removes leftover temp files of ours; returns how many.
+    fn sweep_temps(&self) -> Result<usize, PublishError> {
+        let read_err = |err| io_error("read publish folder", &self.dir, err);
+        let mut swept = 0;
+        for entry in fs::read_dir(&self.dir).map_err(read_err)? {
+            let entry = entry.map_err(read_err)?;
+            let ours = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| naming::is_our_temp(name, &self.db_name));
+            if !ours || !entry.file_type().map_err(read_err)?.is_file() {
+                continue;
+            }
+            let path = entry.path();
+            match fs::remove_file(&path) {
+                Ok(()) => swept += 1,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io_error("remove leftover temp file", &path, err)),
+            }
+        }
+        Ok(swept)
+    }
+}
+
+/// Seconds since the Unix epoch (0 for a clock set before 1970).
+fn unix_seconds(now: SystemTime) -> u64 {
+    now.duration_since(UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0)
+}
+
+/// Makes the folder's entries (new names, removed temps) durable. Some
+/// filesystems cannot fsync a folder and say so with EINVAL or ENOTSUP; like
+/// SQLite, treat that as done.
+fn sync_dir(dir: &Path) -> Result<(), PublishError> {
+    match File::open(dir).and_then(|folder| folder.sync_all()) {
+        Ok(()) => Ok(()),
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            ) =>
+        {
+            tracing::debug!(dir = %dir.display(), error = %err, "folder fsync not supported");
+            Ok(())
+        }
+        Err(err) => Err(io_error("fsync publish folder", dir, err)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
