@@ -1,8 +1,18 @@
 //! voripos-domain-sync: keeps a VoriPOS Mac's domain database in sync with LiteFS.
 //!
-//! The pipeline (see `README.md`): LiteFS events trigger the sync worker, which
-//! streams an export to a hidden temp file while checksumming it, verifies it,
-//! publishes it atomically into the POS app's folder and inspects it for the status.
+//! The pipeline: LiteFS events ([`sync::listener`]) trigger the [`sync::worker`], which
+//! streams an export to a hidden temp file while checksumming it ([`sync::download`]),
+//! [`verify`]s it, [`publish`]es it atomically into the POS app's folder and
+//! [`inspect`]s it for the [`status`].
 
+pub mod backoff;
+pub mod board;
+pub mod cli;
+pub mod config;
+pub mod daemon;
 pub mod inspect;
+pub mod litefs;
 pub mod publish;
+pub mod status;
+pub mod sync;
+pub mod verify;

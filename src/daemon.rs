@@ -1,0 +1,165 @@
+//! The headless core: wires config, LiteFS client, publisher, worker and status together.
+//!
+//! `run --headless` runs this until SIGTERM/SIGINT; the menu-bar app runs the same core
+//! beside its event loop.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use notify::Watcher;
+use tokio::sync::{mpsc, watch};
+
+use crate::board::Board;
+use crate::config::Config;
+use crate::litefs::client::{Client, Timeouts};
+use crate::publish::Publisher;
+use crate::status::Status;
+use crate::sync::job::JobContext;
+use crate::sync::ledger::Ledger;
+use crate::sync::listener::listen;
+use crate::sync::worker::{Inputs, Settings, Worker};
+use crate::sync::Command;
+
+/// A running core: send it commands, watch its status.
+pub struct Core {
+    pub commands: mpsc::Sender<Command>,
+    pub status: watch::Receiver<Status>,
+    pub status_file: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Core {
+    /// Waits until the core has stopped (after `Command::Quit`).
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the core on the current tokio runtime. Fails only on what no retry can fix
+/// (an unusable publish folder, a bad LiteFS URL).
+pub fn start(config: &Config) -> anyhow::Result<Core> {
+    let publish_dir = config.publish_dir();
+    let publisher = Arc::new(
+        Publisher::new(
+            publish_dir.clone(),
+            config.publish.mode,
+            &config.litefs.database,
+            config.publish.keep,
+        )
+        .context("cannot set up publishing")?,
+    );
+    let swept = publisher
+        .prepare()
+        .with_context(|| format!("cannot use the publish folder {}", publish_dir.display()))?;
+    if swept > 0 {
+        tracing::info!(swept, dir = %publish_dir.display(), "removed unfinished temp files from an earlier run");
+    }
+    let client = Client::new(
+        &config.litefs.url,
+        &config.litefs.database,
+        Timeouts {
+            connect: config.sync.connect_timeout,
+            stall: config.sync.stall_timeout,
+        },
+    )?;
+    let status_file = config.status_file();
+    let board = Arc::new(Board::new(
+        status_file.clone(),
+        Status::starting(client.url(), Utc::now()),
+    ));
+    let ledger = Ledger::default();
+    let ctx = Arc::new(JobContext {
+        client: client.clone(),
+        publisher,
+        ledger: ledger.clone(),
+        quick_check: config.publish.quick_check,
+        tables: config.publish.tables.clone(),
+        event_grace: config.sync.event_grace,
+    });
+
+    let (commands_tx, commands) = mpsc::channel(16);
+    let (signals_tx, signals) = mpsc::channel(1024);
+    let (folder_tx, folder_changes) = mpsc::channel(1);
+    let watcher = watch_folder(&publish_dir, folder_tx);
+
+    tokio::spawn(listen(client, ledger, signals_tx, config.sync.max_backoff));
+    let worker = Worker::new(
+        ctx,
+        board.clone(),
+        Settings {
+            min_interval: config.sync.min_interval,
+            safety_check: config.sync.safety_check,
+            stale_after: config.status.stale_after,
+            max_backoff: config.sync.max_backoff,
+        },
+    );
+    let status = board.subscribe();
+    let task = tokio::spawn(async move {
+        let _watcher = watcher;
+        worker
+            .run(Inputs {
+                commands,
+                signals,
+                folder_changes,
+            })
+            .await;
+    });
+    Ok(Core {
+        commands: commands_tx,
+        status,
+        status_file,
+        task,
+    })
+}
+
+/// Watches the publish folder; a failure to watch only loses that one trigger.
+fn watch_folder(dir: &std::path::Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = tx.try_send(());
+        }
+    });
+    match watcher {
+        Ok(mut w) => match w.watch(dir, notify::RecursiveMode::NonRecursive) {
+            Ok(()) => Some(w),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the publish folder; changes behind our back are noticed at the next sync");
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "no file watcher available");
+            None
+        }
+    }
+}
+
+/// Runs the core until SIGTERM or SIGINT.
+pub async fn run_until_signal(config: &Config) -> anyhow::Result<()> {
+    let core = start(config)?;
+    tracing::info!(
+        litefs = %config.litefs.url,
+        database = %config.litefs.database,
+        dir = %config.publish_dir().display(),
+        status_file = %core.status_file.display(),
+        "voripos-domain-sync running headless"
+    );
+    shutdown_signal().await?;
+    tracing::info!("stopping");
+    let _ = core.commands.send(Command::Quit).await;
+    core.stopped().await;
+    Ok(())
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

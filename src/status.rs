@@ -1,0 +1,408 @@
+//! The status model: what the menu, the CLI and the status file show.
+//!
+//! One [`Status`] snapshot holds the state (with the time it began) and the facts beside
+//! it. Its JSON form is a documented contract (README, "Status JSON"); keys may be added,
+//! never renamed. The token never reaches it: nothing here is built from the config's
+//! secret.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::inspect::Metadata;
+use crate::litefs::Checksum;
+
+/// The one state the app is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    NotConfigured,
+    DockerUnavailable,
+    Starting,
+    Syncing,
+    UpToDate,
+    Stale,
+    Error,
+}
+
+/// A failure, named for people (`message`) and for scripts (`kind`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub kind: String,
+    pub message: String,
+}
+
+/// A LiteFS transaction ID, shown as 16 hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Txid(pub u64);
+
+impl Serialize for Txid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:016x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Txid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        u64::from_str_radix(&s, 16)
+            .map(Txid)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A snapshot of everything the app knows about its sync.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub state: State,
+    #[serde(with = "rfc3339")]
+    pub since: DateTime<Utc>,
+    /// What the state is doing right now, in words ("waiting for LiteFS at …").
+    pub detail: Option<String>,
+    #[serde(with = "rfc3339_opt")]
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Last time LiteFS answered and the published file was confirmed current.
+    #[serde(with = "rfc3339_opt")]
+    pub last_check_at: Option<DateTime<Utc>>,
+    pub txid: Option<Txid>,
+    pub checksum: Option<Checksum>,
+    pub published_path: Option<PathBuf>,
+    pub metadata: Option<Metadata>,
+    pub row_counts: BTreeMap<String, Option<u64>>,
+    pub error: Option<ErrorInfo>,
+    pub litefs_url: String,
+    pub events_connected: bool,
+    pub app_version: String,
+    pub pid: u32,
+}
+
+impl Status {
+    /// The status of a process that has just started.
+    pub fn starting(litefs_url: &str, now: DateTime<Utc>) -> Self {
+        Status {
+            state: State::Starting,
+            since: now,
+            detail: Some(format!("waiting for LiteFS at {litefs_url}")),
+            last_sync_at: None,
+            last_check_at: None,
+            txid: None,
+            checksum: None,
+            published_path: None,
+            metadata: None,
+            row_counts: BTreeMap::new(),
+            error: None,
+            litefs_url: litefs_url.to_string(),
+            events_connected: false,
+            app_version: env!("CARGO_PKG_VERSION").to_string(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Moves to `state` (keeping `since` when the state does not change).
+    pub fn set_state(&mut self, state: State, now: DateTime<Utc>) {
+        if self.state != state {
+            self.state = state;
+            self.since = now;
+        }
+    }
+
+    /// The human-readable form printed by `status`.
+    pub fn render(&self, now: DateTime<Utc>) -> String {
+        let mut out = String::new();
+        let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("{k:<14}{v}\n"));
+        line(
+            &mut out,
+            "State:",
+            format!(
+                "{} (since {})",
+                state_words(self.state),
+                ago(self.since, now)
+            ),
+        );
+        if let Some(d) = &self.detail {
+            line(&mut out, "", d.clone());
+        }
+        if let Some(e) = &self.error {
+            line(&mut out, "Error:", format!("{} [{}]", e.message, e.kind));
+        }
+        line(
+            &mut out,
+            "Last sync:",
+            self.last_sync_at.map_or("never".into(), |t| when(t, now)),
+        );
+        line(
+            &mut out,
+            "Last check:",
+            self.last_check_at.map_or("never".into(), |t| when(t, now)),
+        );
+        let meta = self.metadata.clone().unwrap_or_default();
+        line(
+            &mut out,
+            "Database:",
+            format!(
+                "schema {} · generated {} · TXID {}",
+                meta.schema_version.as_deref().unwrap_or("missing"),
+                meta.generated_at.as_deref().unwrap_or("missing"),
+                self.txid.map_or("unknown".into(), |t| format!("{:x}", t.0)),
+            ),
+        );
+        if let Some(c) = self.checksum {
+            line(&mut out, "Checksum:", c.to_string());
+        }
+        if let Some(p) = &self.published_path {
+            line(&mut out, "File:", p.display().to_string());
+        }
+        for (table, count) in &self.row_counts {
+            line(
+                &mut out,
+                "",
+                format!(
+                    "{table:<20}{}",
+                    count.map_or("missing".into(), |c| c.to_string())
+                ),
+            );
+        }
+        line(
+            &mut out,
+            "LiteFS:",
+            format!(
+                "{} (events {})",
+                self.litefs_url,
+                if self.events_connected {
+                    "connected"
+                } else {
+                    "disconnected"
+                }
+            ),
+        );
+        line(&mut out, "Version:", self.app_version.clone());
+        out
+    }
+}
+
+fn state_words(state: State) -> &'static str {
+    match state {
+        State::NotConfigured => "not configured",
+        State::DockerUnavailable => "Docker unavailable",
+        State::Starting => "starting",
+        State::Syncing => "syncing",
+        State::UpToDate => "up to date",
+        State::Stale => "stale",
+        State::Error => "error",
+    }
+}
+
+fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    format!(
+        "{} ({})",
+        t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S"),
+        ago(t, now)
+    )
+}
+
+/// "3 min ago"-style age.
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds().max(0);
+    match secs {
+        0..=59 => format!("{secs} s ago"),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// Whether an up-to-date status has gone stale: LiteFS has not confirmed the published
+/// file for longer than `stale_after` (it is unreachable, or its events stopped).
+pub fn is_stale(
+    last_check_at: Option<DateTime<Utc>>,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    stale_after: Duration,
+) -> bool {
+    let reference = last_check_at.unwrap_or(since);
+    let age = (now - reference).to_std().unwrap_or_default();
+    age > stale_after
+}
+
+/// Writes the status file atomically (temp file in the same folder, fsync, rename).
+pub fn write_file(path: &Path, status: &Status) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
+    json.push(b'\n');
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&json)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads a status file.
+pub fn read_file(path: &Path) -> std::io::Result<Status> {
+    let text = std::fs::read(path)?;
+    serde_json::from_slice(&text)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+mod rfc3339 {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+mod rfc3339_opt {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::rfc3339::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| {
+                DateTime::parse_from_rfc3339(&s)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+    }
+}
+
+/// Formats a time as the JSON does (for logs and messages).
+pub fn rfc3339_string(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn synced() -> Status {
+        let mut s = Status::starting("http://127.0.0.1:20202", t("2026-11-25T14:00:00Z"));
+        s.set_state(State::UpToDate, t("2026-11-25T14:03:12Z"));
+        s.last_sync_at = Some(t("2026-11-25T14:03:12Z"));
+        s.txid = Some(Txid(0x2f));
+        s.checksum = Some(Checksum(0x83b05248774ce767));
+        s.published_path = Some(PathBuf::from("/d/1764079392-Domain.sqlite3"));
+        s.metadata = Some(Metadata {
+            schema_version: Some("7".into()),
+            generated_at: Some("2026-11-25T13:58:00Z".into()),
+            ..Default::default()
+        });
+        s.row_counts.insert("products".into(), Some(51234));
+        s.row_counts.insert("offers".into(), None);
+        s
+    }
+
+    #[test]
+    fn json_has_the_contract_keys_and_shapes() {
+        let v = serde_json::to_value(synced()).unwrap();
+        assert_eq!(v["state"], "up_to_date");
+        assert_eq!(v["since"], "2026-11-25T14:03:12Z");
+        assert_eq!(v["last_sync_at"], "2026-11-25T14:03:12Z");
+        assert_eq!(v["txid"], "000000000000002f");
+        assert_eq!(v["checksum"], "83b05248774ce767");
+        assert_eq!(v["published_path"], "/d/1764079392-Domain.sqlite3");
+        assert_eq!(v["metadata"]["schema_version"], "7");
+        assert_eq!(v["row_counts"]["products"], 51234);
+        assert!(v["row_counts"]["offers"].is_null());
+        assert!(v["error"].is_null());
+    }
+
+    #[test]
+    fn before_the_first_publish_times_are_null() {
+        let v = serde_json::to_value(Status::starting("u", t("2026-11-25T14:00:00Z"))).unwrap();
+        assert_eq!(v["state"], "starting");
+        assert!(v["last_sync_at"].is_null() && v["txid"].is_null() && v["checksum"].is_null());
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let s = synced();
+        let back: Status = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn state_change_moves_since_only_on_change() {
+        let mut s = synced();
+        s.set_state(State::UpToDate, t("2026-11-25T15:00:00Z"));
+        assert_eq!(s.since, t("2026-11-25T14:03:12Z"));
+        s.set_state(State::Error, t("2026-11-25T15:00:00Z"));
+        assert_eq!(s.since, t("2026-11-25T15:00:00Z"));
+    }
+
+    #[test]
+    fn staleness_counts_from_the_last_confirmation() {
+        let now = t("2026-11-25T15:00:00Z");
+        let half_hour = Duration::from_secs(1800);
+        assert!(!is_stale(
+            Some(t("2026-11-25T14:45:00Z")),
+            now,
+            now,
+            half_hour
+        ));
+        assert!(is_stale(
+            Some(t("2026-11-25T14:00:00Z")),
+            now,
+            now,
+            half_hour
+        ));
+        assert!(is_stale(None, t("2026-11-25T14:00:00Z"), now, half_hour));
+    }
+
+    #[test]
+    fn human_form_names_state_version_and_missing_tables() {
+        let text = synced().render(t("2026-11-25T14:05:12Z"));
+        assert!(text.contains("up to date (since 2 min ago)"), "{text}");
+        assert!(text.contains("schema 7"), "{text}");
+        assert!(text.contains("TXID 2f"), "{text}");
+        assert!(
+            text.contains("offers") && text.contains("missing"),
+            "{text}"
+        );
+        assert!(text.contains("51234"), "{text}");
+    }
+
+    #[test]
+    fn file_is_written_atomically_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/status.json");
+        write_file(&path, &synced()).unwrap();
+        assert_eq!(read_file(&path).unwrap(), synced());
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("status.json")]);
+    }
+}

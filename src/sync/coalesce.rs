@@ -1,0 +1,182 @@
+//! Coalescing sync triggers: one sync in flight, at most one pending.
+//!
+//! A burst of LiteFS transactions must not queue a burst of exports: while a sync runs,
+//! further triggers merge into a single pending one, which starts when the running one
+//! ends (and not before `min_interval` after the previous start, so a burst yields a
+//! handful of publishes, the last of them with the final state).
+
+use std::time::{Duration, Instant};
+
+/// Why a sync was asked for. Forced reasons re-check the published file from disk
+/// instead of trusting what the worker remembers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// A LiteFS transaction event for our database.
+    Tx,
+    /// The periodic safety check while the event stream is down.
+    SafetyCheck,
+    /// Retrying after a failed sync.
+    Retry,
+    /// First sync after start-up.
+    Startup,
+    /// The published file was changed or deleted behind our back.
+    FileChanged,
+    /// Someone pressed *Resync now*.
+    Resync,
+}
+
+impl Reason {
+    /// Whether this sync must re-read the newest published file rather than trust memory.
+    pub fn forced(self) -> bool {
+        matches!(self, Reason::Startup | Reason::FileChanged | Reason::Resync)
+    }
+}
+
+/// What to do after a trigger or a finished sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Start a sync now.
+    Start(Reason),
+    /// Start a sync once this instant is reached.
+    StartAt(Instant, Reason),
+    /// Nothing to do now (a sync is running or nothing is pending).
+    Idle,
+}
+
+/// The coalescing state machine; pure, driven by the worker.
+#[derive(Debug)]
+pub struct Coalescer {
+    min_interval: Duration,
+    running: bool,
+    pending: Option<Reason>,
+    last_start: Option<Instant>,
+}
+
+impl Coalescer {
+    pub fn new(min_interval: Duration) -> Self {
+        Coalescer {
+            min_interval,
+            running: false,
+            pending: None,
+            last_start: None,
+        }
+    }
+
+    /// A trigger arrived at `now`.
+    pub fn trigger(&mut self, reason: Reason, now: Instant) -> Decision {
+        self.pending = Some(self.pending.map_or(reason, |p| p.max(reason)));
+        if self.running {
+            Decision::Idle
+        } else {
+            self.ready(now)
+        }
+    }
+
+    /// The running sync ended at `now`.
+    pub fn finished(&mut self, now: Instant) -> Decision {
+        self.running = false;
+        self.ready(now)
+    }
+
+    /// The worker is about to start the sync a `StartAt` decision scheduled.
+    pub fn due(&mut self, now: Instant) -> Decision {
+        if self.running {
+            Decision::Idle
+        } else {
+            self.ready(now)
+        }
+    }
+
+    /// Whether a sync is running.
+    pub fn running(&self) -> bool {
+        self.running
+    }
+
+    fn ready(&mut self, now: Instant) -> Decision {
+        let Some(reason) = self.pending else {
+            return Decision::Idle;
+        };
+        // User actions and start-up go at once; automatic triggers respect the interval.
+        let earliest = self
+            .last_start
+            .filter(|_| !matches!(reason, Reason::Resync | Reason::Startup))
+            .map(|t| t + self.min_interval);
+        match earliest {
+            Some(at) if at > now => Decision::StartAt(at, reason),
+            _ => {
+                self.pending = None;
+                self.running = true;
+                self.last_start = Some(now);
+                Decision::Start(reason)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_millis(500);
+
+    #[test]
+    fn first_trigger_starts_at_once() {
+        let mut c = Coalescer::new(MIN);
+        let t0 = Instant::now();
+        assert_eq!(c.trigger(Reason::Tx, t0), Decision::Start(Reason::Tx));
+        assert!(c.running());
+    }
+
+    #[test]
+    fn triggers_during_a_sync_become_one_pending_sync() {
+        let mut c = Coalescer::new(MIN);
+        let t0 = Instant::now();
+        c.trigger(Reason::Tx, t0);
+        for i in 1..1000 {
+            assert_eq!(
+                c.trigger(Reason::Tx, t0 + Duration::from_micros(i)),
+                Decision::Idle
+            );
+        }
+        let done = t0 + Duration::from_secs(1);
+        assert_eq!(c.finished(done), Decision::Start(Reason::Tx));
+        assert_eq!(c.finished(done + MIN), Decision::Idle);
+    }
+
+    #[test]
+    fn automatic_triggers_wait_for_the_minimum_interval() {
+        let mut c = Coalescer::new(MIN);
+        let t0 = Instant::now();
+        c.trigger(Reason::Tx, t0);
+        let t1 = t0 + Duration::from_millis(100);
+        c.trigger(Reason::Tx, t1);
+        assert_eq!(c.finished(t1), Decision::StartAt(t0 + MIN, Reason::Tx));
+        assert_eq!(c.due(t0 + MIN), Decision::Start(Reason::Tx));
+    }
+
+    #[test]
+    fn resync_is_not_delayed_and_wins_over_tx() {
+        let mut c = Coalescer::new(MIN);
+        let t0 = Instant::now();
+        c.trigger(Reason::Tx, t0);
+        c.trigger(Reason::Tx, t0);
+        c.trigger(Reason::Resync, t0);
+        assert_eq!(c.finished(t0), Decision::Start(Reason::Resync));
+    }
+
+    #[test]
+    fn idle_with_nothing_pending() {
+        let mut c = Coalescer::new(MIN);
+        let t0 = Instant::now();
+        assert_eq!(c.finished(t0), Decision::Idle);
+        assert_eq!(c.due(t0), Decision::Idle);
+    }
+
+    #[test]
+    fn forced_reasons_reread_the_published_file() {
+        assert!(
+            Reason::Resync.forced() && Reason::Startup.forced() && Reason::FileChanged.forced()
+        );
+        assert!(!Reason::Tx.forced() && !Reason::Retry.forced() && !Reason::SafetyCheck.forced());
+    }
+}

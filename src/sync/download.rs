@@ -1,0 +1,99 @@
+//! Streams one LiteFS export into a staged file, checksumming it on the way.
+//!
+//! The network side runs on the async runtime; a blocking thread writes each chunk and
+//! feeds the checksum, so the file is read exactly once (by the network) and memory
+//! stays bounded by the small channel between the two, whatever the database's size.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+
+use crate::litefs::checksum::Summary;
+use crate::litefs::client::{Client, LiteFsError};
+use crate::litefs::Checksummer;
+
+/// Chunks in flight between the network and the writer.
+const QUEUE: usize = 32;
+
+/// What a finished download saw.
+#[derive(Clone, Debug)]
+pub struct Downloaded {
+    pub summary: Summary,
+    /// The first 100 bytes (the SQLite header), or fewer when the export was shorter.
+    pub header: Vec<u8>,
+    /// The length LiteFS announced, if any.
+    pub announced_len: Option<u64>,
+}
+
+/// Why a download failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error(transparent)]
+    LiteFs(#[from] LiteFsError),
+    #[error("writing the snapshot to {path} failed: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Downloads the export into `file` (at `path`, for messages).
+pub async fn download(
+    client: &Client,
+    file: File,
+    path: PathBuf,
+) -> Result<Downloaded, DownloadError> {
+    let mut export = client.export().await?;
+    let announced_len = export.expected_len();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(QUEUE);
+    let writer = tokio::task::spawn_blocking(move || write_all(file, rx));
+    let mut network_error = None;
+    loop {
+        match export.chunk().await {
+            Ok(Some(chunk)) => {
+                if tx.send(chunk).is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                network_error = Some(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let written = writer.await.map_err(|e| DownloadError::Write {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    let (summary, header) = written.map_err(|source| DownloadError::Write { path, source })?;
+    if let Some(e) = network_error {
+        return Err(e.into());
+    }
+    Ok(Downloaded {
+        summary,
+        header,
+        announced_len,
+    })
+}
+
+fn write_all(
+    mut file: File,
+    rx: std::sync::mpsc::Receiver<Bytes>,
+) -> std::io::Result<(Summary, Vec<u8>)> {
+    let mut sum = Checksummer::new();
+    let mut header = Vec::with_capacity(100);
+    for chunk in rx {
+        if header.len() < 100 {
+            let take = (100 - header.len()).min(chunk.len());
+            header.extend_from_slice(&chunk[..take]);
+        }
+        sum.update(&chunk);
+        file.write_all(&chunk)?;
+    }
+    file.flush()?;
+    Ok((sum.finish(), header))
+}

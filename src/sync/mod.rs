@@ -1,0 +1,22 @@
+//! The sync worker: from LiteFS transactions to published files.
+//!
+//! [`listener`] follows LiteFS's event stream, [`ledger`] remembers the transactions it
+//! announced, [`coalesce`] decides when a sync runs, [`download`] streams one export to a
+//! staged file, [`job`] takes a snapshot through verify → publish → inspect, and
+//! [`worker`] ties them together and keeps the status.
+
+pub mod coalesce;
+pub mod download;
+pub mod job;
+pub mod ledger;
+pub mod listener;
+pub mod worker;
+
+/// What the UI and CLI ask the core to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Export, verify and publish now if LiteFS has something newer.
+    Resync,
+    /// Stop syncing and exit.
+    Quit,
+}

@@ -1,0 +1,325 @@
+//! The sync worker's loop: turns triggers into jobs and job results into status.
+//!
+//! Triggers: LiteFS `tx` events, *Resync now*, start-up, a periodic safety check while
+//! the event stream is down, changes to the published folder, and retries after a
+//! failure (capped, jittered backoff). One job runs at a time ([`Coalescer`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::backoff::Backoff;
+use crate::board::Board;
+use crate::litefs::client::LiteFsError;
+use crate::status::{is_stale, ErrorInfo, State, Txid};
+use crate::verify::Provenance;
+
+use super::coalesce::{Coalescer, Decision, Reason};
+use super::job::{read_known, still_current, JobContext, Known, Outcome, SyncError};
+use super::listener::Signal;
+use super::Command;
+
+/// Failures in a row before "waiting for LiteFS" becomes an error.
+const PATIENCE: u32 = 3;
+
+/// How often staleness is re-evaluated.
+const STALE_TICK: Duration = Duration::from_secs(15);
+
+/// Timing of the worker.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub min_interval: Duration,
+    pub safety_check: Duration,
+    pub stale_after: Duration,
+    pub max_backoff: Duration,
+}
+
+/// Where the worker's inputs come from.
+pub struct Inputs {
+    pub commands: mpsc::Receiver<Command>,
+    pub signals: mpsc::Receiver<Signal>,
+    /// Something changed in the published folder.
+    pub folder_changes: mpsc::Receiver<()>,
+}
+
+/// A job's result and the published file it compared against.
+type JobResult = (Result<Outcome, SyncError>, Option<Known>);
+
+pub struct Worker {
+    ctx: Arc<JobContext>,
+    board: Arc<Board>,
+    settings: Settings,
+    coalescer: Coalescer,
+    known: Option<Known>,
+    retry: Backoff,
+    job: Option<JoinHandle<JobResult>>,
+    scheduled: Option<Instant>,
+    retry_at: Option<Instant>,
+}
+
+impl Worker {
+    pub fn new(ctx: Arc<JobContext>, board: Arc<Board>, settings: Settings) -> Self {
+        Worker {
+            coalescer: Coalescer::new(settings.min_interval),
+            retry: Backoff::new(Duration::from_millis(500), settings.max_backoff),
+            ctx,
+            board,
+            settings,
+            known: None,
+            job: None,
+            scheduled: None,
+            retry_at: None,
+        }
+    }
+
+    /// Runs until a `Quit` command or until every command sender is gone.
+    pub async fn run(mut self, mut inputs: Inputs) {
+        let mut safety = tokio::time::interval(self.settings.safety_check);
+        safety.tick().await;
+        let mut stale = tokio::time::interval(STALE_TICK);
+        self.trigger(Reason::Startup);
+        loop {
+            tokio::select! {
+                command = inputs.commands.recv() => match command {
+                    Some(Command::Resync) => self.trigger(Reason::Resync),
+                    Some(Command::Quit) | None => break,
+                },
+                Some(signal) = inputs.signals.recv() => self.on_signal(signal),
+                result = wait_job(&mut self.job) => {
+                    self.job = None;
+                    self.on_result(result);
+                    let decision = self.coalescer.finished(Instant::now().into_std());
+                    self.apply(decision);
+                }
+                _ = sleep_until(self.scheduled) => {
+                    self.scheduled = None;
+                    let decision = self.coalescer.due(Instant::now().into_std());
+                    self.apply(decision);
+                }
+                _ = sleep_until(self.retry_at) => {
+                    self.retry_at = None;
+                    self.trigger(Reason::Retry);
+                }
+                _ = safety.tick() => {
+                    if !self.board.get().events_connected {
+                        self.trigger(Reason::SafetyCheck);
+                    }
+                }
+                _ = stale.tick() => self.check_stale(),
+                Some(()) = inputs.folder_changes.recv() => self.on_folder_change(),
+            }
+        }
+        if let Some(job) = self.job.take() {
+            job.abort();
+            let _ = job.await;
+        }
+    }
+
+    fn trigger(&mut self, reason: Reason) {
+        let decision = self.coalescer.trigger(reason, Instant::now().into_std());
+        self.apply(decision);
+    }
+
+    fn apply(&mut self, decision: Decision) {
+        match decision {
+            Decision::Idle => {}
+            Decision::StartAt(at, _) => self.scheduled = Some(at.into()),
+            Decision::Start(reason) => self.start(reason),
+        }
+    }
+
+    fn start(&mut self, reason: Reason) {
+        tracing::debug!(?reason, "sync starting");
+        self.retry_at = None;
+        self.board.update(|s| {
+            if s.state != State::Starting {
+                s.set_state(State::Syncing, Utc::now());
+                s.detail = Some("exporting from LiteFS".into());
+            }
+        });
+        let ctx = self.ctx.clone();
+        let remembered = self.known.clone();
+        let inspect_unchanged = self.board.get().metadata.is_none();
+        self.job = Some(tokio::spawn(async move {
+            let known = if reason.forced() {
+                read_known(&ctx.publisher).await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not read the newest published file; it will be replaced");
+                    None
+                })
+            } else {
+                remembered
+            };
+            (ctx.run(known.clone(), inspect_unchanged).await, known)
+        }));
+    }
+
+    fn on_result(&mut self, result: Result<JobResult, tokio::task::JoinError>) {
+        let now = Utc::now();
+        let (result, known_before) = match result {
+            Ok(r) => r,
+            Err(e) => (Err(SyncError::Internal(e.to_string())), self.known.clone()),
+        };
+        match result {
+            Ok(outcome) => {
+                self.retry.reset();
+                let (known, provenance, inspection, published) = match outcome {
+                    Outcome::Unchanged {
+                        known,
+                        provenance,
+                        inspection,
+                    } => (known, provenance, inspection, false),
+                    Outcome::Published {
+                        known,
+                        provenance,
+                        inspection,
+                        bytes,
+                        removed,
+                    } => {
+                        tracing::info!(path = %known.path.display(), checksum = %known.checksum, bytes, removed = removed.len(), "published");
+                        (known, provenance, inspection, true)
+                    }
+                };
+                self.board.update(|s| {
+                    s.set_state(State::UpToDate, now);
+                    s.detail = None;
+                    s.error = None;
+                    s.last_check_at = Some(now);
+                    if published {
+                        s.last_sync_at = Some(now);
+                    }
+                    if published || s.checksum != Some(known.checksum) {
+                        s.txid = None;
+                    }
+                    if let Provenance::Tx(txid) = provenance {
+                        s.txid = Some(Txid(txid));
+                    }
+                    s.checksum = Some(known.checksum);
+                    s.published_path = Some(known.path.clone());
+                    if let Some(i) = inspection {
+                        s.metadata = Some(i.metadata);
+                        s.row_counts = i.row_counts;
+                    }
+                });
+                self.known = Some(known);
+            }
+            Err(error) => {
+                self.known = known_before;
+                let failures = self.retry.failures();
+                let delay = self.retry.next_delay();
+                self.retry_at = Some(Instant::now() + delay);
+                tracing::warn!(kind = error.kind(), retry_in = ?delay, "sync failed: {error}");
+                self.board.update(|s| {
+                    s.error = Some(ErrorInfo {
+                        kind: error.kind().to_string(),
+                        message: error.to_string(),
+                    });
+                    let waiting = matches!(
+                        error,
+                        SyncError::LiteFs(
+                            LiteFsError::Unreachable { .. } | LiteFsError::NoDatabase { .. }
+                        )
+                    );
+                    if waiting && s.last_sync_at.is_some() {
+                        // The published file is still good; staleness decides when to say otherwise.
+                        s.set_state(State::UpToDate, now);
+                        s.detail = Some(format!(
+                            "LiteFS unreachable; retrying in {}s",
+                            delay.as_secs().max(1)
+                        ));
+                    } else if waiting && s.last_sync_at.is_none() && failures < PATIENCE {
+                        s.set_state(State::Starting, now);
+                        s.detail = Some(format!("waiting for LiteFS at {}", s.litefs_url));
+                    } else {
+                        s.set_state(State::Error, now);
+                        s.detail = None;
+                    }
+                });
+                self.check_stale();
+            }
+        }
+    }
+
+    fn on_signal(&mut self, signal: Signal) {
+        match signal {
+            Signal::Connected { hostname } => {
+                tracing::info!(%hostname, "LiteFS event stream connected");
+                self.board.update(|s| s.events_connected = true);
+                // Transactions may have been missed while disconnected.
+                self.trigger(Reason::SafetyCheck);
+            }
+            Signal::Disconnected { reason } => {
+                if self.board.get().events_connected {
+                    tracing::warn!(%reason, "LiteFS event stream lost; reconnecting");
+                } else {
+                    tracing::debug!(%reason, "LiteFS event stream still unavailable");
+                }
+                self.board.update(|s| s.events_connected = false);
+            }
+            Signal::Tx(tx) => {
+                let current = self
+                    .known
+                    .as_ref()
+                    .is_some_and(|k| k.checksum == tx.checksum);
+                if current && self.job.is_none() {
+                    let now = Utc::now();
+                    self.board.update(|s| {
+                        s.txid = Some(Txid(tx.txid));
+                        s.last_check_at = Some(now);
+                        if s.state == State::Stale {
+                            s.set_state(State::UpToDate, now);
+                        }
+                    });
+                } else {
+                    self.trigger(Reason::Tx);
+                }
+            }
+        }
+    }
+
+    fn on_folder_change(&mut self) {
+        if self.job.is_some() {
+            return;
+        }
+        let changed = match &self.known {
+            Some(known) => !still_current(&self.ctx.publisher, known),
+            None => false,
+        };
+        if changed {
+            tracing::warn!(
+                "the published database was changed or removed by someone else; resyncing"
+            );
+            self.trigger(Reason::FileChanged);
+        }
+    }
+
+    fn check_stale(&mut self) {
+        let now = Utc::now();
+        let stale_after = self.settings.stale_after;
+        self.board.update(|s| {
+            if s.state == State::UpToDate
+                && !s.events_connected
+                && is_stale(s.last_check_at, s.since, now, stale_after)
+            {
+                s.set_state(State::Stale, now);
+            }
+        });
+    }
+}
+
+async fn wait_job<T>(job: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
+    match job {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
