@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use tokio::sync::watch;
 
-use crate::status::{self, Status};
+use crate::status::{self, State, Status};
 
 pub struct Board {
     file: PathBuf,
@@ -44,11 +44,15 @@ impl Board {
         if changed {
             let now = self.get();
             if now.state != before.state {
-                match &now.error {
-                    Some(e) => tracing::warn!(state = ?now.state, kind = %e.kind, "{}", e.message),
-                    None => {
-                        tracing::info!(state = ?now.state, detail = now.detail.as_deref().unwrap_or(""), "state changed")
+                match (&now.state, &now.error) {
+                    (State::Error, Some(e)) => {
+                        tracing::warn!(kind = %e.kind, "state changed to error: {}", e.message)
                     }
+                    _ => tracing::info!(
+                        state = ?now.state,
+                        detail = now.detail.as_deref().unwrap_or(""),
+                        "state changed"
+                    ),
                 }
             }
             self.persist();

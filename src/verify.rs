@@ -120,23 +120,24 @@ pub struct Announced {
 pub enum Provenance {
     /// Exactly the database after this transaction.
     Tx(u64),
-    /// LiteFS has announced nothing we could compare with (a quiet database since
-    /// start-up); the structural checks and quick_check are all we have.
+    /// LiteFS's current position is unknown (no transaction announced since the event
+    /// stream (re)connected, so its event may have been missed); the structural checks
+    /// and quick_check are all we have.
     Unconfirmed,
 }
 
 /// Matches a snapshot's checksum against the transactions LiteFS announced (newest
-/// last). `None` means "no match yet": the caller may wait briefly for the event of a
-/// transaction that landed during the export, then call [`unmatched`].
-pub fn match_checksum(actual: Checksum, announced: &[Announced]) -> Option<Provenance> {
-    if announced.is_empty() {
-        return Some(Provenance::Unconfirmed);
-    }
-    announced
+/// last). `gap` says whether events may have been missed since the last announcement
+/// (start-up, or the stream dropped and nothing arrived since). `None` means "no match
+/// yet": the caller may wait briefly for the event of a transaction that landed during
+/// the export, then report [`unmatched`].
+pub fn match_checksum(actual: Checksum, announced: &[Announced], gap: bool) -> Option<Provenance> {
+    let found = announced
         .iter()
         .rev()
         .find(|a| a.checksum == actual)
-        .map(|a| Provenance::Tx(a.txid))
+        .map(|a| Provenance::Tx(a.txid));
+    found.or(gap.then_some(Provenance::Unconfirmed))
 }
 
 /// The error for a snapshot no announced transaction matches.
@@ -237,16 +238,32 @@ mod tests {
         };
         let announced = [a(1, 10), a(2, 20), a(3, 30)];
         assert_eq!(
-            match_checksum(Checksum(20), &announced),
+            match_checksum(Checksum(20), &announced, false),
             Some(Provenance::Tx(2))
         );
-        assert_eq!(match_checksum(Checksum(99), &announced), None);
         assert_eq!(
-            match_checksum(Checksum(99), &[]),
-            Some(Provenance::Unconfirmed)
+            match_checksum(Checksum(20), &announced, true),
+            Some(Provenance::Tx(2))
         );
+        assert_eq!(match_checksum(Checksum(99), &announced, false), None);
         let err = unmatched(Checksum(99), &announced);
         assert_eq!(err.kind(), "checksum_mismatch");
         assert!(err.to_string().contains("0000000000000003"), "{err}");
+    }
+
+    #[test]
+    fn after_a_gap_an_unknown_checksum_is_unconfirmed_not_refused() {
+        let announced = [Announced {
+            txid: 1,
+            checksum: Checksum(10),
+        }];
+        assert_eq!(
+            match_checksum(Checksum(99), &announced, true),
+            Some(Provenance::Unconfirmed)
+        );
+        assert_eq!(
+            match_checksum(Checksum(99), &[], true),
+            Some(Provenance::Unconfirmed)
+        );
     }
 }

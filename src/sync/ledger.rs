@@ -2,7 +2,9 @@
 //!
 //! The listener appends each `tx` event for our database; a sync whose snapshot matches
 //! none of them may wait briefly for one (the transaction may have committed during the
-//! export and its event still be on the way).
+//! export and its event still be on the way). The ledger also knows whether events may
+//! have been missed: from start-up, and from every (re)connection or loss of the stream,
+//! until the next announcement arrives.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -19,8 +21,23 @@ const CAPACITY: usize = 1024;
 /// A shared, bounded list of announced transactions.
 #[derive(Clone)]
 pub struct Ledger {
-    entries: Arc<Mutex<VecDeque<Announced>>>,
+    entries: Arc<Mutex<Entries>>,
     generation: watch::Sender<u64>,
+}
+
+struct Entries {
+    list: VecDeque<Announced>,
+    /// Events may have been missed since the newest entry.
+    gap: bool,
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries {
+            list: VecDeque::new(),
+            gap: true,
+        }
+    }
 }
 
 impl Default for Ledger {
@@ -36,25 +53,28 @@ impl Ledger {
     /// Records an announced transaction.
     pub fn push(&self, announced: Announced) {
         if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() == CAPACITY {
-                entries.pop_front();
+            if entries.list.len() == CAPACITY {
+                entries.list.pop_front();
             }
-            entries.push_back(announced);
+            entries.list.push_back(announced);
+            entries.gap = false;
         }
         self.generation.send_modify(|g| *g += 1);
     }
 
-    /// The remembered announcements, oldest first.
-    pub fn snapshot(&self) -> Vec<Announced> {
-        self.entries
-            .lock()
-            .map(|e| e.iter().copied().collect())
-            .unwrap_or_default()
+    /// Marks that events may have been missed (the stream connected anew or broke).
+    pub fn mark_gap(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.gap = true;
+        }
     }
 
-    /// The newest announcement.
-    pub fn latest(&self) -> Option<Announced> {
-        self.entries.lock().ok().and_then(|e| e.back().copied())
+    /// The remembered announcements, oldest first, and whether there is a gap after them.
+    pub fn snapshot(&self) -> (Vec<Announced>, bool) {
+        self.entries
+            .lock()
+            .map(|e| (e.list.iter().copied().collect(), e.gap))
+            .unwrap_or_default()
     }
 
     /// Matches `checksum`, waiting up to `grace` for a matching announcement to arrive.
@@ -67,8 +87,8 @@ impl Ledger {
         let deadline = tokio::time::Instant::now() + grace;
         loop {
             changes.mark_unchanged();
-            let announced = self.snapshot();
-            if let Some(p) = match_checksum(checksum, &announced) {
+            let (announced, gap) = self.snapshot();
+            if let Some(p) = match_checksum(checksum, &announced, gap) {
                 return Ok(p);
             }
             match tokio::time::timeout_at(deadline, changes.changed()).await {
@@ -88,6 +108,22 @@ mod tests {
             txid,
             checksum: Checksum(c),
         }
+    }
+
+    #[tokio::test]
+    async fn after_a_gap_an_unknown_state_is_unconfirmed() {
+        let l = Ledger::default();
+        l.push(a(1, 10));
+        l.mark_gap();
+        assert_eq!(
+            l.wait_for_match(Checksum(99), Duration::ZERO).await,
+            Ok(Provenance::Unconfirmed)
+        );
+        l.push(a(2, 20));
+        assert!(l
+            .wait_for_match(Checksum(99), Duration::ZERO)
+            .await
+            .is_err());
     }
 
     #[tokio::test]
@@ -131,10 +167,12 @@ mod tests {
         for i in 0..(CAPACITY as u64 + 10) {
             l.push(a(i, i));
         }
-        assert_eq!(l.snapshot().len(), CAPACITY);
+        let (list, gap) = l.snapshot();
+        assert_eq!(list.len(), CAPACITY);
         assert_eq!(
-            l.latest(),
-            Some(a(CAPACITY as u64 + 9, CAPACITY as u64 + 9))
+            list.last(),
+            Some(&a(CAPACITY as u64 + 9, CAPACITY as u64 + 9))
         );
+        assert!(!gap);
     }
 }

@@ -42,6 +42,7 @@ pub async fn listen(
             Ok(mut stream) => loop {
                 match stream.next().await {
                     Ok(Some(Ok(Event::Init { hostname, .. }))) => {
+                        ledger.mark_gap();
                         if to_worker
                             .send(Signal::Connected { hostname })
                             .await
@@ -66,6 +67,7 @@ pub async fn listen(
                 }
             },
         };
+        ledger.mark_gap();
         if started.elapsed() >= HEALTHY {
             backoff.reset();
         }

@@ -1,0 +1,276 @@
+//! Shared harness for the end-to-end tests: litefs-sim in-process, the daemon as a
+//! real child process, and readers of what it publishes.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use litefs_sim::{Misbehaviour, Position, Sim, SimConfig};
+use voripos_domain_sync::status::{State, Status};
+
+/// A simulator serving on a loopback port of its own.
+pub struct SimServer {
+    pub sim: Sim,
+    pub url: String,
+    pub data_dir: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimServer {
+    pub async fn start(data_dir: &Path, size_mb: u64, tx_interval: Option<Duration>) -> SimServer {
+        let mut config = SimConfig::new(data_dir);
+        config.size_mb = size_mb;
+        config.tx_interval = tx_interval;
+        let sim = Sim::create(config).expect("litefs-sim starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let serving = sim.clone();
+        let task = tokio::spawn(async move {
+            serving.serve(listener).await.expect("litefs-sim serves");
+        });
+        SimServer {
+            sim,
+            url,
+            data_dir: data_dir.to_path_buf(),
+            task,
+        }
+    }
+
+    pub fn misbehave(&self, m: Misbehaviour) {
+        self.sim.set_misbehaviour(m);
+    }
+
+    /// The `<db>-pos` file, parsed by the app's own parser.
+    pub fn pos_file(&self) -> voripos_domain_sync::litefs::pos::Position {
+        let text = std::fs::read_to_string(self.data_dir.join("Domain.sqlite3-pos")).unwrap();
+        voripos_domain_sync::litefs::pos::parse(&text).expect("a valid -pos file")
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Settings of a test daemon.
+pub struct DaemonConfig {
+    pub url: String,
+    pub publish_dir: PathBuf,
+    pub status_file: PathBuf,
+    pub keep: usize,
+    pub quick_check: bool,
+}
+
+impl DaemonConfig {
+    pub fn new(root: &Path, url: &str) -> Self {
+        DaemonConfig {
+            url: url.to_string(),
+            publish_dir: root.join("Application Support/Domain"),
+            status_file: root.join("state/status.json"),
+            keep: 5,
+            quick_check: true,
+        }
+    }
+
+    /// Writes the config file (short timings so failures and recoveries are quick).
+    pub fn write(&self, path: &Path) {
+        let text = format!(
+            r#"[litefs]
+url = "{}"
+[publish]
+dir = "{}"
+keep = {}
+quick_check = {}
+[container]
+manage = false
+[status]
+file = "{}"
+[sync]
+min_interval = "100ms"
+safety_check = "2s"
+stall_timeout = "2s"
+connect_timeout = "2s"
+max_backoff = "1s"
+event_grace = "500ms"
+"#,
+            self.url,
+            self.publish_dir.display(),
+            self.keep,
+            self.quick_check,
+            self.status_file.display()
+        );
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// The daemon (`run --headless`) as a child process; killed when dropped.
+pub struct Daemon {
+    pub child: Child,
+    pub status_file: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(root: &Path, config: &DaemonConfig) -> Daemon {
+        let config_path = root.join("config.toml");
+        config.write(&config_path);
+        let log = root.join(format!("daemon-{}.log", unique()));
+        let child = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+            .args(["run", "--headless", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "info,voripos_domain_sync=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the daemon starts");
+        Daemon {
+            child,
+            status_file: config.status_file.clone(),
+            log,
+        }
+    }
+
+    pub fn status(&self) -> Option<Status> {
+        voripos_domain_sync::status::read_file(&self.status_file).ok()
+    }
+
+    /// Waits until the status satisfies `pred`; panics with the last status and log.
+    pub async fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Status) -> bool,
+    ) -> Status {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.status().filter(|s| s.pid == self.child.id()) {
+                if pred(&s) {
+                    return s;
+                }
+            }
+            if let Ok(Some(exit)) = self.child.try_wait() {
+                panic!(
+                    "daemon exited ({exit}) while waiting for {what}\n{}",
+                    self.log_text()
+                );
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "timed out waiting for {what}; last status: {:#?}\nlog:\n{}",
+                    self.status(),
+                    self.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits until the newest published file is at `pos`.
+    pub async fn wait_synced_to(&mut self, pos: &Position) -> Status {
+        let checksum = format!("{:016x}", pos.checksum);
+        self.wait_for(
+            &format!("publish of txid {:x}", pos.txid),
+            Duration::from_secs(30),
+            |s| {
+                s.state == State::UpToDate
+                    && s.checksum.map(|c| c.to_string()) == Some(checksum.clone())
+            },
+        )
+        .await
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(
+                    status.success(),
+                    "daemon exited with {status}\n{}",
+                    self.log_text()
+                );
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("daemon did not stop on SIGTERM\n{}", self.log_text());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unique() -> String {
+    format!("{}-{}", std::process::id(), fastrand::u32(..))
+}
+
+/// Published files under final names (versioned pattern), oldest first.
+pub fn published(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    let secs = name.strip_suffix("-Domain.sqlite3")?.parse().ok()?;
+                    Some((secs, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Hidden files (our temps) in the folder.
+pub fn hidden(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The LiteFS checksum of a file, by the simulator's independent implementation.
+pub fn checksum_of(path: &Path) -> u64 {
+    litefs_sim::database_checksum(path).unwrap()
+}
+
+/// Runs `PRAGMA integrity_check` on a file, read-only.
+pub fn integrity_check(path: &Path) -> Result<(), String> {
+    let conn = voripos_domain_sync::inspect::open_readonly(path).map_err(|e| e.to_string())?;
+    let result: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if result == "ok" {
+        Ok(())
+    } else {
+        Err(result)
+    }
+}
+
+/// Whether the test must fail (not skip) when a real component is missing.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
