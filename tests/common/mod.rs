@@ -274,3 +274,57 @@ pub fn integrity_check(path: &Path) -> Result<(), String> {
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
+
+/// A program built by cargo for the tests (examples live in target/<profile>/examples).
+pub fn example_binary(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let path = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds it; run `cargo build --examples`",
+        path.display()
+    );
+    path
+}
+
+/// A small tmpfs mounted for one test (a real "disk" that fills up); unmounted on drop.
+pub struct Tmpfs {
+    pub path: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (e.g. "16m"). `None` when not permitted outside CI.
+    pub fn mount(path: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(path).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            Some(Tmpfs {
+                path: path.to_path_buf(),
+            })
+        } else if in_ci() {
+            panic!(
+                "cannot mount a tmpfs at {} (CI runs as root and must be able to)",
+                path.display()
+            );
+        } else {
+            eprintln!("SKIPPED: mounting a tmpfs needs root");
+            None
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}

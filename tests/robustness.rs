@@ -1,0 +1,164 @@
+//! What must hold whatever happens: readers never see a broken file, a killed daemon
+//! leaves only complete files, and a full disk loses nothing.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use voripos_domain_sync::status::State;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_in_another_process_never_sees_a_broken_database() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    config.keep = 3;
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+
+    let stop = root.path().join("stop-reader");
+    let reader = Command::new(example_binary("pos-reader"))
+        .arg(&config.publish_dir)
+        .arg(&stop)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let publishes = 200;
+    for _ in 0..publishes {
+        let pos = sim.sim.commit(1).await.unwrap();
+        daemon.wait_synced_to(&pos).await;
+    }
+    std::fs::write(&stop, b"").unwrap();
+    let out = reader.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["errors"], 0,
+        "reader saw a broken database: {report}"
+    );
+    assert!(
+        report["reads"].as_u64().unwrap() >= publishes,
+        "the reader kept reading: {report}"
+    );
+    let published_count = daemon.log_text().matches("published").count();
+    assert!(
+        published_count > publishes as usize,
+        "{published_count} publishes"
+    );
+    assert_eq!(published(&config.publish_dir).len(), 3, "retention keeps 3");
+    daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_publishes_leaves_only_complete_files() {
+    let root = tempfile::tempdir().unwrap();
+    // A transaction every 20 ms keeps the daemon exporting and publishing.
+    let sim = SimServer::start(
+        &root.path().join("litefs"),
+        4,
+        Some(Duration::from_millis(20)),
+    )
+    .await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    config.keep = 1000;
+    let mut temps_seen = 0;
+    for round in 0..20 {
+        let mut daemon = Daemon::start(root.path(), &config);
+        tokio::time::sleep(Duration::from_millis(150 + fastrand::u64(..600))).await;
+        daemon.kill9();
+        temps_seen += hidden(&config.publish_dir).len();
+        for file in published(&config.publish_dir) {
+            integrity_check(&file)
+                .unwrap_or_else(|e| panic!("round {round}: {} is broken: {e}", file.display()));
+            let out = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+                .arg("verify")
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {} is incomplete",
+                file.display()
+            );
+        }
+    }
+    assert!(
+        published(&config.publish_dir).len() >= 10,
+        "the daemon published between kills"
+    );
+    eprintln!("temp files left by kills: {temps_seen}");
+
+    // The next start sweeps what the kills left and carries on.
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon
+        .wait_for("a publish after restart", WAIT, |s| {
+            s.state == State::UpToDate
+        })
+        .await;
+    daemon.stop();
+    assert!(
+        hidden(&config.publish_dir).is_empty(),
+        "temps were swept: {:?}",
+        hidden(&config.publish_dir)
+    );
+    if temps_seen > 0 {
+        assert!(daemon.log_text().contains("removed unfinished temp files"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_loses_nothing_and_recovers() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 2, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    config.publish_dir = root.path().join("small-disk");
+    config.keep = 2;
+    let Some(_disk) = Tmpfs::mount(&config.publish_dir, "16m") else {
+        return;
+    };
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+    let good = published(&config.publish_dir);
+    let good_checksum = checksum_of(&good[0]);
+
+    // Fill the disk, leaving far less room than one database.
+    let filler = config.publish_dir.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let len = f.metadata().unwrap().len();
+        f.set_len(len.saturating_sub(256 * 1024)).unwrap();
+    }
+    sim.sim.commit(1).await.unwrap();
+    let status = daemon
+        .wait_for("disk_full", WAIT, |s| {
+            s.state == State::Error && s.error.as_ref().is_some_and(|e| e.kind == "disk_full")
+        })
+        .await;
+    assert!(
+        status.error.unwrap().message.contains("small-disk"),
+        "the error names the folder"
+    );
+    assert_eq!(
+        published(&config.publish_dir),
+        good,
+        "nothing new, nothing lost"
+    );
+    assert_eq!(checksum_of(&good[0]), good_checksum);
+    integrity_check(&good[0]).unwrap();
+    assert!(
+        hidden(&config.publish_dir).is_empty(),
+        "the partial temp was removed"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let status = daemon.wait_synced_to(&sim.sim.position()).await;
+    assert!(status.error.is_none());
+    assert_eq!(published(&config.publish_dir).len(), 2);
+    daemon.stop();
+}
