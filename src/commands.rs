@@ -168,6 +168,8 @@ async fn demo(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<()> {
     );
     let mut status = core.status.clone();
     let mut last_line = String::new();
+    let shutdown = daemon::shutdown_signal();
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
             changed = status.changed() => {
@@ -184,7 +186,7 @@ async fn demo(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<()> {
                     last_line = line;
                 }
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut shutdown => break,
             exit = sim.wait() => bail!("litefs-sim stopped: {exit:?}"),
         }
     }
