@@ -117,7 +117,8 @@ pub fn start(config: &Config) -> anyhow::Result<Core> {
 /// Watches the publish folder; a failure to watch only loses that one trigger.
 fn watch_folder(dir: &std::path::Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        // Opening or reading the folder (which our own checks do) is not a change.
+        if event.is_ok_and(|e| !e.kind.is_access()) {
             let _ = tx.try_send(());
         }
     });

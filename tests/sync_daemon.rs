@@ -212,3 +212,63 @@ async fn unreachable_litefs_is_an_error_that_recovers() {
     daemon.stop();
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_file_deleted_behind_our_back_is_republished() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = DaemonConfig::new(root.path(), &sim.url);
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+    let first = published(&config.publish_dir);
+    assert_eq!(first.len(), 1);
+
+    std::fs::remove_file(&first[0]).unwrap();
+    let status = daemon
+        .wait_for("a republish", WAIT, |s| {
+            s.state == State::UpToDate && s.published_path.as_ref().is_some_and(|p| p.exists())
+        })
+        .await;
+    let again = published(&config.publish_dir);
+    assert_eq!(again.len(), 1);
+    assert_eq!(checksum_of(&again[0]), sim.sim.position().checksum);
+    assert_eq!(status.state, State::UpToDate);
+    daemon.stop();
+}
+
+/// *Resync now* through the core's command channel (what the menu and CLI send).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_checks_litefs_again_and_quit_stops_the_core() {
+    use voripos_domain_sync::{config::Config, daemon, sync::Command};
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config_path = root.path().join("config.toml");
+    DaemonConfig::new(root.path(), &sim.url).write(&config_path);
+    let config = Config::load(&config_path, true).unwrap();
+    let core = daemon::start(&config).unwrap();
+    let mut status = core.status.clone();
+    let synced = status
+        .wait_for(|s| s.state == State::UpToDate)
+        .await
+        .unwrap()
+        .clone();
+    let checked = synced.last_check_at.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    core.commands.send(Command::Resync).await.unwrap();
+    let after = status
+        .wait_for(|s| s.state == State::UpToDate && s.last_check_at.is_some_and(|t| t > checked))
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(
+        after.published_path, synced.published_path,
+        "nothing new to publish"
+    );
+    assert_eq!(after.last_sync_at, synced.last_sync_at);
+
+    core.commands.send(Command::Quit).await.unwrap();
+    tokio::time::timeout(WAIT, core.stopped())
+        .await
+        .expect("the core stops on Quit");
+}
