@@ -5,6 +5,31 @@
 //! with the LiteFS checksum of every state. Fault modes
 //! ([`Misbehaviour`]) let tests check how a client copes with a misbehaving
 //! server. Used in-process by tests, by benchmarks, and as a binary.
+//!
+//! HTTP API (see [`Sim::serve`]):
+//! - `GET /events`: newline-delimited JSON, an `init` line then one `tx`
+//!   line per commit; a subscriber that falls behind is disconnected;
+//! - `GET /export?name=<db>`: the database image (pages 1..N, rollback
+//!   journal header), streamed with `Content-Length`; 404 for other names;
+//! - `GET /info`: node info;
+//! - control, not LiteFS: `POST /sim/commit?count=N`,
+//!   `POST /sim/burst?count=N&over_ms=M` and `GET /sim/position` answer a
+//!   [`Position`]; `POST /sim/misbehave?mode=<snake_case>` answers 204.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use litefs_sim::{Sim, SimConfig};
+//! let sim = Sim::create(SimConfig { size_mb: 1, ..SimConfig::new("/var/tmp/sim") })?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let server = tokio::spawn({
+//!     let sim = sim.clone();
+//!     async move { sim.serve(listener).await }
+//! });
+//! let position = sim.commit(3).await?;
+//! assert_eq!(position, sim.position());
+//! server.abort(); // closes the listener and every connection
+//! # Ok(()) }
+//! ```
 
 mod catalog;
 mod checksum;

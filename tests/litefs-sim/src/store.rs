@@ -75,8 +75,11 @@ impl Store {
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .context("switching to WAL mode")?;
         ensure!(mode == "wal", "SQLite refused WAL mode (got {mode})");
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL;")
-            .context("setting pragmas")?;
+        // No temporary files: a `FROM scratch` container has no /tmp.
+        conn.execute_batch(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+        )
+        .context("setting pragmas")?;
         let page_size: u32 = conn
             .query_row("PRAGMA page_size", [], |row| row.get(0))
             .context("reading the page size")?;

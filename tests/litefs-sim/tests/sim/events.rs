@@ -85,3 +85,22 @@ async fn stopping_the_server_closes_streams() {
     }
     assert!(reqwest::get(format!("{base}/info")).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tx_interval_commits_while_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = litefs_sim::Sim::create(litefs_sim::SimConfig {
+        size_mb: 1,
+        tx_interval: Some(Duration::from_millis(50)),
+        ..litefs_sim::SimConfig::new(dir.path())
+    })
+    .unwrap();
+    let start = sim.position().txid;
+    let served = crate::common::serve_sim(sim, dir).await;
+    let mut events = Lines::open(&served.base).await;
+    events.line().await;
+    for n in 1..=3 {
+        let tx: Value = serde_json::from_str(&events.line().await).unwrap();
+        assert_eq!(tx["data"]["txID"], format!("{:016x}", start + n));
+    }
+}
