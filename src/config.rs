@@ -255,18 +255,18 @@ impl Config {
     }
 }
 
-/// Formats a TOML error as "line N, column M: message".
+/// Formats a TOML error as "line N, column M (`the line`): message", so the key is named.
 fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
     let message = err.message().trim().to_string();
     match err.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before
-                .rfind('\n')
-                .map_or(before.len(), |i| before.len() - i - 1)
-                + 1;
-            format!("line {line}, column {column}: {message}")
+            let start = span.start.min(text.len());
+            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+            let line = text[..start].matches('\n').count() + 1;
+            let column = start - line_start + 1;
+            let source = text[line_start..line_end].trim();
+            format!("line {line}, column {column} (`{source}`): {message}")
         }
         None => message,
     }
