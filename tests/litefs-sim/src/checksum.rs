@@ -126,14 +126,18 @@ impl PageChecksums {
     /// Records the checksum of page `pgno`, growing the database if needed.
     pub(crate) fn set(&mut self, pgno: u32, sum: u64) {
         assert!(pgno >= 1, "page numbers start at 1");
-        if pgno > self.pages() {
-            self.resize(pgno);
-        }
         let sum = if pgno == lock_page(self.page_size) {
             0
         } else {
             sum
         };
+        if pgno > self.pages() {
+            // Pages in between count as zero-filled; this one is appended.
+            self.resize(pgno - 1);
+            self.xor ^= sum;
+            self.sums.push(sum);
+            return;
+        }
         let slot = &mut self.sums[pgno as usize - 1];
         self.xor ^= *slot ^ sum;
         *slot = sum;
@@ -188,6 +192,8 @@ mod tests {
         }
 
         let mut incremental = PageChecksums::new(page_size as u32);
+        incremental.set(3, page_checksum(3, &[9; 512]));
+        assert_eq!(incremental.pages(), 3);
         incremental.set(1, page_checksum(1, &[9; 512]));
         incremental.resize(8);
         for (i, page) in pages.iter().enumerate().rev() {

@@ -4,6 +4,7 @@
 use std::io;
 use std::time::Duration;
 
+use anyhow::Context;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -228,7 +229,6 @@ async fn stream_export(
     guard: OwnedRwLockReadGuard<()>,
     tx: &mpsc::Sender<Chunk>,
 ) -> anyhow::Result<()> {
-    use anyhow::Context;
     let path = &snapshot.path;
     let mut file = tokio::fs::File::open(path)
         .await
@@ -309,4 +309,41 @@ async fn sim_misbehave(State(sim): State<Sim>, Query(query): Query<MisbehaveQuer
     info!(mode = ?query.mode, "misbehaviour set");
     sim.set_misbehaviour(query.mode);
     StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SimConfig;
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_disconnected() {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::create(SimConfig {
+            size_mb: 1,
+            ..SimConfig::new(dir.path())
+        })
+        .unwrap();
+        let event = TxEvent {
+            db: "Domain.sqlite3".into(),
+            position: sim.position(),
+            timestamp: "2023-09-06T19:12:34.985Z".into(),
+        };
+        let (events, subscriber) = broadcast::channel(4);
+        let (tx, mut rx) = mpsc::channel(1);
+        let task = tokio::spawn(stream_events(sim, subscriber, tx));
+        // The subscriber reads nothing while 20 events go out.
+        for _ in 0..20 {
+            events.send(event.clone()).unwrap();
+            tokio::task::yield_now().await;
+        }
+        let mut lines = 0;
+        while let Some(chunk) = rx.recv().await {
+            chunk.unwrap();
+            lines += 1;
+        }
+        task.await.unwrap();
+        assert!(lines < 10, "{lines} lines reached a lagging subscriber");
+        assert_eq!(events.receiver_count(), 0);
+    }
 }
