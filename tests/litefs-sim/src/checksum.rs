@@ -207,11 +207,17 @@ mod tests {
     #[test]
     fn lock_page_does_not_count() {
         assert_eq!(lock_page(4096), 262_145);
-        let mut sums = PageChecksums::new(65536);
         let lock = lock_page(65536);
-        sums.resize(lock);
-        let with_lock = sums.checksum();
-        sums.set(lock, page_checksum(lock, &[1; 65536]));
-        assert_eq!(sums.checksum(), with_lock);
+        let mut sums = PageChecksums::new(65536);
+        for pgno in 1..lock {
+            sums.set(pgno, u64::from(pgno));
+        }
+        let before = sums.checksum();
+        sums.set(lock, 12345);
+        sums.set(lock + 1, 7);
+        assert_eq!(sums.pages(), lock + 1);
+        assert_eq!(sums.checksum(), before ^ 7);
+        sums.resize(lock - 1);
+        assert_eq!(sums.checksum(), before);
     }
 }
