@@ -38,7 +38,8 @@ const FLUSH_GRACE: Duration = Duration::from_millis(50);
 
 type Chunk = Result<Bytes, io::Error>;
 
-/// Accepts connections until dropped; dropping also closes all connections.
+/// Serves until dropped (it never ends by itself); dropping it also closes
+/// all connections and stops the `tx_interval` commits.
 pub(crate) async fn serve(sim: Sim, listener: TcpListener) -> anyhow::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "serving the LiteFS API");
@@ -61,6 +62,10 @@ async fn accept(app: Router, listener: TcpListener) {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Like Go's net package (so LiteFS): no Nagle delay on event lines.
+                    if let Err(err) = stream.set_nodelay(true) {
+                        debug!(%peer, "TCP_NODELAY: {err}");
+                    }
                     let service = TowerToHyperService::new(app.clone());
                     connections.spawn(async move {
                         let conn = http1::Builder::new()
