@@ -127,6 +127,7 @@ impl WalCursor {
             }
             let pgno = be_u32(&frame[0..4]);
             let db_pages = be_u32(&frame[4..8]);
+            ensure!(pgno >= 1, "WAL frame at offset {pos} has page number 0");
             pending.push((
                 pgno,
                 exported_page_checksum(pgno, &frame[FRAME_HEADER_LEN..]),
