@@ -66,9 +66,16 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
     config.keep = 1000;
     let mut temps_seen = 0;
     for round in 0..20 {
+        let left_over = hidden(&config.publish_dir).len();
         let mut daemon = Daemon::start(root.path(), &config);
         tokio::time::sleep(Duration::from_millis(150 + fastrand::u64(..600))).await;
         daemon.kill9();
+        if left_over > 0 {
+            assert!(
+                daemon.log_text().contains("removed unfinished temp files"),
+                "round {round}: {left_over} temps were not swept at start"
+            );
+        }
         temps_seen += hidden(&config.publish_dir).len();
         for file in published(&config.publish_dir) {
             integrity_check(&file)
@@ -92,6 +99,7 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
     eprintln!("temp files left by kills: {temps_seen}");
 
     // The next start sweeps what the kills left and carries on.
+    let left_over = hidden(&config.publish_dir).len();
     let mut daemon = Daemon::start(root.path(), &config);
     daemon
         .wait_for("a publish after restart", WAIT, |s| {
@@ -104,7 +112,7 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
         "temps were swept: {:?}",
         hidden(&config.publish_dir)
     );
-    if temps_seen > 0 {
+    if left_over > 0 {
         assert!(daemon.log_text().contains("removed unfinished temp files"));
     }
 }
