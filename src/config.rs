@@ -138,7 +138,7 @@ pub struct Sync {
 impl Default for Sync {
     fn default() -> Self {
         Sync {
-            min_interval: Duration::from_millis(500),
+            min_interval: Duration::from_secs(1),
             safety_check: Duration::from_secs(60),
             stall_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),

@@ -80,7 +80,7 @@ pub fn check_layout(
         return Err(VerifyError::NotSqlite);
     }
     let page_size = page_size_from_header(header).ok_or(VerifyError::BadPageSize)?;
-    if summary.len % u64::from(page_size) != 0 {
+    if !summary.len.is_multiple_of(u64::from(page_size)) {
         return Err(VerifyError::PartialPage {
             len: summary.len,
             page_size,

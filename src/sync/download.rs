@@ -14,8 +14,9 @@ use crate::litefs::checksum::Summary;
 use crate::litefs::client::{Client, LiteFsError};
 use crate::litefs::Checksummer;
 
-/// Chunks in flight between the network and the writer.
-const QUEUE: usize = 32;
+/// Chunks in flight between the network and the writer (chunks are at most a few
+/// hundred KiB, so this bounds memory to a few MiB whatever the database's size).
+const QUEUE: usize = 8;
 
 /// What a finished download saw.
 #[derive(Clone, Debug)]

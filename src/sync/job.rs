@@ -180,13 +180,28 @@ impl JobContext {
             });
         }
 
-        if self.quick_check {
+        // Flushing the file to disk (I/O) overlaps quick_check and inspection (CPU), so
+        // the publish's own fsync finds little left to do.
+        let flush = {
+            let file = staged
+                .file()
+                .try_clone()
+                .map_err(|e| classify_io(&e, &staged_path))?;
             let path = staged_path.clone();
-            blocking(move || inspect::quick_check(&path))
-                .await?
-                .map_err(|e| VerifyError::QuickCheck(e.to_string()))?;
-        }
-        let inspection = self.inspect(staged_path).await;
+            blocking(move || file.sync_all().map_err(|e| classify_io(&e, &path)))
+        };
+        let checks = async {
+            if self.quick_check {
+                let path = staged_path.clone();
+                blocking(move || inspect::quick_check(&path))
+                    .await?
+                    .map_err(|e| VerifyError::QuickCheck(e.to_string()))?;
+            }
+            Ok::<_, SyncError>(self.inspect(staged_path.clone()).await)
+        };
+        let (flushed, checked) = tokio::join!(flush, checks);
+        let inspection = checked?;
+        flushed??;
         let publisher = self.publisher.clone();
         let published = blocking(move || publisher.publish(staged, SystemTime::now())).await??;
         let known = {
