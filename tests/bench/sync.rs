@@ -433,7 +433,7 @@ event_grace = "2s"
                 return Ok(());
             }
             n += 1;
-            if n % 64 == 0 {
+            if n.is_multiple_of(64) {
                 if let Ok(Some(exit)) = self.child.try_wait() {
                     bail!("the daemon exited ({exit}); log:\n{}", self.log_tail());
                 }
