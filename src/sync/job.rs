@@ -154,12 +154,14 @@ impl JobContext {
             .file()
             .try_clone()
             .map_err(|e| classify_io(&e, &staged_path))?;
+        let started = std::time::Instant::now();
         let got = download(&self.client, file, staged_path.clone())
             .await
             .map_err(|e| match e {
                 DownloadError::LiteFs(e) => SyncError::LiteFs(e),
                 DownloadError::Write { path, source } => classify_io(&source, &path).into(),
             })?;
+        let downloaded = started.elapsed();
         check_layout(&got.header, &got.summary, got.announced_len)?;
         let checksum = got.summary.checksum;
         let provenance = self
@@ -200,10 +202,17 @@ impl JobContext {
             Ok::<_, SyncError>(self.inspect(staged_path.clone()).await)
         };
         let (flushed, checked) = tokio::join!(flush, checks);
+        let checked_at = started.elapsed();
         let inspection = checked?;
         flushed??;
         let publisher = self.publisher.clone();
         let published = blocking(move || publisher.publish(staged, SystemTime::now())).await??;
+        tracing::debug!(
+            download_ms = downloaded.as_millis() as u64,
+            checks_and_flush_ms = (checked_at - downloaded).as_millis() as u64,
+            publish_ms = (started.elapsed() - checked_at).as_millis() as u64,
+            "publish timings"
+        );
         let known = {
             let path = published.path.clone();
             blocking(move || describe(path, Some(checksum))).await??

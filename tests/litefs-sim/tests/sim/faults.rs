@@ -25,7 +25,7 @@ async fn truncated_export_ends_cleanly_and_short() {
     assert_eq!(content_length(&resp), None);
     let body = resp.bytes().await.unwrap();
     let len = body.len() as u64;
-    assert!(len < full && len % 4096 != 0, "{len} of {full}");
+    assert!(len < full && !len.is_multiple_of(4096), "{len} of {full}");
     assert!(len > full / 3);
 }
 
