@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::inspect::Metadata;
@@ -291,11 +291,6 @@ mod rfc3339_opt {
             })
             .transpose()
     }
-}
-
-/// Formats a time as the JSON does (for logs and messages).
-pub fn rfc3339_string(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
