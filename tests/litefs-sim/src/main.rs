@@ -1,7 +1,9 @@
 //! The `litefs-sim` binary: serves the simulator's HTTP API until SIGTERM or SIGINT.
 //!
 //! Made to run as PID 1 in a `FROM scratch` container: IP literals only,
-//! creates its data directory, logs to stderr, exits 0 on a signal.
+//! creates its data directory, logs to stderr, exits 0 on a signal. Invoked as
+//! `cat` (a symlink in the image) it prints files, so `docker exec … cat
+//! /litefs/<db>-pos` reads the position as it does in the real LiteFS image.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,6 +55,11 @@ fn parse_interval(text: &str) -> Result<Interval, String> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut argv = std::env::args_os();
+    let invoked_as = argv.next().map(PathBuf::from);
+    if invoked_as.as_deref().and_then(|p| p.file_name()) == Some("cat".as_ref()) {
+        return cat(argv.map(PathBuf::from));
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -127,4 +134,15 @@ mod tests {
         use clap::CommandFactory;
         Args::command().debug_assert();
     }
+}
+
+/// `cat FILE…`: the one shell tool the position probe needs inside a scratch image.
+fn cat(files: impl Iterator<Item = PathBuf>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for file in files {
+        let bytes = std::fs::read(&file).with_context(|| format!("cat: {}", file.display()))?;
+        out.write_all(&bytes)?;
+    }
+    Ok(())
 }
