@@ -24,6 +24,7 @@ pub struct Config {
     pub container: Container,
     pub status: Status,
     pub sync: Sync,
+    pub telemetry: Telemetry,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -144,6 +145,27 @@ impl Default for Sync {
             connect_timeout: Duration::from_secs(5),
             max_backoff: Duration::from_secs(60),
             event_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Trace spans sent to the local OpenTelemetry collector (see `telemetry`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Telemetry {
+    /// `false` sends no spans at all.
+    pub enabled: bool,
+    /// The collector's OTLP/HTTP base URL (`/v1/traces` is appended unless there); the standard
+    /// `OTEL_EXPORTER_OTLP_*` variables override it, the POS app's user defaults and then
+    /// `http://localhost:4318` stand in for it.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry {
+            enabled: true,
+            otlp_endpoint: None,
         }
     }
 }
@@ -396,6 +418,24 @@ mod tests {
         );
         assert!(!toml::to_string(&c).unwrap().contains("sekrit"));
         assert!(!format!("{c:?}").contains("sekrit"));
+    }
+
+    #[test]
+    fn telemetry_is_on_by_default_and_can_be_turned_off() {
+        let c = Config::parse("", Path::new("c.toml")).unwrap();
+        assert!(c.telemetry.enabled);
+        assert_eq!(c.telemetry.otlp_endpoint, None);
+        let text = "[telemetry]\nenabled = false\notlp_endpoint = \"http://10.0.0.2:4318\"\n";
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert!(!c.telemetry.enabled);
+        assert_eq!(
+            c.telemetry.otlp_endpoint.as_deref(),
+            Some("http://10.0.0.2:4318")
+        );
+        let err = Config::parse("[telemetry]\nendpoint = \"x\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("endpoint") && err.contains("line 2"), "{err}");
     }
 
     #[test]

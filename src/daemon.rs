@@ -21,6 +21,7 @@ use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
 use crate::sync::worker::{Inputs, Settings, Worker};
 use crate::sync::Command;
+use crate::telemetry;
 
 /// A running core: send it commands, watch its status.
 pub struct Core {
@@ -94,7 +95,8 @@ pub fn start(config: &Config) -> anyhow::Result<Core> {
             stale_after: config.status.stale_after,
             max_backoff: config.sync.max_backoff,
         },
-    );
+    )
+    .with_telemetry(telemetry::start(&config.telemetry, &board));
     let status = board.subscribe();
     let task = tokio::spawn(async move {
         let _watcher = watcher;

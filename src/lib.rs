@@ -15,4 +15,6 @@ pub mod litefs;
 pub mod publish;
 pub mod status;
 pub mod sync;
+pub mod telemetry;
+pub mod user_defaults;
 pub mod verify;

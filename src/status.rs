@@ -76,6 +76,9 @@ pub struct Status {
     pub error: Option<ErrorInfo>,
     pub litefs_url: String,
     pub events_connected: bool,
+    /// Trace spans discarded since start: queue full, undeliverable, or rejected.
+    #[serde(default)]
+    pub telemetry_dropped_spans: u64,
     pub app_version: String,
     pub pid: u32,
 }
@@ -97,6 +100,7 @@ impl Status {
             error: None,
             litefs_url: litefs_url.to_string(),
             events_connected: false,
+            telemetry_dropped_spans: 0,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
         }

@@ -5,7 +5,7 @@
 //! failure (capped, jittered backoff). One job runs at a time ([`Coalescer`]).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
 use tokio::sync::mpsc;
@@ -16,6 +16,7 @@ use crate::backoff::Backoff;
 use crate::board::Board;
 use crate::litefs::client::LiteFsError;
 use crate::status::{is_stale, ErrorInfo, State, Txid};
+use crate::telemetry::Telemetry;
 use crate::verify::Provenance;
 
 use super::coalesce::{Coalescer, Decision, Reason};
@@ -57,6 +58,9 @@ pub struct Worker {
     known: Option<Known>,
     retry: Backoff,
     job: Option<JoinHandle<JobResult>>,
+    /// When the current (or last) job started, for its trace span.
+    job_started: SystemTime,
+    telemetry: Option<Telemetry>,
     scheduled: Option<Instant>,
     retry_at: Option<Instant>,
 }
@@ -71,9 +75,17 @@ impl Worker {
             settings,
             known: None,
             job: None,
+            job_started: SystemTime::now(),
+            telemetry: None,
             scheduled: None,
             retry_at: None,
         }
+    }
+
+    /// Sends a trace span for every publish and failed sync.
+    pub fn with_telemetry(mut self, telemetry: Option<Telemetry>) -> Self {
+        self.telemetry = telemetry;
+        self
     }
 
     /// Runs until a `Quit` command or until every command sender is gone.
@@ -144,6 +156,7 @@ impl Worker {
         let ctx = self.ctx.clone();
         let remembered = self.known.clone();
         let inspect_unchanged = self.board.get().metadata.is_none();
+        self.job_started = SystemTime::now();
         self.job = Some(tokio::spawn(async move {
             let known = if reason.forced() {
                 read_known(&ctx.publisher).await.unwrap_or_else(|e| {
@@ -163,6 +176,9 @@ impl Worker {
             Ok(r) => r,
             Err(e) => (Err(SyncError::Internal(e.to_string())), self.known.clone()),
         };
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.record(self.job_started, &result);
+        }
         match result {
             Ok(outcome) => {
                 self.retry.reset();

@@ -1,0 +1,133 @@
+//! OpenTelemetry traces: a span for every publish (linked to the trace of the server job
+//! that generated the database) and for every failed sync, sent to the store's local
+//! collector over OTLP/HTTP.
+//!
+//! [`endpoint`] decides where spans go, [`span`] builds them from a job's result,
+//! [`exporter`] delivers them off the sync path. The worker calls [`Telemetry::record`]
+//! after each job; it never waits and never fails.
+
+pub mod endpoint;
+pub mod exporter;
+pub mod span;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::board::Board;
+use crate::config;
+use crate::sync::job::{Outcome, SyncError};
+use crate::user_defaults::{UserDefaults, POS_DOMAIN};
+use crate::verify::Provenance;
+
+use endpoint::{Provisioned, Sources};
+use exporter::{Exporter, Settings};
+use span::{Ids, Publish, Timing};
+
+/// Sends the spans of sync results.
+pub struct Telemetry {
+    exporter: Exporter,
+}
+
+impl Telemetry {
+    /// Starts exporting as `config` says (needs a tokio runtime); `report` receives the
+    /// dropped-span total whenever it grows. `None` when telemetry is turned off or its
+    /// endpoint is unusable (logged once here).
+    pub fn start(
+        config: &config::Telemetry,
+        report: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Option<Telemetry> {
+        if !config.enabled {
+            tracing::info!("telemetry is turned off ([telemetry] enabled = false)");
+            return None;
+        }
+        let sources = Sources {
+            traces_env: std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").ok(),
+            env: std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok(),
+            config: config.otlp_endpoint.clone(),
+        };
+        let endpoint = match endpoint::resolve(sources, provisioned) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!("no trace spans will be sent: {e}");
+                return None;
+            }
+        };
+        match Exporter::start(endpoint.url.clone(), Settings::default(), report) {
+            Ok(exporter) => {
+                tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, "sending a trace span for every publish");
+                Some(Telemetry { exporter })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no trace spans will be sent: cannot set up the HTTP client");
+                None
+            }
+        }
+    }
+
+    /// Sends the span of a job that started at `started` and just ended with `result`:
+    /// a publish or a failure (a job that found nothing new sends nothing).
+    pub fn record(&self, started: SystemTime, result: &Result<Outcome, SyncError>) {
+        let timing = Timing {
+            start: started,
+            end: SystemTime::now(),
+        };
+        let span = match result {
+            Ok(Outcome::Published {
+                known,
+                provenance,
+                inspection,
+                bytes,
+                ..
+            }) => {
+                let metadata = inspection.as_ref().map(|i| &i.metadata);
+                let link = metadata.and_then(|m| {
+                    span::link(m)
+                        .inspect_err(|e| {
+                            tracing::debug!(error = %e, "the database's trace link is malformed; the span is sent without it")
+                        })
+                        .ok()
+                        .flatten()
+                });
+                let publish = Publish {
+                    path: &known.path,
+                    checksum: known.checksum,
+                    txid: match provenance {
+                        Provenance::Tx(txid) => Some(*txid),
+                        Provenance::Unconfirmed => None,
+                    },
+                    metadata,
+                    bytes: *bytes,
+                };
+                span::publish_span(&publish, link, timing, Ids::random())
+            }
+            Ok(Outcome::Unchanged { .. }) => return,
+            Err(e) => span::failure_span(e.kind(), &e.to_string(), timing, Ids::random()),
+        };
+        self.exporter.send(span);
+    }
+}
+
+/// The collector host and port the fleet's provisioning stored for the POS app.
+fn provisioned() -> Provisioned {
+    let Some(home) = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()) else {
+        return Provisioned::default();
+    };
+    match UserDefaults::load(&home, POS_DOMAIN) {
+        Ok(d) => Provisioned {
+            hostname: d.get_string("provisioned_otlpHostname"),
+            port: d.get_integer("provisioned_otlpPort"),
+        },
+        Err(e) => {
+            tracing::warn!("{e}; the OpenTelemetry collector address is not taken from it");
+            Provisioned::default()
+        }
+    }
+}
+
+/// Starts telemetry whose dropped-span total is shown in `board`'s status.
+pub fn start(config: &config::Telemetry, board: &Arc<Board>) -> Option<Telemetry> {
+    let board = board.clone();
+    Telemetry::start(config, move |dropped| {
+        board.update(|s| s.telemetry_dropped_spans = dropped)
+    })
+}
