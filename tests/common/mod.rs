@@ -62,6 +62,10 @@ pub struct DaemonConfig {
     pub status_file: PathBuf,
     pub keep: usize,
     pub quick_check: bool,
+    /// More config text, appended to the file (e.g. a `[telemetry]` section).
+    pub extra: String,
+    /// Environment variables set for the daemon process.
+    pub env: Vec<(String, String)>,
 }
 
 impl DaemonConfig {
@@ -72,6 +76,8 @@ impl DaemonConfig {
             status_file: root.join("state/status.json"),
             keep: 5,
             quick_check: true,
+            extra: String::new(),
+            env: Vec::new(),
         }
     }
 
@@ -102,7 +108,7 @@ event_grace = "500ms"
             self.quick_check,
             self.status_file.display()
         );
-        std::fs::write(path, text).unwrap();
+        std::fs::write(path, text + &self.extra).unwrap();
     }
 }
 
@@ -122,6 +128,7 @@ impl Daemon {
             .args(["run", "--headless", "--config"])
             .arg(&config_path)
             .env("RUST_LOG", "info,voripos_domain_sync=debug")
+            .envs(config.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
