@@ -13,15 +13,19 @@ use tokio::sync::{mpsc, watch};
 
 use crate::board::Board;
 use crate::config::Config;
+use crate::docker::endpoint::Env;
+use crate::docker::spec::ContainerSpec;
+use crate::docker::supervisor::Supervisor;
 use crate::litefs::client::{Client, Timeouts};
 use crate::publish::Publisher;
-use crate::status::Status;
+use crate::status::{State, Status};
 use crate::sync::job::JobContext;
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
 use crate::sync::worker::{Inputs, Settings, Worker};
 use crate::sync::Command;
 use crate::telemetry;
+use crate::token;
 
 /// A running core: send it commands, watch its status.
 pub struct Core {
@@ -38,9 +42,69 @@ impl Core {
     }
 }
 
-/// Starts the core on the current tokio runtime. Fails only on what no retry can fix
-/// (an unusable publish folder, a bad LiteFS URL).
+/// Where the core gets LiteFS from.
+pub enum Source {
+    /// `[litefs] url` as configured; Docker is not touched.
+    Url,
+    /// A container the app manages (the fleet's, or the demo's litefs-sim).
+    Container(ContainerSpec),
+}
+
+/// Starts the core as the configuration says: a managed container (which needs the
+/// LiteFS Cloud token; without one the status is `not_configured`) or `litefs.url`.
 pub fn start(config: &Config) -> anyhow::Result<Core> {
+    if !config.container.manage {
+        return start_with(config, Source::Url);
+    }
+    let found = token::from_process(config);
+    match found.token {
+        Some(token) => {
+            tracing::info!(
+                source = found.source.unwrap_or(""),
+                "LiteFS Cloud token found"
+            );
+            start_with(
+                config,
+                Source::Container(ContainerSpec::new(config, Some(&token))),
+            )
+        }
+        None => {
+            let board = Board::new(
+                config.status_file(),
+                Status::starting(&config.litefs.url, Utc::now()),
+            );
+            let message = format!(
+                "no LiteFS Cloud token: set LITEFS_CLOUD_TOKEN or [litefs] cloud_token (looked in: {})",
+                found.looked_in.join(", ")
+            );
+            tracing::warn!("{message}");
+            board.update(|s| {
+                s.set_state(State::NotConfigured, Utc::now());
+                s.detail = Some(message);
+            });
+            let (commands, mut rx) = mpsc::channel(16);
+            let status = board.subscribe();
+            let task = tokio::spawn(async move {
+                let _board = board;
+                while let Some(command) = rx.recv().await {
+                    if command == Command::Quit {
+                        break;
+                    }
+                }
+            });
+            Ok(Core {
+                commands,
+                status,
+                status_file: config.status_file(),
+                task,
+            })
+        }
+    }
+}
+
+/// Starts the core on the current tokio runtime with LiteFS from `source`. Fails only
+/// on what no retry can fix (an unusable publish folder, a bad LiteFS URL).
+pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
     let publish_dir = config.publish_dir();
     let publisher = Arc::new(
         Publisher::new(
@@ -57,8 +121,12 @@ pub fn start(config: &Config) -> anyhow::Result<Core> {
     if swept > 0 {
         tracing::info!(swept, dir = %publish_dir.display(), "removed unfinished temp files from an earlier run");
     }
+    let url = match &source {
+        Source::Url => config.litefs.url.clone(),
+        Source::Container(spec) => spec.litefs_url(),
+    };
     let client = Client::new(
-        &config.litefs.url,
+        &url,
         &config.litefs.database,
         Timeouts {
             connect: config.sync.connect_timeout,
@@ -70,6 +138,46 @@ pub fn start(config: &Config) -> anyhow::Result<Core> {
         status_file.clone(),
         Status::starting(client.url(), Utc::now()),
     ));
+    let status = board.subscribe();
+    let start_sync = sync_starter(config, client, publisher, board.clone());
+    let (commands, task) = match source {
+        Source::Url => start_sync(),
+        Source::Container(spec) => {
+            let (commands, rx) = mpsc::channel(16);
+            let supervisor = Supervisor {
+                spec,
+                database: config.litefs.database.clone(),
+                env: Env::from_process(),
+                board,
+                max_backoff: config.sync.max_backoff,
+                start_sync: Some(Box::new(move || start_sync().0)),
+            };
+            (commands, tokio::spawn(supervisor.run(rx)))
+        }
+    };
+    Ok(Core {
+        commands,
+        status,
+        status_file,
+        task,
+    })
+}
+
+/// Prepares the sync (event listener + worker); calling the result starts it.
+fn sync_starter(
+    config: &Config,
+    client: Client,
+    publisher: Arc<Publisher>,
+    board: Arc<Board>,
+) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
+    let publish_dir = config.publish_dir();
+    let max_backoff = config.sync.max_backoff;
+    let settings = Settings {
+        min_interval: config.sync.min_interval,
+        safety_check: config.sync.safety_check,
+        stale_after: config.status.stale_after,
+        max_backoff,
+    };
     let ledger = Ledger::default();
     let ctx = Arc::new(JobContext {
         client: client.clone(),
@@ -79,41 +187,27 @@ pub fn start(config: &Config) -> anyhow::Result<Core> {
         tables: config.publish.tables.clone(),
         event_grace: config.sync.event_grace,
     });
-
-    let (commands_tx, commands) = mpsc::channel(16);
-    let (signals_tx, signals) = mpsc::channel(1024);
-    let (folder_tx, folder_changes) = mpsc::channel(1);
-    let watcher = watch_folder(&publish_dir, folder_tx);
-
-    tokio::spawn(listen(client, ledger, signals_tx, config.sync.max_backoff));
-    let worker = Worker::new(
-        ctx,
-        board.clone(),
-        Settings {
-            min_interval: config.sync.min_interval,
-            safety_check: config.sync.safety_check,
-            stale_after: config.status.stale_after,
-            max_backoff: config.sync.max_backoff,
-        },
-    )
-    .with_telemetry(telemetry::start(&config.telemetry, &board));
-    let status = board.subscribe();
-    let task = tokio::spawn(async move {
-        let _watcher = watcher;
-        worker
-            .run(Inputs {
-                commands,
-                signals,
-                folder_changes,
-            })
-            .await;
-    });
-    Ok(Core {
-        commands: commands_tx,
-        status,
-        status_file,
-        task,
-    })
+    let telemetry_config = config.telemetry.clone();
+    move || {
+        let (commands_tx, commands) = mpsc::channel(16);
+        let (signals_tx, signals) = mpsc::channel(1024);
+        let (folder_tx, folder_changes) = mpsc::channel(1);
+        let watcher = watch_folder(&publish_dir, folder_tx);
+        tokio::spawn(listen(client, ledger, signals_tx, max_backoff));
+        let telemetry = telemetry::start(&telemetry_config, &board);
+        let worker = Worker::new(ctx, board, settings).with_telemetry(telemetry);
+        let task = tokio::spawn(async move {
+            let _watcher = watcher;
+            worker
+                .run(Inputs {
+                    commands,
+                    signals,
+                    folder_changes,
+                })
+                .await;
+        });
+        (commands_tx, task)
+    }
 }
 
 /// Watches the publish folder; a failure to watch only loses that one trigger.

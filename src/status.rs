@@ -76,11 +76,27 @@ pub struct Status {
     pub error: Option<ErrorInfo>,
     pub litefs_url: String,
     pub events_connected: bool,
+    /// The Docker engine in use (`unix:///…` and how it was found); `null` when the
+    /// container is not managed or no engine answered.
+    #[serde(default)]
+    pub docker_endpoint: Option<String>,
+    /// The LiteFS container, when the app manages it.
+    #[serde(default)]
+    pub container: Option<ContainerInfo>,
     /// Trace spans discarded since start: queue full, undeliverable, or rejected.
     #[serde(default)]
     pub telemetry_dropped_spans: u64,
     pub app_version: String,
     pub pid: u32,
+}
+
+/// The managed LiteFS container as last seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerInfo {
+    pub name: String,
+    pub image: String,
+    /// Docker's word for it: "running", "exited", "created", "absent", …
+    pub state: String,
 }
 
 impl Status {
@@ -100,6 +116,8 @@ impl Status {
             error: None,
             litefs_url: litefs_url.to_string(),
             events_connected: false,
+            docker_endpoint: None,
+            container: None,
             telemetry_dropped_spans: 0,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
@@ -183,6 +201,16 @@ impl Status {
                 }
             ),
         );
+        if let Some(c) = &self.container {
+            line(
+                &mut out,
+                "Container:",
+                format!("{} ({}, {})", c.name, c.state, c.image),
+            );
+        }
+        if let Some(endpoint) = &self.docker_endpoint {
+            line(&mut out, "Docker:", endpoint.clone());
+        }
         line(&mut out, "Version:", self.app_version.clone());
         out
     }

@@ -17,6 +17,8 @@ pub mod worker;
 pub enum Command {
     /// Export, verify and publish now if LiteFS has something newer.
     Resync,
+    /// Remove the LiteFS container and its data, start again, resync.
+    Reset,
     /// Stop syncing and exit.
     Quit,
 }

@@ -98,6 +98,10 @@ impl Worker {
             tokio::select! {
                 command = inputs.commands.recv() => match command {
                     Some(Command::Resync) => self.trigger(Reason::Resync),
+                    Some(Command::Reset) => {
+                        tracing::warn!("reset needs a managed container ([container] manage = true); resyncing instead");
+                        self.trigger(Reason::Resync);
+                    }
                     Some(Command::Quit) | None => break,
                 },
                 Some(signal) = inputs.signals.recv() => self.on_signal(signal),

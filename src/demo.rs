@@ -1,0 +1,114 @@
+//! `demo`: the whole app on a machine with Docker and no token.
+//!
+//! Builds the `litefs-sim` image locally through the Engine API (`FROM scratch` and the
+//! static binary; no registry), runs it under the same supervisor as the fleet's LiteFS
+//! container, with a change committed every few seconds, and syncs into a demo folder.
+//! Ctrl-C stops it and removes the demo container and its volume.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+
+use crate::config::Config;
+use crate::daemon::{self, Source};
+use crate::docker::endpoint::{self, Env};
+use crate::docker::spec::{ContainerSpec, DATA_DIR, LITEFS_PORT};
+use crate::docker::{engine, image};
+use crate::sync::Command;
+
+/// The image the demo builds.
+pub const IMAGE: &str = "voripos-domain-sync/litefs-sim:demo";
+/// The demo container's name.
+pub const CONTAINER: &str = "voripos-domain-sync-demo";
+
+/// Where the static litefs-sim binary is built (see the README's first command).
+pub fn static_sim_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("LITEFS_SIM_BINARY") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("this program is not in a cargo target folder; set LITEFS_SIM_BINARY")?;
+    let path = target.join("x86_64-unknown-linux-gnu/release/litefs-sim");
+    if !path.exists() {
+        bail!(
+            "{} not found; build it with: RUSTFLAGS='-C target-feature=+crt-static' \\
+             cargo build --release -p litefs-sim --target x86_64-unknown-linux-gnu",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Runs the demo until SIGINT/SIGTERM.
+pub async fn run(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<()> {
+    let binary = static_sim_binary()?;
+    let candidates =
+        endpoint::candidates(&Env::from_process(), |p| std::fs::read_to_string(p).ok());
+    let docker = endpoint::connect(&candidates).await?.docker;
+    println!(
+        "Building the litefs-sim image {IMAGE} from {}…",
+        binary.display()
+    );
+    let cmd = [
+        "--listen".to_string(),
+        format!("0.0.0.0:{LITEFS_PORT}"),
+        "--data-dir".into(),
+        DATA_DIR.into(),
+        "--size-mb".into(),
+        size_mb.to_string(),
+        "--tx-interval".into(),
+        "3s".into(),
+    ];
+    image::build_from_binary(&docker, IMAGE, &binary, &cmd).await?;
+
+    let publish = dir.join("Domain");
+    let text = format!(
+        "[publish]\ndir = {:?}\n[container]\nimage = {IMAGE:?}\nname = {CONTAINER:?}\nhost_port = {port}\n[status]\nfile = {:?}\n",
+        publish.display().to_string(),
+        dir.join("status.json").display().to_string()
+    );
+    let config = Config::parse(&text, &dir.join("demo.toml"))?;
+    let spec = ContainerSpec::new(&config, None);
+    let core = daemon::start_with(&config, Source::Container(spec.clone()))?;
+    println!(
+        "Container {CONTAINER}: LiteFS API on {}; publishing into {}\nPress Ctrl-C to stop.\n",
+        spec.litefs_url(),
+        publish.display()
+    );
+    let mut status = core.status.clone();
+    let mut last_line = String::new();
+    let shutdown = daemon::shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            changed = status.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let s = status.borrow_and_update().clone();
+                let line = format!(
+                    "{:?}{} · txid {} · {}",
+                    s.state,
+                    s.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
+                    s.txid.map_or("-".into(), |t| format!("{:x}", t.0)),
+                    s.published_path.as_deref().map_or("nothing published yet".into(), |p| p.display().to_string()),
+                );
+                if line != last_line {
+                    println!("{} {line}", Utc::now().format("%H:%M:%S"));
+                    last_line = line;
+                }
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    let _ = core.commands.send(Command::Quit).await;
+    core.stopped().await;
+    println!("Removing the demo container and its volume…");
+    engine::remove(&docker, &spec).await?;
+    engine::remove_volume(&docker, &spec).await?;
+    Ok(())
+}

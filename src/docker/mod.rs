@@ -1,0 +1,12 @@
+//! The container manager: LiteFS in Docker, driven through the Engine API.
+//!
+//! [`endpoint`] finds the engine, [`spec`] defines the container in one place,
+//! [`engine`] wraps the API calls (never touching what lacks our label),
+//! [`supervisor`] keeps the container as the spec says, and [`image`] builds the
+//! `litefs-sim` image for the demo and the tests.
+
+pub mod endpoint;
+pub mod engine;
+pub mod image;
+pub mod spec;
+pub mod supervisor;

@@ -1,0 +1,354 @@
+//! The supervisor: a reconcile loop that keeps the LiteFS container as the spec says.
+//!
+//! Find Docker → ensure the image (pulling with progress) → ensure the volume → create
+//! (or recreate when the spec hash differs) → start → wait until LiteFS answers → start
+//! the sync once → watch Docker's events for our container and go round again when it
+//! dies or disappears. *Reset* removes the container and its volume first (what
+//! `docker compose down -v && up` did). Docker going away is `docker_unavailable`, with
+//! backoff, until it comes back. Nothing without our label is ever touched.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::backoff::Backoff;
+use crate::board::Board;
+use crate::litefs::client::{Client, Timeouts};
+use crate::litefs::pos::{self, Position};
+use crate::status::{ContainerInfo, ErrorInfo, State};
+use crate::sync::Command;
+
+use super::endpoint::{self, Env};
+use super::engine::{self, EngineError};
+use super::spec::{ContainerSpec, FUSE_DIR};
+
+/// How long LiteFS may take to answer after its container started.
+const LITEFS_STARTUP: Duration = Duration::from_secs(120);
+/// How often the container is looked at even without events (a safety net).
+const CHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// Starts the sync (listener + worker) once LiteFS answers; returns its command sender.
+pub type StartSync = Box<dyn FnOnce() -> mpsc::Sender<Command> + Send + Sync>;
+
+pub struct Supervisor {
+    pub spec: ContainerSpec,
+    pub database: String,
+    pub env: Env,
+    pub board: Arc<Board>,
+    pub max_backoff: Duration,
+    pub start_sync: Option<StartSync>,
+}
+
+/// Why the watch loop ended.
+enum Next {
+    Reconcile,
+    Reset,
+    Quit,
+}
+
+impl Supervisor {
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut backoff = Backoff::new(Duration::from_secs(1), self.max_backoff);
+        let mut sync: Option<mpsc::Sender<Command>> = None;
+        let mut reset = false;
+        loop {
+            let next = match self.round(reset, &mut sync, &mut commands).await {
+                Ok(next) => {
+                    backoff.reset();
+                    next
+                }
+                Err(Failure::Quit) => Next::Quit,
+                Err(Failure::Retry) => {
+                    match wait_or_command(backoff.next_delay(), &mut commands, sync.as_ref()).await
+                    {
+                        Some(Command::Quit) => Next::Quit,
+                        Some(Command::Reset) => Next::Reset,
+                        _ => Next::Reconcile,
+                    }
+                }
+            };
+            reset = matches!(next, Next::Reset);
+            if matches!(next, Next::Quit) {
+                if let Some(sync) = &sync {
+                    let _ = sync.send(Command::Quit).await;
+                    sync.closed().await;
+                }
+                return;
+            }
+        }
+    }
+
+    /// One pass: connect, reconcile, wait for LiteFS, then watch until something happens.
+    async fn round(
+        &mut self,
+        reset: bool,
+        sync: &mut Option<mpsc::Sender<Command>>,
+        commands: &mut mpsc::Receiver<Command>,
+    ) -> Result<Next, Failure> {
+        let candidates =
+            endpoint::candidates(&self.env, |p: &Path| std::fs::read_to_string(p).ok());
+        let connected = match endpoint::connect(&candidates).await {
+            Ok(c) => c,
+            Err(unavailable) => {
+                self.board.update(|s| {
+                    s.set_state(State::DockerUnavailable, Utc::now());
+                    s.detail = Some(unavailable.to_string());
+                    s.docker_endpoint = None;
+                    s.container = None;
+                });
+                return Err(Failure::Retry);
+            }
+        };
+        let docker = connected.docker;
+        self.board.update(|s| {
+            s.docker_endpoint = Some(format!(
+                "{} ({})",
+                connected.endpoint.uri, connected.endpoint.source
+            ));
+            if s.state == State::DockerUnavailable {
+                s.set_state(State::Starting, Utc::now());
+                s.detail = Some("Docker is back".into());
+            }
+        });
+        if let Err(e) = self.reconcile(&docker, reset).await {
+            self.fail(&e);
+            return Err(Failure::Retry);
+        }
+        self.show_container(&docker).await;
+        if !self.wait_for_litefs(commands).await? {
+            self.fail_with(
+                "litefs_unreachable",
+                format!(
+                    "the LiteFS container started but its API did not answer at {} within {}s",
+                    self.spec.litefs_url(),
+                    LITEFS_STARTUP.as_secs()
+                ),
+            );
+            return Err(Failure::Retry);
+        }
+        match (sync.as_ref(), self.start_sync.take()) {
+            (None, Some(start)) => *sync = Some(start()),
+            (Some(s), _) if reset => {
+                let _ = s.send(Command::Resync).await;
+            }
+            _ => {}
+        }
+        self.watch(&docker, commands, sync.as_ref()).await
+    }
+
+    async fn reconcile(&self, docker: &bollard::Docker, reset: bool) -> Result<(), EngineError> {
+        let spec = &self.spec;
+        if reset {
+            self.progress(
+                true,
+                "resetting: removing the LiteFS container and its data",
+            );
+            engine::remove(docker, spec).await?;
+            engine::remove_volume(docker, spec).await?;
+        }
+        let board = self.board.clone();
+        engine::ensure_image(docker, &spec.image, |pct| {
+            board.update(|s| {
+                if s.last_sync_at.is_none() {
+                    s.set_state(State::Starting, Utc::now());
+                }
+                s.detail = Some(format!("pulling image {pct} %"));
+            })
+        })
+        .await?;
+        engine::ensure_volume(docker, spec).await?;
+        match engine::inspect(docker, spec).await? {
+            None => {
+                self.progress(reset, "creating the LiteFS container");
+                engine::create(docker, spec).await?;
+            }
+            Some(found) if found.spec_hash.as_deref() != Some(spec.hash().as_str()) => {
+                self.progress(
+                    reset,
+                    "recreating the LiteFS container: its configuration changed",
+                );
+                tracing::info!(container = %spec.name, "spec changed; recreating the container");
+                engine::remove(docker, spec).await?;
+                engine::create(docker, spec).await?;
+            }
+            Some(_) => {}
+        }
+        if !engine::inspect(docker, spec)
+            .await?
+            .is_some_and(|f| f.running)
+        {
+            self.progress(reset, "starting the LiteFS container");
+            engine::start(docker, spec).await?;
+        }
+        Ok(())
+    }
+
+    /// Polls LiteFS's `/info` until it answers; `Ok(false)` on timeout.
+    async fn wait_for_litefs(
+        &self,
+        commands: &mut mpsc::Receiver<Command>,
+    ) -> Result<bool, Failure> {
+        self.progress(false, "waiting for LiteFS to answer");
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(2),
+            stall: Duration::from_secs(5),
+        };
+        let Ok(client) = Client::new(&self.spec.litefs_url(), &self.database, timeouts) else {
+            return Ok(false);
+        };
+        let deadline = tokio::time::Instant::now() + LITEFS_STARTUP;
+        while tokio::time::Instant::now() < deadline {
+            if client.info().await.is_ok() {
+                return Ok(true);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                command = commands.recv() => if matches!(command, Some(Command::Quit) | None) {
+                    return Err(Failure::Quit);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Waits for a reason to reconcile: our container died or vanished, Docker went
+    /// away, a periodic check found it wrong, or a command.
+    async fn watch(
+        &self,
+        docker: &bollard::Docker,
+        commands: &mut mpsc::Receiver<Command>,
+        sync: Option<&mpsc::Sender<Command>>,
+    ) -> Result<Next, Failure> {
+        let mut events = Box::pin(engine::container_events(docker, &self.spec));
+        let mut check = tokio::time::interval(CHECK_EVERY);
+        check.tick().await;
+        loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(action)) if matches!(action.as_str(), "die" | "oom" | "destroy" | "stop" | "kill") => {
+                        tracing::warn!(container = %self.spec.name, %action, "the LiteFS container stopped; recovering");
+                        self.show_container(docker).await;
+                        self.fail_with("container_stopped", format!("the LiteFS container {} ({action}); recovering", self.spec.name));
+                        return Ok(Next::Reconcile);
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "lost Docker's event stream");
+                        return Err(Failure::Retry);
+                    }
+                    None => return Err(Failure::Retry),
+                },
+                _ = check.tick() => {
+                    match engine::inspect(docker, &self.spec).await {
+                        Ok(Some(found)) if found.running => {}
+                        Ok(_) => return Ok(Next::Reconcile),
+                        Err(e) if e.is_unreachable() => return Err(Failure::Retry),
+                        Err(e) => {
+                            self.fail(&e);
+                            return Err(Failure::Retry);
+                        }
+                    }
+                }
+                command = commands.recv() => match command {
+                    Some(Command::Reset) => return Ok(Next::Reset),
+                    Some(Command::Resync) => {
+                        if let Some(sync) = sync {
+                            let _ = sync.send(Command::Resync).await;
+                        }
+                    }
+                    Some(Command::Quit) | None => return Ok(Next::Quit),
+                },
+            }
+        }
+    }
+
+    /// Reads LiteFS's position from `/litefs/<db>-pos` inside the container.
+    pub async fn probe(&self, docker: &bollard::Docker) -> Result<Option<Position>, EngineError> {
+        let path = format!("{FUSE_DIR}/{}-pos", self.database);
+        let text = engine::exec_output(docker, &self.spec, vec!["cat".into(), path]).await?;
+        Ok(pos::parse(&text))
+    }
+
+    async fn show_container(&self, docker: &bollard::Docker) {
+        let state = match engine::inspect(docker, &self.spec).await {
+            Ok(Some(found)) => found.status,
+            Ok(None) => "absent".into(),
+            Err(_) => "unknown".into(),
+        };
+        let info = ContainerInfo {
+            name: self.spec.name.clone(),
+            image: self.spec.image.clone(),
+            state,
+        };
+        self.board.update(|s| s.container = Some(info));
+    }
+
+    /// Shows progress; before the first sync (or during a reset) it is the state.
+    fn progress(&self, force_starting: bool, detail: &str) {
+        self.board.update(|s| {
+            if force_starting || s.last_sync_at.is_none() {
+                s.set_state(State::Starting, Utc::now());
+            }
+            s.detail = Some(detail.to_string());
+        });
+    }
+
+    fn fail(&self, error: &EngineError) {
+        if error.is_unreachable() {
+            self.board.update(|s| {
+                s.set_state(State::DockerUnavailable, Utc::now());
+                s.detail = Some(error.to_string());
+            });
+        } else {
+            self.fail_with(error.kind(), error.to_string());
+        }
+    }
+
+    fn fail_with(&self, kind: &str, message: String) {
+        tracing::warn!(kind, "{message}");
+        self.board.update(|s| {
+            s.error = Some(ErrorInfo {
+                kind: kind.to_string(),
+                message,
+            });
+            // A good published file stays good; staleness decides when to say otherwise.
+            if s.last_sync_at.is_none() {
+                s.set_state(State::Error, Utc::now());
+                s.detail = None;
+            }
+        });
+    }
+}
+
+enum Failure {
+    Retry,
+    Quit,
+}
+
+/// Sleeps `delay` unless a command comes first; Resync is passed on to the sync.
+async fn wait_or_command(
+    delay: Duration,
+    commands: &mut mpsc::Receiver<Command>,
+    sync: Option<&mpsc::Sender<Command>>,
+) -> Option<Command> {
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return None,
+            command = commands.recv() => match command {
+                Some(Command::Resync) => {
+                    if let Some(sync) = sync {
+                        let _ = sync.send(Command::Resync).await;
+                    }
+                }
+                None => return Some(Command::Quit),
+                other => return other,
+            },
+        }
+    }
+}
