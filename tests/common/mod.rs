@@ -66,6 +66,8 @@ pub struct DaemonConfig {
     pub extra: String,
     /// Environment variables set for the daemon process.
     pub env: Vec<(String, String)>,
+    /// The body of the `[container]` table.
+    pub container: String,
 }
 
 impl DaemonConfig {
@@ -78,6 +80,7 @@ impl DaemonConfig {
             quick_check: true,
             extra: String::new(),
             env: Vec::new(),
+            container: "manage = false\n".into(),
         }
     }
 
@@ -91,8 +94,7 @@ dir = "{}"
 keep = {}
 quick_check = {}
 [container]
-manage = false
-[status]
+{}[status]
 file = "{}"
 [sync]
 min_interval = "100ms"
@@ -106,6 +108,7 @@ event_grace = "500ms"
             self.publish_dir.display(),
             self.keep,
             self.quick_check,
+            self.container,
             self.status_file.display()
         );
         std::fs::write(path, text + &self.extra).unwrap();

@@ -110,6 +110,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// `cat FILE…`: the one shell tool the position probe needs inside a scratch image.
+fn cat(files: impl Iterator<Item = PathBuf>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for file in files {
+        let bytes = std::fs::read(&file).with_context(|| format!("cat: {}", file.display()))?;
+        out.write_all(&bytes)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,15 +145,4 @@ mod tests {
         use clap::CommandFactory;
         Args::command().debug_assert();
     }
-}
-
-/// `cat FILE…`: the one shell tool the position probe needs inside a scratch image.
-fn cat(files: impl Iterator<Item = PathBuf>) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    for file in files {
-        let bytes = std::fs::read(&file).with_context(|| format!("cat: {}", file.display()))?;
-        out.write_all(&bytes)?;
-    }
-    Ok(())
 }

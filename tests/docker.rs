@@ -1,0 +1,474 @@
+//! The container manager against the real Docker engine: litefs-sim's `FROM scratch`
+//! image (built here, no registry), the supervisor, and the sync, end to end.
+//!
+//! Needs Docker and the static litefs-sim binary (`.ci/setup` builds it). Outside CI a
+//! missing engine prints SKIPPED; in CI (`CI=true`) it fails.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::Docker;
+use common::*;
+use litefs_sim::Position;
+use voripos_domain_sync::config::{Config, Secret};
+use voripos_domain_sync::daemon::{self, Source};
+use voripos_domain_sync::docker::endpoint::{self, Env};
+use voripos_domain_sync::docker::image;
+use voripos_domain_sync::docker::spec::ContainerSpec;
+use voripos_domain_sync::status::State;
+use voripos_domain_sync::sync::Command;
+
+const IMAGE: &str = "voripos-domain-sync/litefs-sim:test";
+const WAIT: Duration = Duration::from_secs(60);
+
+static BUILT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+fn static_sim() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("x86_64-unknown-linux-gnu/release/litefs-sim")
+}
+
+/// The engine, with the test image built; `None` (skip) only outside CI.
+async fn engine() -> Option<(Docker, String)> {
+    let candidates =
+        endpoint::candidates(&Env::from_process(), |p| std::fs::read_to_string(p).ok());
+    let connected = match endpoint::connect(&candidates).await {
+        Ok(c) => c,
+        Err(e) if in_ci() => panic!("CI needs a Docker engine: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: {e}");
+            return None;
+        }
+    };
+    let binary = static_sim();
+    assert!(
+        binary.exists(),
+        "{} is missing: run `bash .ci/setup` (it builds the static litefs-sim)",
+        binary.display()
+    );
+    let docker = connected.docker.clone();
+    BUILT
+        .get_or_init(|| async {
+            let cmd: Vec<String> = [
+                "--listen",
+                "0.0.0.0:20202",
+                "--data-dir",
+                "/var/lib/litefs",
+                "--size-mb",
+                "1",
+            ]
+            .map(String::from)
+            .to_vec();
+            image::build_from_binary(&docker, IMAGE, &binary, &cmd)
+                .await
+                .expect("the test image builds");
+        })
+        .await;
+    Some((connected.docker, connected.endpoint.uri))
+}
+
+/// A unique container name and a free host port; removes the container and its volume
+/// when dropped (whatever state the test left them in).
+struct Names {
+    name: String,
+    port: u16,
+}
+
+impl Names {
+    fn new() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Names {
+            name: format!("vds-test-{}-{}", std::process::id(), fastrand::u32(..)),
+            port,
+        }
+    }
+
+    fn container_toml(&self) -> String {
+        format!(
+            "manage = true\nimage = \"{IMAGE}\"\nname = \"{}\"\nhost_port = {}\n",
+            self.name, self.port
+        )
+    }
+
+    fn sim_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Names {
+    fn drop(&mut self) {
+        for name in [self.name.clone(), format!("{}-old", self.name)] {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", &name])
+                .output();
+        }
+        let _ = std::process::Command::new("docker")
+            .args(["volume", "rm", "-f", &format!("{}-data", self.name)])
+            .output();
+    }
+}
+
+/// Calls litefs-sim's control API (POST for commits), retrying while the container is
+/// (re)starting, until `accept` likes the answer.
+async fn sim_until(url: String, accept: impl Fn(&Position) -> bool) -> Position {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let request = if url.contains("commit") {
+            client.post(&url)
+        } else {
+            client.get(&url)
+        };
+        let answer = async {
+            request
+                .send()
+                .await?
+                .error_for_status()?
+                .json::<Position>()
+                .await
+        };
+        if let Ok(Ok(p)) = tokio::time::timeout(Duration::from_secs(5), answer).await {
+            if accept(&p) {
+                return p;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "litefs-sim at {url} did not answer as expected"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sim(url: String) -> Position {
+    sim_until(url, |_| true).await
+}
+
+fn daemon_config(root: &Path, names: &Names, token: &str) -> DaemonConfig {
+    let mut config = DaemonConfig::new(root, "http://unused");
+    config.container = names.container_toml();
+    config.env = vec![("LITEFS_CLOUD_TOKEN".into(), token.into())];
+    config
+}
+
+async fn container_id(docker: &Docker, name: &str) -> Option<String> {
+    docker
+        .inspect_container(name, None)
+        .await
+        .ok()
+        .and_then(|c| c.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_container_is_created_watched_and_recovered() {
+    let Some((docker, _)) = engine().await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let names = Names::new();
+    let token = format!("tok-{}-never-print-me", fastrand::u64(..));
+    let config = daemon_config(root.path(), &names, &token);
+    let started = Instant::now();
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon
+        .wait_for("the first publish", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    eprintln!(
+        "cold start (no container, no volume) → first publish: {:.2?}",
+        started.elapsed()
+    );
+
+    // Inspect what was created: loopback-only port, not privileged, token in env.
+    let info = docker.inspect_container(&names.name, None).await.unwrap();
+    let host = info.host_config.unwrap();
+    assert_eq!(host.privileged, Some(false));
+    assert_eq!(host.cap_add, Some(vec!["SYS_ADMIN".to_string()]));
+    for bindings in host.port_bindings.unwrap().values() {
+        for b in bindings.clone().unwrap() {
+            assert_eq!(
+                b.host_ip.as_deref(),
+                Some("127.0.0.1"),
+                "published beyond loopback"
+            );
+        }
+    }
+    let env = info.config.unwrap().env.unwrap();
+    assert!(env.contains(&format!("LITEFS_CLOUD_TOKEN={token}")));
+
+    // A transaction in the container reaches the host folder, verified.
+    let pos = sim(names.sim_url("/sim/commit?count=1")).await;
+    let status = daemon.wait_synced_to(&pos).await;
+    let file = status.published_path.clone().unwrap();
+    assert_eq!(checksum_of(&file), pos.checksum);
+    assert_eq!(status.container.as_ref().unwrap().state, "running");
+    assert!(status.docker_endpoint.is_some());
+
+    // Killed: Docker or the supervisor brings it back, and syncing resumes.
+    docker.kill_container(&names.name, None).await.unwrap();
+    daemon
+        .wait_for("the container to be seen stopped", WAIT, |s| {
+            s.error
+                .as_ref()
+                .is_some_and(|e| e.kind == "container_stopped")
+        })
+        .await;
+    let pos = sim(names.sim_url("/sim/commit?count=1")).await;
+    daemon.wait_synced_to(&pos).await;
+
+    // Removed behind our back: recreated (same volume, so the data survives).
+    let old_id = container_id(&docker, &names.name).await;
+    let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+    docker
+        .remove_container(&names.name, Some(remove))
+        .await
+        .unwrap();
+    daemon
+        .wait_for("a recreated container", WAIT, |s| {
+            s.container.as_ref().is_some_and(|c| c.state == "running")
+        })
+        .await;
+    let new_id = container_id(&docker, &names.name).await;
+    assert!(new_id.is_some() && new_id != old_id);
+    let resumed = sim(names.sim_url("/sim/position")).await;
+    assert!(
+        resumed.txid >= pos.txid,
+        "the volume kept the data: {resumed:?} vs {pos:?}"
+    );
+    let pos = sim(names.sim_url("/sim/commit?count=1")).await;
+    daemon.wait_synced_to(&pos).await;
+
+    // The token went to the container and nowhere else.
+    daemon.stop();
+    let log = daemon.log_text();
+    let status = std::fs::read_to_string(&config.status_file).unwrap();
+    assert!(!log.contains(&token), "the token is in the log");
+    assert!(!status.contains(&token), "the token is in the status");
+    assert!(log.contains("LiteFS Cloud token found"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_removes_the_data_and_publishes_again() {
+    let Some((docker, _)) = engine().await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let names = Names::new();
+    let config_path = root.path().join("config.toml");
+    daemon_config(root.path(), &names, "reset-token").write(&config_path);
+    let config = Config::load(&config_path, true).unwrap();
+    let spec = ContainerSpec::new(&config, Some(&Secret::new("reset-token".into())));
+    let core = daemon::start_with(&config, Source::Container(spec)).unwrap();
+    let mut status = core.status.clone();
+    status
+        .wait_for(|s| s.state == State::UpToDate)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        sim(names.sim_url("/sim/commit?count=1")).await;
+    }
+    let before = sim(names.sim_url("/sim/position")).await;
+    assert!(before.txid >= 4);
+    let volume_before = docker
+        .inspect_volume(&format!("{}-data", names.name))
+        .await
+        .unwrap();
+
+    let clicked = Instant::now();
+    core.commands.send(Command::Reset).await.unwrap();
+    status
+        .wait_for(|s| {
+            s.state == State::Starting
+                && s.detail.as_deref().is_some_and(|d| d.contains("resetting"))
+        })
+        .await
+        .unwrap();
+    // The replica is generated afresh (txid 1) and its publish arrives.
+    let after = sim_until(names.sim_url("/sim/position"), |p| p.txid == 1).await;
+    let checksum = format!("{:016x}", after.checksum);
+    let synced = tokio::time::timeout(
+        WAIT,
+        status.wait_for(|s| {
+            s.state == State::UpToDate
+                && s.checksum.map(|c| c.to_string()) == Some(checksum.clone())
+        }),
+    )
+    .await
+    .expect("a publish after the reset")
+    .unwrap()
+    .clone();
+    eprintln!(
+        "reset (command → first publish again): {:.2?}",
+        clicked.elapsed()
+    );
+    let volume_after = docker
+        .inspect_volume(&format!("{}-data", names.name))
+        .await
+        .unwrap();
+    assert_ne!(
+        volume_before.created_at, volume_after.created_at,
+        "a new volume"
+    );
+    assert_eq!(
+        checksum_of(synced.published_path.as_ref().unwrap()),
+        after.checksum
+    );
+
+    core.commands.send(Command::Quit).await.unwrap();
+    tokio::time::timeout(WAIT, core.stopped()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_spec_recreates_the_container() {
+    let Some((docker, _)) = engine().await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let names = Names::new();
+    let mut daemon = Daemon::start(
+        root.path(),
+        &daemon_config(root.path(), &names, "first-token"),
+    );
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    let first = container_id(&docker, &names.name).await.unwrap();
+    daemon.stop();
+
+    // Same container, unchanged spec: kept.
+    let mut daemon = Daemon::start(
+        root.path(),
+        &daemon_config(root.path(), &names, "first-token"),
+    );
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    assert_eq!(container_id(&docker, &names.name).await.unwrap(), first);
+    daemon.stop();
+
+    // A new token changes the spec hash: recreated with the new environment.
+    let mut daemon = Daemon::start(
+        root.path(),
+        &daemon_config(root.path(), &names, "second-token"),
+    );
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    let info = docker.inspect_container(&names.name, None).await.unwrap();
+    assert_ne!(info.id.unwrap(), first);
+    assert!(info
+        .config
+        .unwrap()
+        .env
+        .unwrap()
+        .contains(&"LITEFS_CLOUD_TOKEN=second-token".to_string()));
+    daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_going_missing_is_shown_and_recovered_without_a_restart() {
+    let Some((_, uri)) = engine().await else {
+        return;
+    };
+    let real_socket = uri
+        .strip_prefix("unix://")
+        .expect("a unix socket engine")
+        .to_string();
+    let root = tempfile::tempdir().unwrap();
+    let names = Names::new();
+    let socket = root.path().join("docker.sock");
+    let mut config = daemon_config(root.path(), &names, "t");
+    config
+        .env
+        .push(("DOCKER_HOST".into(), format!("unix://{}", socket.display())));
+    let mut daemon = Daemon::start(root.path(), &config);
+    let status = daemon
+        .wait_for("docker_unavailable", WAIT, |s| {
+            s.state == State::DockerUnavailable
+        })
+        .await;
+    let detail = status.detail.unwrap();
+    assert!(
+        detail.contains(&socket.display().to_string()),
+        "names where it looked: {detail}"
+    );
+
+    std::os::unix::fs::symlink(&real_socket, &socket).unwrap();
+    daemon
+        .wait_for("recovery", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_without_our_label_are_never_touched() {
+    let Some((docker, _)) = engine().await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let names = Names::new();
+    let foreign = |name: &str| {
+        let docker = docker.clone();
+        let name = name.to_string();
+        async move {
+            let options = CreateContainerOptionsBuilder::default().name(&name).build();
+            let body = bollard::models::ContainerCreateBody {
+                image: Some(IMAGE.into()),
+                labels: Some(HashMap::from([(
+                    "owner".to_string(),
+                    "someone else".to_string(),
+                )])),
+                ..Default::default()
+            };
+            docker
+                .create_container(Some(options), body)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let same_name = foreign(&names.name).await;
+    let similar = foreign(&format!("{}-old", names.name)).await;
+
+    let mut daemon = Daemon::start(root.path(), &daemon_config(root.path(), &names, "t"));
+    let status = daemon
+        .wait_for("a conflict", WAIT, |s| {
+            s.error
+                .as_ref()
+                .is_some_and(|e| e.kind == "container_conflict")
+        })
+        .await;
+    assert!(status.error.unwrap().message.contains(&names.name));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        container_id(&docker, &names.name).await.as_ref(),
+        Some(&same_name),
+        "left alone"
+    );
+
+    // Once the owner removes theirs, ours is created; the look-alike stays as it was.
+    let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+    docker
+        .remove_container(&names.name, Some(remove))
+        .await
+        .unwrap();
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    assert_eq!(
+        container_id(&docker, &format!("{}-old", names.name))
+            .await
+            .as_ref(),
+        Some(&similar)
+    );
+    daemon.stop();
+}
