@@ -15,11 +15,11 @@ use crate::board::Board;
 use crate::config::Config;
 use crate::docker::endpoint::Env;
 use crate::docker::spec::ContainerSpec;
-use crate::docker::supervisor::Supervisor;
+use crate::docker::supervisor::{position_probe, DockerSlot, Supervisor};
 use crate::litefs::client::{Client, Timeouts};
 use crate::publish::Publisher;
 use crate::status::{State, Status};
-use crate::sync::job::JobContext;
+use crate::sync::job::{JobContext, Probe};
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
 use crate::sync::worker::{Inputs, Settings, Worker};
@@ -139,13 +139,16 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
         Status::starting(client.url(), Utc::now()),
     ));
     let status = board.subscribe();
-    let start_sync = sync_starter(config, client, publisher, board.clone());
     let (commands, task) = match source {
-        Source::Url => start_sync(),
+        Source::Url => sync_starter(config, client, publisher, board, None)(),
         Source::Container(spec) => {
+            let slot = DockerSlot::default();
+            let probe = position_probe(slot.clone(), spec.clone(), config.litefs.database.clone());
+            let start_sync = sync_starter(config, client, publisher, board.clone(), Some(probe));
             let (commands, rx) = mpsc::channel(16);
             let supervisor = Supervisor {
                 spec,
+                docker: slot,
                 database: config.litefs.database.clone(),
                 env: Env::from_process(),
                 board,
@@ -169,6 +172,7 @@ fn sync_starter(
     client: Client,
     publisher: Arc<Publisher>,
     board: Arc<Board>,
+    probe: Option<Probe>,
 ) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
     let publish_dir = config.publish_dir();
     let max_backoff = config.sync.max_backoff;
@@ -186,6 +190,7 @@ fn sync_starter(
         quick_check: config.publish.quick_check,
         tables: config.publish.tables.clone(),
         event_grace: config.sync.event_grace,
+        probe,
     });
     let telemetry_config = config.telemetry.clone();
     move || {

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bollard::Docker;
 use chrono::Utc;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -20,6 +21,7 @@ use crate::board::Board;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::{self, Position};
 use crate::status::{ContainerInfo, ErrorInfo, State};
+use crate::sync::job::Probe;
 use crate::sync::Command;
 
 use super::endpoint::{self, Env};
@@ -36,6 +38,8 @@ pub type StartSync = Box<dyn FnOnce() -> mpsc::Sender<Command> + Send + Sync>;
 
 pub struct Supervisor {
     pub spec: ContainerSpec,
+    /// Set to the engine in use, for the position probe.
+    pub docker: DockerSlot,
     pub database: String,
     pub env: Env,
     pub board: Arc<Board>,
@@ -104,6 +108,9 @@ impl Supervisor {
             }
         };
         let docker = connected.docker;
+        if let Ok(mut slot) = self.docker.lock() {
+            *slot = Some(docker.clone());
+        }
         self.board.update(|s| {
             s.docker_endpoint = Some(format!(
                 "{} ({})",
@@ -140,7 +147,7 @@ impl Supervisor {
         self.watch(&docker, commands, sync.as_ref()).await
     }
 
-    async fn reconcile(&self, docker: &bollard::Docker, reset: bool) -> Result<(), EngineError> {
+    async fn reconcile(&self, docker: &Docker, reset: bool) -> Result<(), EngineError> {
         let spec = &self.spec;
         if reset {
             self.progress(
@@ -219,7 +226,7 @@ impl Supervisor {
     /// away, a periodic check found it wrong, or a command.
     async fn watch(
         &self,
-        docker: &bollard::Docker,
+        docker: &Docker,
         commands: &mut mpsc::Receiver<Command>,
         sync: Option<&mpsc::Sender<Command>>,
     ) -> Result<Next, Failure> {
@@ -266,14 +273,7 @@ impl Supervisor {
         }
     }
 
-    /// Reads LiteFS's position from `/litefs/<db>-pos` inside the container.
-    pub async fn probe(&self, docker: &bollard::Docker) -> Result<Option<Position>, EngineError> {
-        let path = format!("{FUSE_DIR}/{}-pos", self.database);
-        let text = engine::exec_output(docker, &self.spec, vec!["cat".into(), path]).await?;
-        Ok(pos::parse(&text))
-    }
-
-    async fn show_container(&self, docker: &bollard::Docker) {
+    async fn show_container(&self, docker: &Docker) {
         let state = match engine::inspect(docker, &self.spec).await {
             Ok(Some(found)) => found.status,
             Ok(None) => "absent".into(),
@@ -322,6 +322,37 @@ impl Supervisor {
             }
         });
     }
+}
+
+/// Reads LiteFS's position from `/litefs/<db>-pos` inside the container.
+pub async fn read_position(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    database: &str,
+) -> Result<Option<Position>, EngineError> {
+    let path = format!("{FUSE_DIR}/{database}-pos");
+    let text = engine::exec_output(docker, spec, vec!["cat".into(), path]).await?;
+    Ok(pos::parse(&text))
+}
+
+/// The engine the supervisor is connected to, shared with the position probe.
+pub type DockerSlot = Arc<std::sync::Mutex<Option<Docker>>>;
+
+/// A [`Probe`] reading the position through whatever engine `slot` holds.
+pub fn position_probe(slot: DockerSlot, spec: ContainerSpec, database: String) -> Probe {
+    Arc::new(move || {
+        let docker = slot.lock().ok().and_then(|d| d.clone());
+        let (spec, database) = (spec.clone(), database.clone());
+        Box::pin(async move {
+            match read_position(&docker?, &spec, &database).await {
+                Ok(position) => position,
+                Err(e) => {
+                    tracing::debug!(error = %e, "could not read LiteFS's position");
+                    None
+                }
+            }
+        })
+    })
 }
 
 enum Failure {

@@ -8,9 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures_util::future::BoxFuture;
+
 use crate::inspect::{self, Inspection};
 use crate::litefs::checksum::checksum_file;
 use crate::litefs::client::{Client, LiteFsError};
+use crate::litefs::pos::Position;
 use crate::litefs::Checksum;
 use crate::publish::{classify_io, PublishError, Publisher};
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
@@ -26,7 +29,12 @@ pub struct JobContext {
     pub quick_check: bool,
     pub tables: Vec<String>,
     pub event_grace: Duration,
+    /// Reads LiteFS's own position (its `-pos` file), when the container is ours.
+    pub probe: Option<Probe>,
 }
+
+/// Asks LiteFS where it is, without exporting; `None` when it cannot be read.
+pub type Probe = Arc<dyn Fn() -> BoxFuture<'static, Option<Position>> + Send + Sync>;
 
 /// The newest published file as the worker knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,6 +153,40 @@ impl JobContext {
         known: Option<Known>,
         inspect_unchanged: bool,
     ) -> Result<Outcome, SyncError> {
+        self.sync(known, inspect_unchanged, false).await
+    }
+
+    /// A periodic check: when LiteFS's position file shows the published checksum,
+    /// nothing is exported; otherwise it is a normal sync.
+    pub async fn check(
+        &self,
+        known: Option<Known>,
+        inspect_unchanged: bool,
+    ) -> Result<Outcome, SyncError> {
+        self.sync(known, inspect_unchanged, true).await
+    }
+
+    async fn sync(
+        &self,
+        known: Option<Known>,
+        inspect_unchanged: bool,
+        probe_first: bool,
+    ) -> Result<Outcome, SyncError> {
+        if probe_first {
+            if let (Some(known), Some(pos)) = (&known, self.position().await) {
+                if pos.checksum == known.checksum {
+                    let inspection = match inspect_unchanged {
+                        true => self.inspect(known.path.clone()).await,
+                        false => None,
+                    };
+                    return Ok(Outcome::Unchanged {
+                        known: known.clone(),
+                        provenance: Provenance::Tx(pos.txid),
+                        inspection,
+                    });
+                }
+            }
+        }
         let staged = {
             let publisher = self.publisher.clone();
             blocking(move || publisher.stage()).await??
@@ -164,11 +206,19 @@ impl JobContext {
         let downloaded = started.elapsed();
         check_layout(&got.header, &got.summary, got.announced_len)?;
         let checksum = got.summary.checksum;
-        let provenance = self
-            .ledger
-            .wait_for_match(checksum, self.event_grace)
-            .await
-            .map_err(|announced| unmatched(checksum, &announced))?;
+        // LiteFS's announcements first; its position file (when readable) confirms a
+        // snapshot they cannot, e.g. after events were missed.
+        let provenance = match self.ledger.wait_for_match(checksum, self.event_grace).await {
+            Ok(Provenance::Unconfirmed) => self
+                .confirm(checksum)
+                .await
+                .unwrap_or(Provenance::Unconfirmed),
+            Ok(confirmed) => confirmed,
+            Err(announced) => self
+                .confirm(checksum)
+                .await
+                .ok_or_else(|| unmatched(checksum, &announced))?,
+        };
 
         if let Some(known) = known.filter(|k| k.checksum == checksum) {
             let inspection = match inspect_unchanged {
@@ -224,6 +274,21 @@ impl JobContext {
             bytes: got.summary.len,
             removed: published.removed,
         })
+    }
+
+    async fn position(&self) -> Option<Position> {
+        match &self.probe {
+            Some(probe) => probe().await,
+            None => None,
+        }
+    }
+
+    /// `Tx` when LiteFS's position file has exactly this checksum.
+    async fn confirm(&self, checksum: Checksum) -> Option<Provenance> {
+        self.position()
+            .await
+            .filter(|pos| pos.checksum == checksum)
+            .map(|pos| Provenance::Tx(pos.txid))
     }
 
     /// Reads metadata and row counts; a failure is logged and shown as unknown.

@@ -170,7 +170,11 @@ impl Worker {
             } else {
                 remembered
             };
-            (ctx.run(known.clone(), inspect_unchanged).await, known)
+            let result = match reason {
+                Reason::SafetyCheck => ctx.check(known.clone(), inspect_unchanged).await,
+                _ => ctx.run(known.clone(), inspect_unchanged).await,
+            };
+            (result, known)
         }));
     }
 

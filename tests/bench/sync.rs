@@ -301,6 +301,7 @@ fn job_context(url: &str, publisher: Arc<Publisher>, quick_check: bool) -> Resul
         quick_check,
         tables: DEFAULT_TABLES.iter().map(|t| t.to_string()).collect(),
         event_grace: Duration::ZERO,
+        probe: None,
     })
 }
 
