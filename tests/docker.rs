@@ -458,3 +458,34 @@ async fn containers_without_our_label_are_never_touched() {
     );
     daemon.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_image_without_a_registry_is_a_clear_error() {
+    let Some((docker, _)) = engine().await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let names = Names::new();
+    // A registry address on loopback where nothing listens: the pull fails at once.
+    let image = "127.0.0.1:1/vori/domain-data:missing";
+    let mut config = daemon_config(root.path(), &names, "t");
+    config.container = config.container.replace(IMAGE, image);
+    let mut daemon = Daemon::start(root.path(), &config);
+    let status = daemon
+        .wait_for("image_unavailable", WAIT, |s| {
+            s.error
+                .as_ref()
+                .is_some_and(|e| e.kind == "image_unavailable")
+        })
+        .await;
+    assert_eq!(status.state, State::Error);
+    assert!(
+        status.error.unwrap().message.contains(image),
+        "names the image"
+    );
+    assert!(
+        container_id(&docker, &names.name).await.is_none(),
+        "nothing created"
+    );
+    daemon.stop();
+}
