@@ -12,6 +12,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod docker;
+pub mod error_chain;
 pub mod inspect;
 pub mod litefs;
 pub mod publish;

@@ -161,6 +161,15 @@ fn daemon_config(root: &Path, names: &Names, token: &str) -> DaemonConfig {
     config
 }
 
+/// A daemon managing `names`' container with `token`, once it has synced.
+async fn synced_daemon(root: &Path, names: &Names, token: &str) -> Daemon {
+    let mut daemon = Daemon::start(root, &daemon_config(root, names, token));
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    daemon
+}
+
 async fn container_id(docker: &Docker, name: &str) -> Option<String> {
     docker
         .inspect_container(name, None)
@@ -320,35 +329,17 @@ async fn a_changed_spec_recreates_the_container() {
     };
     let root = tempfile::tempdir().unwrap();
     let names = Names::new();
-    let mut daemon = Daemon::start(
-        root.path(),
-        &daemon_config(root.path(), &names, "first-token"),
-    );
-    daemon
-        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
-        .await;
+    let mut daemon = synced_daemon(root.path(), &names, "first-token").await;
     let first = container_id(&docker, &names.name).await.unwrap();
     daemon.stop();
 
     // Same container, unchanged spec: kept.
-    let mut daemon = Daemon::start(
-        root.path(),
-        &daemon_config(root.path(), &names, "first-token"),
-    );
-    daemon
-        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
-        .await;
+    let mut daemon = synced_daemon(root.path(), &names, "first-token").await;
     assert_eq!(container_id(&docker, &names.name).await.unwrap(), first);
     daemon.stop();
 
     // A new token changes the spec hash: recreated with the new environment.
-    let mut daemon = Daemon::start(
-        root.path(),
-        &daemon_config(root.path(), &names, "second-token"),
-    );
-    daemon
-        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
-        .await;
+    let mut daemon = synced_daemon(root.path(), &names, "second-token").await;
     let info = docker.inspect_container(&names.name, None).await.unwrap();
     assert_ne!(info.id.unwrap(), first);
     assert!(info

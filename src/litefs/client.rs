@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::error_chain::error_chain;
+
 use super::events::{parse_line, BadLine, Event, Line, LineSplitter};
 
 /// Longest event line accepted; real ones are a few hundred bytes.
@@ -104,7 +106,7 @@ impl Client {
             .await
             .map_err(|e| LiteFsError::Unreachable {
                 url: self.base.clone(),
-                reason: describe(&e),
+                reason: error_chain(&e),
             })?;
         let status = resp.status();
         if status.is_success() {
@@ -132,7 +134,7 @@ impl Client {
         let resp = self.get("/info", &[]).await?;
         resp.json().await.map_err(|e| LiteFsError::Broken {
             what: "/info",
-            reason: describe(&e),
+            reason: error_chain(&e),
         })
     }
 
@@ -177,7 +179,7 @@ impl Export {
             Err(_) => Err(LiteFsError::Stalled(self.stall)),
             Ok(Err(e)) => Err(LiteFsError::Broken {
                 what: "/export",
-                reason: describe(&e),
+                reason: error_chain(&e),
             }),
             Ok(Ok(chunk)) => Ok(chunk),
         }
@@ -200,7 +202,7 @@ impl EventStream {
             }
             let chunk = self.resp.chunk().await.map_err(|e| LiteFsError::Broken {
                 what: "/events",
-                reason: describe(&e),
+                reason: error_chain(&e),
             })?;
             let Some(chunk) = chunk else {
                 return Ok(None);
@@ -213,16 +215,4 @@ impl EventStream {
             }
         }
     }
-}
-
-/// An error's message with its causes (reqwest hides the useful part in the source).
-fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

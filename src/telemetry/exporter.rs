@@ -32,6 +32,7 @@ use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
+use crate::error_chain::error_chain;
 
 use super::span::export_request;
 
@@ -142,18 +143,6 @@ impl DeliveryError {
     }
 }
 
-/// An error with its causes, on one line ("error sending request: connection refused").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 /// The task that delivers queued spans.
 struct Sender {
     http: reqwest::Client,
@@ -226,7 +215,7 @@ impl Sender {
 
     /// One request; the number of spans the collector rejected when it accepted it.
     async fn post(&self, body: Bytes) -> Result<u64, DeliveryError> {
-        let transport = |e: reqwest::Error| DeliveryError::Transport(chain(&e));
+        let transport = |e: reqwest::Error| DeliveryError::Transport(error_chain(&e));
         let response = self
             .http
             .post(&self.url)
