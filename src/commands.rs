@@ -12,10 +12,11 @@ use voripos_domain_sync::litefs::checksum::checksum_file;
 use voripos_domain_sync::litefs::Checksum;
 use voripos_domain_sync::status;
 use voripos_domain_sync::verify::check_layout;
-use voripos_domain_sync::{daemon, demo, token};
+use voripos_domain_sync::{config_report, daemon, demo, telemetry, token};
 
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    let cli_flag = cli.config.is_some();
     let (config_path, explicit) = config::config_path(cli.config.as_deref());
     let load = || Config::load(&config_path, explicit);
     match cli.command {
@@ -32,7 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Cmd::Status { json }) => status_command(&load()?, json),
         Some(Cmd::Verify { file, expect }) => verify_command(&file, expect.as_deref()),
-        Some(Cmd::Config) => config_command(&config_path, explicit, &load()?),
+        Some(Cmd::Config) => config_command(&config_path, cli_flag, &load()?),
         Some(Cmd::Demo { dir, size_mb, port }) => {
             let dir = dir.unwrap_or_else(|| config::app_dirs().data.join("demo"));
             runtime()?.block_on(demo::run(&dir, size_mb, port))?;
@@ -95,25 +96,31 @@ fn verify_command(file: &Path, expect: Option<&str>) -> anyhow::Result<i32> {
     }
 }
 
-fn config_command(path: &Path, explicit: bool, config: &Config) -> anyhow::Result<i32> {
-    let found = path.exists();
-    println!(
-        "# config file: {} ({})",
-        path.display(),
-        match (found, explicit) {
-            (true, _) => "read",
-            (false, _) => "not found: every value is the default",
-        }
-    );
-    let found = token::from_process(config);
-    match found.source {
-        Some(source) => println!("# litefs.cloud_token: [redacted] ({source})"),
-        None => println!(
-            "# litefs.cloud_token: not set (looked in: {})",
-            found.looked_in.join(", ")
+fn config_command(path: &Path, from_flag: bool, config: &Config) -> anyhow::Result<i32> {
+    let raw = match std::fs::read_to_string(path) {
+        Ok(text) => Some(
+            toml::from_str::<toml::Table>(&text)
+                .with_context(|| format!("cannot parse {}", path.display()))?,
         ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => bail!("cannot read the config file {}: {e}", path.display()),
+    };
+    let found = token::from_process(config);
+    for warning in &found.warnings {
+        eprintln!("warning: {warning}");
     }
-    println!("# status file: {}", config.status_file().display());
-    print!("{}", toml::to_string(config)?);
+    print!(
+        "{}",
+        config_report::render(&config_report::Inputs {
+            config,
+            file: path,
+            from_flag,
+            raw: raw.as_ref(),
+            env: &config_report::env_snapshot(),
+            token: &found,
+            provisioned: telemetry::provisioned(),
+            status_file: &config.status_file(),
+        })
+    );
     Ok(0)
 }

@@ -57,10 +57,13 @@ pub fn start(config: &Config) -> anyhow::Result<Core> {
         return start_with(config, Source::Url);
     }
     let found = token::from_process(config);
+    for warning in &found.warnings {
+        tracing::warn!("{warning}");
+    }
     match found.token {
         Some(token) => {
             tracing::info!(
-                source = found.source.unwrap_or(""),
+                source = found.source.as_deref().unwrap_or(""),
                 "LiteFS Cloud token found"
             );
             start_with(

@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod board;
 pub mod cli;
 pub mod config;
+pub mod config_report;
 pub mod daemon;
 pub mod demo;
 pub mod docker;

@@ -1,74 +1,279 @@
-//! Where the LiteFS Cloud token comes from: the environment, then the config file.
+//! Where the LiteFS Cloud token comes from, first found wins: the environment, the config
+//! file, a `.env` file in the working folder, the VoriPOS app's user defaults.
 //!
 //! The token is only handed to the container's environment; everything else sees
 //! where it came from, never its value.
 
-use crate::config::{Config, Secret};
+use std::path::{Path, PathBuf};
 
-/// Environment variable holding the token.
+use crate::config::{Config, Secret};
+use crate::user_defaults::{self, UserDefaults, POS_DOMAIN};
+
+/// Environment variable holding the token (also the key looked up in `.env`).
 pub const TOKEN_ENV: &str = "LITEFS_CLOUD_TOKEN";
+/// The user defaults key the fleet's provisioning writes the token under.
+pub const DEFAULTS_KEY: &str = "provisioned_litefsCloudToken";
+/// The development file read from the working folder.
+pub const DOTENV_FILE: &str = ".env";
 
 /// The token found, and where.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Found {
     pub token: Option<Secret>,
-    /// "environment LITEFS_CLOUD_TOKEN", "config file", or `None` when not found.
-    pub source: Option<&'static str>,
+    /// Where the token came from (e.g. "environment LITEFS_CLOUD_TOKEN"), `None` when not found.
+    pub source: Option<String>,
     /// Every place looked in, for the not-configured message.
-    pub looked_in: Vec<&'static str>,
+    pub looked_in: Vec<String>,
+    /// Sources that exist but could not be read; the messages never contain a value.
+    pub warnings: Vec<String>,
 }
 
-/// Looks for the token, first found wins; empty values count as absent.
-pub fn resolve(config: &Config, env: Option<String>) -> Found {
-    let places: [(&'static str, Option<Secret>); 2] = [
-        ("environment LITEFS_CLOUD_TOKEN", env.map(Secret::new)),
-        ("config file", config.litefs.cloud_token.clone()),
+/// What the token is looked up in, so the lookup is testable without the process's state.
+#[derive(Clone, Debug)]
+pub struct Places<'a> {
+    /// The value of `LITEFS_CLOUD_TOKEN` in the environment.
+    pub env: Option<String>,
+    /// The folder holding the `.env` file (the working folder).
+    pub work_dir: &'a Path,
+    /// The user's home folder, for the user defaults; `None` when there is none.
+    pub home: Option<&'a Path>,
+}
+
+/// One place to look in; it may add a warning.
+type Lookup<'a> = &'a dyn Fn(&mut Vec<String>) -> Option<String>;
+
+/// Looks for the token, first found wins; empty values count as absent. Later places are
+/// only read when the earlier ones had nothing.
+pub fn resolve(config: &Config, places: &Places<'_>) -> Found {
+    let mut found = Found::default();
+    let dotenv = places.work_dir.join(DOTENV_FILE);
+    let defaults_files = places
+        .home
+        .map(|h| user_defaults::candidates(h, POS_DOMAIN));
+    found.looked_in = vec![
+        format!("environment {TOKEN_ENV}"),
+        "config file [litefs] cloud_token".to_string(),
+        format!("{}", dotenv.display()),
+        match &defaults_files {
+            Some([container, plain]) => format!(
+                "user defaults {POS_DOMAIN} {DEFAULTS_KEY} ({}, {})",
+                container.display(),
+                plain.display()
+            ),
+            None => format!("user defaults {POS_DOMAIN} {DEFAULTS_KEY} (no home folder)"),
+        },
     ];
-    let looked_in = places.iter().map(|(name, _)| *name).collect();
-    let found = places.into_iter().find(|(_, token)| {
-        token
-            .as_ref()
-            .is_some_and(|t| !t.expose().trim().is_empty())
-    });
-    Found {
-        source: found.as_ref().map(|(name, _)| *name),
-        token: found.and_then(|(_, token)| token),
-        looked_in,
+    let lookups: [Lookup<'_>; 4] = [
+        &|_| places.env.clone(),
+        &|_| {
+            config
+                .litefs
+                .cloud_token
+                .as_ref()
+                .map(|t| t.expose().to_string())
+        },
+        &|warnings| read_dotenv(&dotenv, warnings),
+        &|warnings| places.home.and_then(|h| read_defaults(h, warnings)),
+    ];
+    for (i, lookup) in lookups.iter().enumerate() {
+        if let Some(token) = lookup(&mut found.warnings).filter(|t| !t.trim().is_empty()) {
+            found.token = Some(Secret::new(token.trim().to_string()));
+            found.source = Some(found.looked_in[i].clone());
+            break;
+        }
     }
+    found
 }
 
-/// [`resolve`] with the process's environment.
+/// [`resolve`] with the process's environment, working folder and home folder.
 pub fn from_process(config: &Config) -> Found {
-    resolve(config, std::env::var(TOKEN_ENV).ok())
+    let work_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let home = home_dir();
+    resolve(
+        config,
+        &Places {
+            env: std::env::var(TOKEN_ENV).ok(),
+            work_dir: &work_dir,
+            home: home.as_deref(),
+        },
+    )
+}
+
+/// The user's home folder, if there is one.
+pub fn home_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())
+}
+
+/// `LITEFS_CLOUD_TOKEN` from a `.env` file, parsed without touching the environment. A
+/// line that cannot be parsed is reported without its content (it may hold the token).
+fn read_dotenv(path: &Path, warnings: &mut Vec<String>) -> Option<String> {
+    let entries = match dotenvy::from_path_iter(path) {
+        Ok(entries) => entries,
+        Err(e) if e.not_found() => return None,
+        Err(_) => {
+            warnings.push(format!("cannot read {}", path.display()));
+            return None;
+        }
+    };
+    for (n, entry) in entries.enumerate() {
+        match entry {
+            Ok((key, value)) if key == TOKEN_ENV => return Some(value),
+            Ok(_) => {}
+            Err(_) => {
+                warnings.push(format!(
+                    "{}: entry {} cannot be parsed; the rest of the file is ignored",
+                    path.display(),
+                    n + 1
+                ));
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// The token the fleet's provisioning stored in the VoriPOS app's user defaults.
+fn read_defaults(home: &Path, warnings: &mut Vec<String>) -> Option<String> {
+    match UserDefaults::load(home, POS_DOMAIN) {
+        Ok(defaults) => defaults.get_string(DEFAULTS_KEY),
+        Err(e) => {
+            warnings.push(e.to_string());
+            None
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+    use plist::Value;
 
     fn config(text: &str) -> Config {
         Config::parse(text, Path::new("c.toml")).unwrap()
     }
 
+    struct Dirs {
+        work: tempfile::TempDir,
+        home: tempfile::TempDir,
+    }
+
+    impl Dirs {
+        fn new() -> Dirs {
+            Dirs {
+                work: tempfile::tempdir().unwrap(),
+                home: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        fn resolve(&self, config: &Config, env: Option<&str>) -> Found {
+            resolve(
+                config,
+                &Places {
+                    env: env.map(String::from),
+                    work_dir: self.work.path(),
+                    home: Some(self.home.path()),
+                },
+            )
+        }
+
+        fn write_dotenv(&self, text: &str) {
+            std::fs::write(self.work.path().join(".env"), text).unwrap();
+        }
+
+        /// Writes the token into the container or the plain preferences plist.
+        fn write_defaults(&self, token: &str, binary: bool, container: bool) -> PathBuf {
+            let [c, p] = user_defaults::candidates(self.home.path(), POS_DOMAIN);
+            let path = if container { c } else { p };
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let mut dict = plist::Dictionary::new();
+            dict.insert(DEFAULTS_KEY.into(), Value::from(token));
+            dict.insert("provisioned_otlpPort".into(), Value::from(4318i64));
+            let value = Value::Dictionary(dict);
+            if binary {
+                value.to_file_binary(&path).unwrap();
+            } else {
+                value.to_file_xml(&path).unwrap();
+            }
+            path
+        }
+    }
+
     #[test]
     fn environment_wins_over_the_config_file() {
+        let dirs = Dirs::new();
+        dirs.write_dotenv("LITEFS_CLOUD_TOKEN=from-dotenv\n");
         let c = config("[litefs]\ncloud_token = \"from-file\"\n");
-        let found = resolve(&c, Some("from-env".into()));
+        let found = dirs.resolve(&c, Some("from-env"));
         assert_eq!(found.token.unwrap().expose(), "from-env");
-        assert_eq!(found.source, Some("environment LITEFS_CLOUD_TOKEN"));
-        let found = resolve(&c, Some("  ".into()));
+        assert_eq!(
+            found.source.as_deref(),
+            Some("environment LITEFS_CLOUD_TOKEN")
+        );
+        let found = dirs.resolve(&c, Some("  "));
         assert_eq!(found.token.unwrap().expose(), "from-file");
-        assert_eq!(found.source, Some("config file"));
+        assert_eq!(
+            found.source.as_deref(),
+            Some("config file [litefs] cloud_token")
+        );
+    }
+
+    #[test]
+    fn dotenv_comes_after_the_config_file_and_allows_quotes_and_comments() {
+        let dirs = Dirs::new();
+        dirs.write_defaults("from-defaults", true, true);
+        dirs.write_dotenv(
+            "# local development\nOTHER=1\nLITEFS_CLOUD_TOKEN=\"quoted value\" # the dev cluster\n",
+        );
+        let found = dirs.resolve(&config(""), None);
+        assert_eq!(found.token.unwrap().expose(), "quoted value");
+        assert!(found.source.unwrap().ends_with(".env"));
+        assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+        // The process environment is not touched.
+        assert!(std::env::var("OTHER").is_err());
+    }
+
+    #[test]
+    fn user_defaults_come_last_in_binary_and_xml() {
+        for (binary, container) in [(true, true), (false, false), (false, true), (true, false)] {
+            let dirs = Dirs::new();
+            dirs.write_dotenv("OTHER=1\n");
+            let path = dirs.write_defaults("provisioned-abc", binary, container);
+            let found = dirs.resolve(&config(""), None);
+            assert_eq!(found.token.unwrap().expose(), "provisioned-abc");
+            let source = found.source.unwrap();
+            assert!(
+                source.starts_with("user defaults com.vori.VoriPOS"),
+                "{source}"
+            );
+            assert!(source.contains(&path.display().to_string()), "{source}");
+        }
     }
 
     #[test]
     fn missing_everywhere_says_where_it_looked() {
-        let found = resolve(&config(""), None);
+        let dirs = Dirs::new();
+        let found = dirs.resolve(&config(""), None);
         assert!(found.token.is_none() && found.source.is_none());
-        assert_eq!(
-            found.looked_in,
-            ["environment LITEFS_CLOUD_TOKEN", "config file"]
-        );
+        assert_eq!(found.looked_in.len(), 4);
+        assert_eq!(found.looked_in[0], "environment LITEFS_CLOUD_TOKEN");
+        assert_eq!(found.looked_in[1], "config file [litefs] cloud_token");
+        assert!(found.looked_in[2].ends_with(".env"));
+        assert!(found.looked_in[3].contains("provisioned_litefsCloudToken"));
+        assert!(found.looked_in[3].contains("Library/Preferences/com.vori.VoriPOS.plist"));
+    }
+
+    #[test]
+    fn unreadable_sources_warn_without_the_value() {
+        let dirs = Dirs::new();
+        dirs.write_dotenv("LITEFS_CLOUD_TOKEN='never-closed-secret\n");
+        let [container, _] = user_defaults::candidates(dirs.home.path(), POS_DOMAIN);
+        std::fs::create_dir_all(container.parent().unwrap()).unwrap();
+        std::fs::write(&container, b"bplist00 broken").unwrap();
+        let found = dirs.resolve(&config(""), None);
+        assert!(found.token.is_none());
+        assert_eq!(found.warnings.len(), 2, "{:?}", found.warnings);
+        assert!(found.warnings[0].contains(".env"));
+        assert!(found.warnings[1].contains("com.vori.VoriPOS.plist"));
+        assert!(!format!("{found:?}").contains("never-closed"));
     }
 }

@@ -87,14 +87,44 @@ fn config_shows_values_but_never_the_token() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap();
     assert!(text.contains("keep = 3"), "{text}");
+    let token = text
+        .lines()
+        .find(|l| l.starts_with("# cloud_token = [redacted]"))
+        .unwrap_or_else(|| panic!("no token line in\n{text}"));
     assert!(
-        text.contains("[redacted] (environment LITEFS_CLOUD_TOKEN)"),
-        "{text}"
+        token.ends_with("# environment LITEFS_CLOUD_TOKEN"),
+        "{token}"
     );
     assert!(
         !text.contains("secret-42") && !text.contains("secret-17"),
         "{text}"
     );
+}
+
+#[test]
+fn config_names_a_dotenv_token_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# dev cluster\nLITEFS_CLOUD_TOKEN='dotenv-secret-99'\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("c.toml"), "").unwrap();
+    let out = app()
+        .arg("config")
+        .arg("--config")
+        .arg(dir.path().join("c.toml"))
+        .current_dir(dir.path())
+        .env_remove("LITEFS_CLOUD_TOKEN")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap();
+    assert!(
+        text.contains("[redacted]") && text.contains(".env"),
+        "{text}"
+    );
+    assert!(!text.contains("dotenv-secret"), "{text}");
 }
 
 #[test]

@@ -108,7 +108,7 @@ impl Telemetry {
 }
 
 /// The collector host and port the fleet's provisioning stored for the POS app.
-fn provisioned() -> Provisioned {
+pub fn provisioned() -> Provisioned {
     let Some(home) = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()) else {
         return Provisioned::default();
     };

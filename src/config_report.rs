@@ -1,0 +1,250 @@
+//! The text of the `config` command: every effective value and where it came from.
+//!
+//! Pure: it is given the configuration, the file's raw table (to tell a value set in the
+//! file from a default), a snapshot of the environment variables that matter and the
+//! token lookup, so it is tested without touching the process. The token is shown as
+//! `[redacted]` with its source, never its value.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::config::{Config, CONFIG_ENV};
+use crate::telemetry::endpoint::{self, Provisioned, Sources};
+use crate::token::{Found, TOKEN_ENV};
+
+/// Environment variables that change the effective configuration.
+pub const ENV_VARS: [&str; 4] = [
+    CONFIG_ENV,
+    TOKEN_ENV,
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+];
+
+/// The values of [`ENV_VARS`] that are set.
+pub type EnvSnapshot = BTreeMap<String, String>;
+
+/// The process's values of [`ENV_VARS`].
+pub fn env_snapshot() -> EnvSnapshot {
+    ENV_VARS
+        .iter()
+        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+        .collect()
+}
+
+/// Everything the report is made from.
+pub struct Inputs<'a> {
+    pub config: &'a Config,
+    /// The config file used, and whether it came from `--config`.
+    pub file: &'a Path,
+    pub from_flag: bool,
+    /// The file's top-level table; `None` when there is no file.
+    pub raw: Option<&'a toml::Table>,
+    pub env: &'a EnvSnapshot,
+    pub token: &'a Found,
+    /// What the POS app's user defaults say about the collector (telemetry's fallback).
+    pub provisioned: Provisioned,
+    /// The effective status file.
+    pub status_file: &'a Path,
+}
+
+/// Renders the report: TOML that could be pasted into a config file, each value with its
+/// source as a comment.
+pub fn render(inputs: &Inputs<'_>) -> String {
+    let file = inputs.file.display().to_string();
+    let located_by = match (inputs.from_flag, inputs.env.contains_key(CONFIG_ENV)) {
+        (true, _) => "--config".to_string(),
+        (false, true) => format!("environment {CONFIG_ENV}"),
+        (false, false) => "the default location".to_string(),
+    };
+    let mut out = format!("# config file: {file} (chosen by {located_by}; ");
+    out += match inputs.raw {
+        Some(_) => "read)\n",
+        None => "not found: every value is the default)\n",
+    };
+    let effective = match toml::Table::try_from(inputs.config) {
+        Ok(table) => table,
+        Err(e) => return format!("{out}# cannot render the configuration: {e}\n"),
+    };
+    for (section, values) in &effective {
+        let Some(values) = values.as_table() else {
+            continue;
+        };
+        out += &format!("\n[{section}]\n");
+        let raw_section = inputs
+            .raw
+            .and_then(|r| r.get(section))
+            .and_then(|s| s.as_table());
+        for (key, value) in values {
+            let source = match raw_section.is_some_and(|s| s.contains_key(key)) {
+                true => file.as_str(),
+                false => "default",
+            };
+            out += &line(&format!("{key} = {value}"), source);
+        }
+        out += &unset_lines(section, values, inputs);
+    }
+    out
+}
+
+/// The optional keys that have no value, and what stands in for them.
+fn unset_lines(section: &str, values: &toml::Table, inputs: &Inputs<'_>) -> String {
+    let unset = |key: &str| !values.contains_key(key);
+    let mut out = String::new();
+    match section {
+        "litefs" => {
+            out += &match (&inputs.token.source, inputs.token.token.is_some()) {
+                (Some(source), true) => line("# cloud_token = [redacted]", source),
+                _ => format!(
+                    "# cloud_token: not set (looked in: {})\n",
+                    inputs.token.looked_in.join(", ")
+                ),
+            };
+            if unset("cloud_endpoint") {
+                out += "# cloud_endpoint: not set (the image's LiteFS Cloud endpoint)\n";
+            }
+        }
+        "status" if unset("file") => {
+            out += &line(
+                &format!("# file = {:?}", inputs.status_file.display().to_string()),
+                "default",
+            );
+        }
+        "telemetry" if inputs.config.telemetry.enabled => {
+            let sources = Sources {
+                traces_env: inputs
+                    .env
+                    .get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                    .cloned(),
+                env: inputs.env.get("OTEL_EXPORTER_OTLP_ENDPOINT").cloned(),
+                config: inputs.config.telemetry.otlp_endpoint.clone(),
+            };
+            out += &match endpoint::resolve(sources, || inputs.provisioned.clone()) {
+                Ok(e) => line(&format!("# spans go to {}", e.url), &e.origin.to_string()),
+                Err(e) => format!("# no spans are sent: {e}\n"),
+            };
+        }
+        _ => {}
+    }
+    out
+}
+
+/// `text` padded to a column, then `# source`.
+fn line(text: &str, source: &str) -> String {
+    format!("{text:<40} # {source}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use std::path::PathBuf;
+
+    struct Case {
+        text: String,
+        env: EnvSnapshot,
+        token: Found,
+        provisioned: Provisioned,
+    }
+
+    impl Case {
+        fn new(text: &str) -> Case {
+            Case {
+                text: text.into(),
+                env: EnvSnapshot::new(),
+                token: Found {
+                    looked_in: vec!["environment LITEFS_CLOUD_TOKEN".into(), "/w/.env".into()],
+                    ..Found::default()
+                },
+                provisioned: Provisioned::default(),
+            }
+        }
+
+        fn render(&self, file_exists: bool) -> String {
+            let path = PathBuf::from("/etc/vds/config.toml");
+            let config = Config::parse(&self.text, &path).unwrap();
+            let raw: toml::Table = toml::from_str(&self.text).unwrap();
+            render(&Inputs {
+                config: &config,
+                file: &path,
+                from_flag: false,
+                raw: file_exists.then_some(&raw),
+                env: &self.env,
+                token: &self.token,
+                provisioned: self.provisioned.clone(),
+                status_file: Path::new("/data/status.json"),
+            })
+        }
+    }
+
+    fn line_of<'a>(text: &'a str, start: &str) -> &'a str {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting with {start:?} in\n{text}"))
+    }
+
+    #[test]
+    fn values_from_the_file_name_it_and_the_rest_are_defaults() {
+        let text = Case::new("[publish]\nkeep = 3\n[litefs]\nurl = \"http://10.0.0.1:20202\"\n")
+            .render(true);
+        assert!(text.starts_with(
+            "# config file: /etc/vds/config.toml (chosen by the default location; read)\n"
+        ));
+        assert!(line_of(&text, "keep = 3").ends_with("# /etc/vds/config.toml"));
+        assert!(line_of(&text, "url = \"http://10.0.0.1:20202\"").ends_with("/config.toml"));
+        assert!(line_of(&text, "database = \"Domain.sqlite3\"").ends_with("# default"));
+        assert!(line_of(&text, "stale_after = \"30m\"").ends_with("# default"));
+        assert!(line_of(&text, "# file = \"/data/status.json\"").ends_with("# default"));
+        assert!(line_of(&text, "# cloud_token: not set").contains("/w/.env"));
+        let spans = line_of(&text, "# spans go to http://localhost:4318/v1/traces");
+        assert!(spans.ends_with("# the default"), "{spans}");
+        // The report is itself a valid config file.
+        toml::from_str::<toml::Table>(&text).unwrap();
+    }
+
+    #[test]
+    fn no_file_means_every_value_is_the_default() {
+        let mut case = Case::new("");
+        case.env
+            .insert(CONFIG_ENV.into(), "/etc/vds/config.toml".into());
+        let text = case.render(false);
+        assert!(text.contains("chosen by environment VORIPOS_DOMAIN_SYNC_CONFIG; not found"));
+        assert!(!text.contains("# /etc/vds/config.toml"), "{text}");
+    }
+
+    #[test]
+    fn the_token_is_redacted_with_its_source() {
+        let mut case = Case::new("[litefs]\ncloud_token = \"file-secret\"\n");
+        case.token.token = Some(Secret::new("env-secret".into()));
+        case.token.source = Some("environment LITEFS_CLOUD_TOKEN".into());
+        let text = case.render(true);
+        let token = line_of(&text, "# cloud_token = [redacted]");
+        assert!(
+            token.ends_with("# environment LITEFS_CLOUD_TOKEN"),
+            "{token}"
+        );
+        assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn environment_overrides_of_telemetry_are_named() {
+        let mut case = Case::new("[telemetry]\notlp_endpoint = \"http://10.0.0.9:4318\"\n");
+        let text = case.render(true);
+        assert!(line_of(&text, "otlp_endpoint = ").ends_with("/config.toml"));
+        assert!(
+            line_of(&text, "# spans go to http://10.0.0.9:4318/v1/traces")
+                .ends_with("# [telemetry] otlp_endpoint")
+        );
+        case.env.insert(
+            "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+            "http://collector:4318".into(),
+        );
+        let text = case.render(true);
+        assert!(
+            line_of(&text, "# spans go to http://collector:4318/v1/traces")
+                .ends_with("# OTEL_EXPORTER_OTLP_ENDPOINT")
+        );
+        let mut case = Case::new("[telemetry]\nenabled = false\n");
+        case.provisioned.port = Some(9999);
+        assert!(!case.render(true).contains("spans go to"));
+    }
+}
