@@ -12,7 +12,7 @@ use voripos_domain_sync::litefs::checksum::checksum_file;
 use voripos_domain_sync::litefs::Checksum;
 use voripos_domain_sync::status;
 use voripos_domain_sync::verify::check_layout;
-use voripos_domain_sync::{config_report, daemon, demo, telemetry, token};
+use voripos_domain_sync::{config_report, demo, reload, telemetry, token};
 
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -27,8 +27,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(2)
         }
         Some(Cmd::Run { headless: true }) => {
-            let config = load()?;
-            runtime()?.block_on(daemon::run_until_signal(&config))?;
+            let sources = reload::Sources::from_process(config_path, explicit);
+            runtime()?.block_on(reload::run_until_signal(sources))?;
             Ok(0)
         }
         Some(Cmd::Status { json }) => status_command(&load()?, json),

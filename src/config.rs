@@ -288,6 +288,11 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
             let line = text[..start].matches('\n').count() + 1;
             let column = start - line_start + 1;
             let source = text[line_start..line_end].trim();
+            // The line may hold the token: name its key only.
+            let source = match source.split_once('=') {
+                Some((key, _)) if key.contains("token") => format!("{}= [redacted]", key),
+                _ => source.to_string(),
+            };
             format!("line {line}, column {column} (`{source}`): {message}")
         }
         None => message,
@@ -395,6 +400,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("kepp") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn errors_on_the_token_line_do_not_show_the_token() {
+        let err = Config::parse("[litefs]\ncloud_token = \"sekrit\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("cloud_token"),
+            "{err}"
+        );
+        assert!(!err.contains("sekrit"), "{err}");
     }
 
     #[test]

@@ -53,10 +53,14 @@ pub enum Source {
 /// Starts the core as the configuration says: a managed container (which needs the
 /// LiteFS Cloud token; without one the status is `not_configured`) or `litefs.url`.
 pub fn start(config: &Config) -> anyhow::Result<Core> {
+    start_resolved(config, token::from_process(config))
+}
+
+/// [`start`] with the token already looked up.
+pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Core> {
     if !config.container.manage {
         return start_with(config, Source::Url);
     }
-    let found = token::from_process(config);
     for warning in &found.warnings {
         tracing::warn!("{warning}");
     }
@@ -72,36 +76,42 @@ pub fn start(config: &Config) -> anyhow::Result<Core> {
             )
         }
         None => {
-            let board = Board::new(
-                config.status_file(),
-                Status::starting(&config.litefs.url, Utc::now()),
-            );
             let message = format!(
                 "no LiteFS Cloud token: set LITEFS_CLOUD_TOKEN or [litefs] cloud_token (looked in: {})",
                 found.looked_in.join(", ")
             );
             tracing::warn!("{message}");
-            board.update(|s| {
+            Ok(idle(config.status_file(), &config.litefs.url, |s| {
                 s.set_state(State::NotConfigured, Utc::now());
                 s.detail = Some(message);
-            });
-            let (commands, mut rx) = mpsc::channel(16);
-            let status = board.subscribe();
-            let task = tokio::spawn(async move {
-                let _board = board;
-                while let Some(command) = rx.recv().await {
-                    if command == Command::Quit {
-                        break;
-                    }
-                }
-            });
-            Ok(Core {
-                commands,
-                status,
-                status_file: config.status_file(),
-                task,
-            })
+            }))
         }
+    }
+}
+
+/// A core that does not sync: it shows the status `change` makes and waits for
+/// `Command::Quit` (no token yet, an unusable configuration).
+pub fn idle(status_file: PathBuf, litefs_url: &str, change: impl FnOnce(&mut Status)) -> Core {
+    let board = Board::new(
+        status_file.clone(),
+        Status::starting(litefs_url, Utc::now()),
+    );
+    board.update(change);
+    let (commands, mut rx) = mpsc::channel(16);
+    let status = board.subscribe();
+    let task = tokio::spawn(async move {
+        let _board = board;
+        while let Some(command) = rx.recv().await {
+            if command == Command::Quit {
+                break;
+            }
+        }
+    });
+    Core {
+        commands,
+        status,
+        status_file,
+        task,
     }
 }
 
@@ -239,23 +249,6 @@ fn watch_folder(dir: &std::path::Path, tx: mpsc::Sender<()>) -> Option<notify::R
             None
         }
     }
-}
-
-/// Runs the core until SIGTERM or SIGINT.
-pub async fn run_until_signal(config: &Config) -> anyhow::Result<()> {
-    let core = start(config)?;
-    tracing::info!(
-        litefs = %config.litefs.url,
-        database = %config.litefs.database,
-        dir = %config.publish_dir().display(),
-        status_file = %core.status_file.display(),
-        "voripos-domain-sync running headless"
-    );
-    shutdown_signal().await?;
-    tracing::info!("stopping");
-    let _ = core.commands.send(Command::Quit).await;
-    core.stopped().await;
-    Ok(())
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

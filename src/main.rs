@@ -4,11 +4,15 @@ mod commands;
 
 use clap::Parser;
 
-use voripos_domain_sync::cli::{Cli, EXIT_FAILURE};
+use voripos_domain_sync::cli::{Cli, Cmd, EXIT_FAILURE};
+use voripos_domain_sync::logs;
 
 fn main() {
     let cli = Cli::parse();
-    init_logging();
+    // The long-running app also logs to files; the short commands only to stderr.
+    let long_running = matches!(cli.command, None | Some(Cmd::Run { .. }));
+    let log_dir = long_running.then(logs::dir);
+    let log_guard = logs::init(log_dir.as_deref());
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -16,14 +20,6 @@ fn main() {
             EXIT_FAILURE
         }
     };
+    drop(log_guard);
     std::process::exit(code);
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

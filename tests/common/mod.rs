@@ -126,11 +126,19 @@ impl Daemon {
     pub fn start(root: &Path, config: &DaemonConfig) -> Daemon {
         let config_path = root.join("config.toml");
         config.write(&config_path);
+        Daemon::spawn(root, &config_path, config)
+    }
+
+    /// Starts the daemon on the config file as it is (`config` gives the env and the
+    /// status file to watch). Its data folder (log files, the default status file) is
+    /// [`data_home`]`(root)`.
+    pub fn spawn(root: &Path, config_path: &Path, config: &DaemonConfig) -> Daemon {
         let log = root.join(format!("daemon-{}.log", unique()));
         let child = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
             .args(["run", "--headless", "--config"])
-            .arg(&config_path)
+            .arg(config_path)
             .env("RUST_LOG", "info,voripos_domain_sync=debug")
+            .env("XDG_DATA_HOME", data_home(root))
             .envs(config.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -227,6 +235,11 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `XDG_DATA_HOME` of test daemons under `root`; the app's folder is `voripos-domain-sync` in it.
+pub fn data_home(root: &Path) -> PathBuf {
+    root.join("xdg-data")
 }
 
 fn unique() -> String {

@@ -1,0 +1,323 @@
+//! `run --headless` with live reload: the core is restarted when the configuration or
+//! the token changes, and an unusable config file keeps the app up showing why.
+//!
+//! The config file, the `.env` file and the VoriPOS preferences plists are watched (their
+//! folders, so files replaced by a rename are seen); events are debounced, everything is
+//! read again, and the core is restarted only when what it was started from changed
+//! ([`Snapshot`]). A new token changes the container spec's hash, so the supervisor
+//! recreates the container. Under launchd the app must never exit on a bad file (it
+//! would be restarted in a loop): it shows state `error`, kind `config_invalid`, in the
+//! default status file, and starts as soon as the file is fixed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use notify::Watcher;
+use tokio::sync::mpsc;
+
+use crate::config::{Config, Secret};
+use crate::daemon::{self, Core};
+use crate::status::{ErrorInfo, State};
+use crate::sync::Command;
+use crate::token::{self, Found, Places, DOTENV_FILE};
+use crate::user_defaults::{self, POS_DOMAIN};
+
+/// How long to wait for a burst of file events to settle.
+pub const DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// Error kind in the status when the config file cannot be used.
+pub const CONFIG_INVALID: &str = "config_invalid";
+/// Error kind in the status when the core cannot start with a readable configuration.
+pub const START_FAILED: &str = "start_failed";
+
+/// Where the settings are read from.
+#[derive(Clone, Debug)]
+pub struct Sources {
+    pub config_path: PathBuf,
+    /// Named by `--config` or the environment: then a missing file is an error.
+    pub explicit: bool,
+    /// The working folder (its `.env`).
+    pub work_dir: PathBuf,
+    pub home: Option<PathBuf>,
+    /// `LITEFS_CLOUD_TOKEN` (the environment does not change while running).
+    pub env_token: Option<String>,
+}
+
+impl Sources {
+    /// The process's sources.
+    pub fn from_process(config_path: PathBuf, explicit: bool) -> Sources {
+        Sources {
+            config_path,
+            explicit,
+            work_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            home: token::home_dir(),
+            env_token: std::env::var(token::TOKEN_ENV).ok(),
+        }
+    }
+
+    /// The files whose changes matter.
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.config_path.clone(), self.work_dir.join(DOTENV_FILE)];
+        if let Some(home) = &self.home {
+            files.extend(user_defaults::candidates(home, POS_DOMAIN));
+        }
+        files
+    }
+
+    /// Reads everything the core is started from.
+    pub fn load(&self) -> Loaded {
+        let config = match Config::load(&self.config_path, self.explicit) {
+            Ok(c) => c,
+            Err(e) => return Loaded::Invalid(e.to_string()),
+        };
+        let found = token::resolve(
+            &config,
+            &Places {
+                env: self.env_token.clone(),
+                work_dir: &self.work_dir,
+                home: self.home.as_deref(),
+            },
+        );
+        Loaded::Ready {
+            config: Box::new(config),
+            found,
+        }
+    }
+}
+
+/// The configuration as read.
+#[derive(Clone, Debug)]
+pub enum Loaded {
+    Ready {
+        config: Box<Config>,
+        found: Found,
+    },
+    /// The config file cannot be used; the message names the file, line and key.
+    Invalid(String),
+}
+
+/// What the core depends on: equal snapshots need no restart.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Snapshot {
+    Ready {
+        config: Box<Config>,
+        /// Only when the container is managed: the token is used for nothing else.
+        token: Option<Secret>,
+    },
+    Invalid(String),
+}
+
+impl Loaded {
+    /// The parts of what was read that the running core depends on.
+    pub fn snapshot(&self) -> Snapshot {
+        match self {
+            Loaded::Ready { config, found } => Snapshot::Ready {
+                config: config.clone(),
+                token: config
+                    .container
+                    .manage
+                    .then(|| found.token.clone())
+                    .flatten(),
+            },
+            Loaded::Invalid(message) => Snapshot::Invalid(message.clone()),
+        }
+    }
+}
+
+/// Whether a file event concerns one of `watched` (events on other files in the same
+/// folders, like our own status file, are ignored).
+pub fn concerns(event: &notify::Event, watched: &[PathBuf]) -> bool {
+    !event.kind.is_access()
+        && event.paths.iter().any(|p| {
+            watched
+                .iter()
+                .any(|w| p == w || (p.file_name().is_some() && p.file_name() == w.file_name()))
+        })
+}
+
+/// Starts the core for what was read; a configuration that cannot be used, or a core
+/// that cannot start, gives an idle core showing the error instead of an exit.
+pub fn start(loaded: &Loaded) -> Core {
+    let (config, found) = match loaded {
+        Loaded::Ready { config, found } => (config, found),
+        Loaded::Invalid(message) => {
+            tracing::error!("{message}; waiting for the file to be fixed");
+            return failed(&Config::default(), CONFIG_INVALID, message);
+        }
+    };
+    match daemon::start_resolved(config, found.clone()) {
+        Ok(core) => {
+            tracing::info!(
+                litefs = %config.litefs.url,
+                database = %config.litefs.database,
+                dir = %config.publish_dir().display(),
+                status_file = %core.status_file.display(),
+                "voripos-domain-sync running headless"
+            );
+            core
+        }
+        Err(e) => {
+            let message = format!("{e:#}");
+            tracing::error!("cannot start: {message}; waiting for a configuration change");
+            failed(config, START_FAILED, &message)
+        }
+    }
+}
+
+/// An idle core showing state `error` with `kind` in `config`'s status file.
+fn failed(config: &Config, kind: &str, message: &str) -> Core {
+    let error = ErrorInfo {
+        kind: kind.into(),
+        message: message.into(),
+    };
+    daemon::idle(config.status_file(), &config.litefs.url, |s| {
+        s.set_state(State::Error, Utc::now());
+        s.detail = Some(error.message.clone());
+        s.error = Some(error);
+    })
+}
+
+/// Runs the core until SIGTERM or SIGINT, restarting it when what it depends on changes.
+pub async fn run_until_signal(sources: Sources) -> anyhow::Result<()> {
+    let (tx, mut changes) = mpsc::channel(1);
+    let _watcher = watch(&sources.watched_files(), tx);
+    let loaded = sources.load();
+    let mut current = loaded.snapshot();
+    let mut core = start(&loaded);
+    let shutdown = daemon::shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            result = &mut shutdown => {
+                result?;
+                break;
+            }
+            Some(()) = changes.recv() => {
+                tokio::time::sleep(DEBOUNCE).await;
+                while changes.try_recv().is_ok() {}
+                let loaded = sources.load();
+                let next = loaded.snapshot();
+                if next == current {
+                    tracing::debug!("settings files changed; nothing the core uses did");
+                    continue;
+                }
+                tracing::info!("the configuration or the token changed; restarting the core");
+                stop(core).await;
+                core = start(&loaded);
+                current = next;
+            }
+        }
+    }
+    tracing::info!("stopping");
+    stop(core).await;
+    Ok(())
+}
+
+async fn stop(core: Core) {
+    let _ = core.commands.send(Command::Quit).await;
+    core.stopped().await;
+}
+
+/// Watches the folders of `files`; a folder that does not exist (yet) is not watched,
+/// and a watcher that cannot start only loses live reload.
+fn watch(files: &[PathBuf], tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    let watched = files.to_vec();
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| concerns(&e, &watched)) {
+            let _ = tx.try_send(());
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "no file watcher: settings changes need a restart");
+            return None;
+        }
+    };
+    let mut folders: Vec<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+    folders.sort();
+    folders.dedup();
+    for folder in folders.into_iter().filter(|f| f.is_dir()) {
+        if let Err(e) = watcher.watch(folder, notify::RecursiveMode::NonRecursive) {
+            tracing::warn!(folder = %folder.display(), error = %e, "cannot watch for settings changes");
+        }
+    }
+    Some(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready(text: &str, token: Option<&str>) -> Snapshot {
+        let config = Config::parse(text, Path::new("c.toml")).unwrap();
+        Loaded::Ready {
+            config: Box::new(config),
+            found: Found {
+                token: token.map(|t| Secret::new(t.into())),
+                ..Found::default()
+            },
+        }
+        .snapshot()
+    }
+
+    #[test]
+    fn a_new_token_matters_only_for_a_managed_container() {
+        assert_eq!(ready("", Some("a")), ready("", Some("a")));
+        assert_ne!(ready("", Some("a")), ready("", Some("b")));
+        assert_ne!(ready("", None), ready("", Some("b")));
+        let unmanaged = "[container]\nmanage = false\n";
+        assert_eq!(ready(unmanaged, Some("a")), ready(unmanaged, Some("b")));
+    }
+
+    #[test]
+    fn config_changes_and_fixes_matter() {
+        assert_ne!(ready("", None), ready("[publish]\nkeep = 3\n", None));
+        // Comments and formatting do not.
+        assert_eq!(ready("", None), ready("# a comment\n\n", None));
+        let broken = Loaded::Invalid("bad".into()).snapshot();
+        assert_ne!(broken, ready("", None));
+        assert_eq!(broken, Loaded::Invalid("bad".into()).snapshot());
+    }
+
+    #[test]
+    fn only_events_on_watched_files_count() {
+        let watched = vec![PathBuf::from("/c/config.toml"), PathBuf::from("/w/.env")];
+        let event = |kind, path: &str| notify::Event::new(kind).add_path(PathBuf::from(path));
+        let modify = notify::EventKind::Modify(notify::event::ModifyKind::Any);
+        let access = notify::EventKind::Access(notify::event::AccessKind::Any);
+        assert!(concerns(&event(modify, "/c/config.toml"), &watched));
+        assert!(concerns(&event(modify, "/w/.env"), &watched));
+        assert!(!concerns(&event(modify, "/c/status.json"), &watched));
+        assert!(!concerns(&event(access, "/c/config.toml"), &watched));
+    }
+
+    #[test]
+    fn sources_load_reports_an_invalid_file_and_watch_the_preferences() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, "[publish]\nkeep = \"many\"\n").unwrap();
+        let sources = Sources {
+            config_path: config_path.clone(),
+            explicit: true,
+            work_dir: dir.path().to_path_buf(),
+            home: Some(dir.path().join("home")),
+            env_token: None,
+        };
+        match sources.load() {
+            Loaded::Invalid(message) => {
+                assert!(message.contains("config.toml") && message.contains("line 2"));
+                assert!(message.contains("keep"), "{message}");
+            }
+            Loaded::Ready { .. } => panic!("a malformed file loads"),
+        }
+        let files = sources.watched_files();
+        assert_eq!(files[0], config_path);
+        assert_eq!(files[1], dir.path().join(".env"));
+        assert!(files[2].ends_with(
+            "Library/Containers/com.vori.VoriPOS/Data/Library/Preferences/com.vori.VoriPOS.plist"
+        ));
+        assert!(files[3].ends_with("Library/Preferences/com.vori.VoriPOS.plist"));
+    }
+}
