@@ -15,6 +15,7 @@ pub mod demo;
 pub mod docker;
 pub mod error_chain;
 pub mod inspect;
+pub mod launch_agent;
 pub mod litefs;
 pub mod logs;
 pub mod publish;
