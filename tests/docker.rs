@@ -246,13 +246,17 @@ async fn the_container_is_created_watched_and_recovered() {
         .remove_container(&names.name, Some(remove))
         .await
         .unwrap();
-    daemon
-        .wait_for("a recreated container", WAIT, |s| {
-            s.container.as_ref().is_some_and(|c| c.state == "running")
-        })
-        .await;
-    let new_id = container_id(&docker, &names.name).await;
-    assert!(new_id.is_some() && new_id != old_id);
+    // The status said "running" before the removal too: wait for Docker to show a
+    // new container of that name, then for the status to catch up.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let id = container_id(&docker, &names.name).await;
+        if id.is_some() && id != old_id {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the container was not recreated");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let resumed = sim(names.sim_url("/sim/position")).await;
     assert!(
         resumed.txid >= pos.txid,
