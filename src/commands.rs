@@ -20,13 +20,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let (config_path, explicit) = config::config_path(cli.config.as_deref());
     let load = || Config::load(&config_path, explicit);
     match cli.command {
-        None | Some(Cmd::Run { headless: false }) => {
-            eprintln!(
-                "The menu-bar app is not part of this build yet; run `voripos-domain-sync run --headless`."
-            );
-            Ok(2)
-        }
-        Some(Cmd::Run { headless: true }) => {
+        None | Some(Cmd::Run { .. }) => {
+            if !matches!(cli.command, Some(Cmd::Run { headless: true })) {
+                // Launched as the app (by launchd or Homebrew services): until the tray is
+                // built, the same core runs without one rather than exiting in a loop.
+                tracing::warn!("the menu-bar app is not part of this build; running headless");
+            }
             let sources = reload::Sources::from_process(config_path, explicit);
             runtime()?.block_on(reload::run_until_signal(sources))?;
             Ok(0)
