@@ -1,0 +1,1009 @@
+//! The menu model: every label, icon and enabled/disabled rule of the menu-bar app,
+//! computed from a [`Status`] without a display.
+//!
+//! The tray only turns a [`MenuModel`] into native menu items and an [`ActionId`] click
+//! into a command for the core. Times are formatted in the time zone handed in (the tray
+//! passes `chrono::Local`, tests a fixed offset), and [`next_refresh`] says when the
+//! relative times ("2 min ago") change, so the menu is re-rendered exactly then instead
+//! of in a busy loop.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
+
+pub use crate::launch_agent::State as LaunchAtLogin;
+use crate::status::{State, Status};
+
+/// The app's name as shown in *About* and in diagnostics.
+pub const APP_NAME: &str = env!("CARGO_PKG_NAME");
+/// The app's version as shown in *About* and in diagnostics.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// What the tooltip says before the headline.
+const TOOLTIP_PREFIX: &str = "VoriPOS Domain Sync";
+/// How many characters of an error or detail the headline shows.
+const HEADLINE_DETAIL_CHARS: usize = 60;
+/// The longest wait [`next_refresh`] returns.
+const MAX_REFRESH: Duration = Duration::from_secs(3600);
+
+/// Everything the tray shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MenuModel {
+    /// The state in a few words; also the first (disabled) menu item.
+    pub headline: String,
+    pub icon: IconKind,
+    /// Repeats the headline.
+    pub tooltip: String,
+    pub items: Vec<Item>,
+}
+
+/// The icon variant: one per family of states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IconKind {
+    /// Up to date.
+    Ok,
+    /// Syncing, or starting.
+    Syncing,
+    /// Nothing new for too long while the source is unreachable.
+    Stale,
+    Error,
+    /// Not configured, or Docker is not running.
+    Off,
+}
+
+/// One menu entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// Disabled text.
+    Label(String),
+    Action {
+        id: ActionId,
+        label: String,
+        enabled: bool,
+    },
+    Check {
+        id: ActionId,
+        label: String,
+        checked: bool,
+        enabled: bool,
+    },
+    Submenu {
+        label: String,
+        items: Vec<Item>,
+    },
+    Separator,
+}
+
+/// What a click on an item asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionId {
+    /// Shows the published file in the Finder.
+    RevealFile,
+    Resync,
+    /// Asks with [`reset_confirmation`] first.
+    Reset,
+    OpenLogs,
+    CopyDiagnostics,
+    LaunchAtLogin,
+    About,
+    Quit,
+}
+
+impl MenuModel {
+    /// The menu for `status` at `now`, times shown in `tz`.
+    pub fn from_status<Tz>(
+        status: &Status,
+        now: DateTime<Utc>,
+        tz: &Tz,
+        launch_at_login: LaunchAtLogin,
+    ) -> MenuModel
+    where
+        Tz: TimeZone,
+        Tz::Offset: Display,
+    {
+        let headline = headline(status, now);
+        let configured = status.state != State::NotConfigured;
+        let docker = status.state != State::DockerUnavailable;
+        let file = match status.published_path.as_deref().and_then(|p| p.file_name()) {
+            Some(name) => Item::Action {
+                id: ActionId::RevealFile,
+                label: name.to_string_lossy().into_owned(),
+                enabled: true,
+            },
+            None => Item::Action {
+                id: ActionId::RevealFile,
+                label: "No file published yet".into(),
+                enabled: false,
+            },
+        };
+        let items = vec![
+            Item::Label(headline.clone()),
+            Item::Separator,
+            Item::Label(last_sync_line(status, now, tz)),
+            Item::Label(database_line(status, now, tz)),
+            Item::Submenu {
+                label: "Rows".into(),
+                items: row_items(status),
+            },
+            file,
+            Item::Separator,
+            Item::Action {
+                id: ActionId::Resync,
+                label: "Resync now".into(),
+                enabled: configured && docker,
+            },
+            Item::Action {
+                id: ActionId::Reset,
+                label: "Reset…".into(),
+                enabled: configured,
+            },
+            Item::Separator,
+            Item::Action {
+                id: ActionId::OpenLogs,
+                label: "Open logs".into(),
+                enabled: true,
+            },
+            Item::Action {
+                id: ActionId::CopyDiagnostics,
+                label: "Copy diagnostics".into(),
+                enabled: true,
+            },
+            launch_item(launch_at_login),
+            Item::Separator,
+            Item::Action {
+                id: ActionId::About,
+                label: format!("About {APP_NAME} {APP_VERSION}"),
+                enabled: true,
+            },
+            Item::Action {
+                id: ActionId::Quit,
+                label: "Quit".into(),
+                enabled: true,
+            },
+        ];
+        MenuModel {
+            tooltip: format!("{TOOLTIP_PREFIX}: {headline}"),
+            icon: icon_kind(status.state),
+            headline,
+            items,
+        }
+    }
+}
+
+/// The icon family of a state.
+pub fn icon_kind(state: State) -> IconKind {
+    match state {
+        State::UpToDate => IconKind::Ok,
+        State::Syncing | State::Starting => IconKind::Syncing,
+        State::Stale => IconKind::Stale,
+        State::Error => IconKind::Error,
+        State::NotConfigured | State::DockerUnavailable => IconKind::Off,
+    }
+}
+
+/// The icon's file name in `assets/icons` (`retina`: the 36×36 `@2x` variant).
+pub fn icon_file(kind: IconKind, retina: bool) -> &'static str {
+    match (kind, retina) {
+        (IconKind::Ok, false) => "tray-ok.png",
+        (IconKind::Ok, true) => "tray-ok@2x.png",
+        (IconKind::Syncing, false) => "tray-syncing.png",
+        (IconKind::Syncing, true) => "tray-syncing@2x.png",
+        (IconKind::Stale, false) => "tray-stale.png",
+        (IconKind::Stale, true) => "tray-stale@2x.png",
+        (IconKind::Error, false) => "tray-error.png",
+        (IconKind::Error, true) => "tray-error@2x.png",
+        (IconKind::Off, false) => "tray-off.png",
+        (IconKind::Off, true) => "tray-off@2x.png",
+    }
+}
+
+/// The icon's PNG bytes, embedded in the binary (a template image: black on transparent).
+pub fn icon_png(kind: IconKind, retina: bool) -> &'static [u8] {
+    macro_rules! icon {
+        ($name:literal) => {
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/icons/", $name))
+        };
+    }
+    match (kind, retina) {
+        (IconKind::Ok, false) => icon!("tray-ok.png"),
+        (IconKind::Ok, true) => icon!("tray-ok@2x.png"),
+        (IconKind::Syncing, false) => icon!("tray-syncing.png"),
+        (IconKind::Syncing, true) => icon!("tray-syncing@2x.png"),
+        (IconKind::Stale, false) => icon!("tray-stale.png"),
+        (IconKind::Stale, true) => icon!("tray-stale@2x.png"),
+        (IconKind::Error, false) => icon!("tray-error.png"),
+        (IconKind::Error, true) => icon!("tray-error@2x.png"),
+        (IconKind::Off, false) => icon!("tray-off.png"),
+        (IconKind::Off, true) => icon!("tray-off@2x.png"),
+    }
+}
+
+/// The title and text of the dialog shown before *Reset…* does anything.
+pub fn reset_confirmation() -> (&'static str, &'static str) {
+    (
+        "Reset the local database copy?",
+        "This deletes the local LiteFS replica (its container and its data) and downloads \
+         the database again from LiteFS Cloud. The POS keeps using its current file \
+         meanwhile; it is replaced once the new download has been verified.",
+    )
+}
+
+/// The headline: the state in a few words.
+pub fn headline(status: &Status, now: DateTime<Utc>) -> String {
+    match status.state {
+        State::UpToDate => "Up to date".into(),
+        State::Syncing => "Syncing…".into(),
+        State::Stale => match status.last_sync_at {
+            Some(t) => format!("Stale — last sync {}", ago(t, now)),
+            None => "Stale — no sync yet".into(),
+        },
+        State::DockerUnavailable => "Docker is not running".into(),
+        State::NotConfigured => "Not configured — no LiteFS token".into(),
+        State::Starting => match status.detail.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => {
+                format!("Starting — {}", shorten(d, HEADLINE_DETAIL_CHARS))
+            }
+            _ => "Starting…".into(),
+        },
+        State::Error => {
+            let what = status
+                .error
+                .as_ref()
+                .map(|e| e.message.as_str())
+                .or(status.detail.as_deref())
+                .map(str::trim)
+                .unwrap_or_default();
+            if what.is_empty() {
+                "Error — see the logs".into()
+            } else {
+                format!("Error — {}", shorten(what, HEADLINE_DETAIL_CHARS))
+            }
+        }
+    }
+}
+
+/// How long until the menu's relative times change (the next whole second, minute, hour
+/// or day of the last sync's age), at most an hour; re-render then.
+pub fn next_refresh(status: &Status, now: DateTime<Utc>) -> Duration {
+    let Some(last) = status.last_sync_at else {
+        return MAX_REFRESH;
+    };
+    let age_ms = (now - last).num_milliseconds();
+    if age_ms < 0 {
+        // A sync "in the future" (the clock moved back) shows as 0 s ago until it is not.
+        return Duration::from_millis(age_ms.unsigned_abs()).min(MAX_REFRESH);
+    }
+    let unit_ms: i64 = match age_ms / 1000 {
+        0..=59 => 1_000,
+        60..=3_599 => 60_000,
+        3_600..=86_399 => 3_600_000,
+        _ => 86_400_000,
+    };
+    let wait = (unit_ms - age_ms % unit_ms) as u64;
+    Duration::from_millis(wait).min(MAX_REFRESH)
+}
+
+/// What *Copy diagnostics* puts on the clipboard: the status in its human form, versions,
+/// the Docker endpoint and the recent error. Built from the status only, which never holds
+/// the token.
+pub fn diagnostics(status: &Status, now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "{APP_NAME} {APP_VERSION} diagnostics at {}\n\n",
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    out.push_str(&status.render(now));
+    out.push('\n');
+    let line = |out: &mut String, k: &str, v: &str| out.push_str(&format!("{k:<18}{v}\n"));
+    line(
+        &mut out,
+        "App version:",
+        &format!(
+            "{APP_VERSION} (core {}, pid {})",
+            status.app_version, status.pid
+        ),
+    );
+    line(
+        &mut out,
+        "Platform:",
+        &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    );
+    line(
+        &mut out,
+        "Docker endpoint:",
+        status.docker_endpoint.as_deref().unwrap_or("none"),
+    );
+    let container = status
+        .container
+        .as_ref()
+        .map_or("not managed or not seen".into(), |c| {
+            format!("{} ({}, image {})", c.name, c.state, c.image)
+        });
+    line(&mut out, "Container:", &container);
+    line(&mut out, "LiteFS:", &status.litefs_url);
+    let error = status
+        .error
+        .as_ref()
+        .map_or("none".into(), |e| format!("{} [{}]", e.message, e.kind));
+    line(&mut out, "Recent error:", &error);
+    line(
+        &mut out,
+        "Dropped spans:",
+        &status.telemetry_dropped_spans.to_string(),
+    );
+    out
+}
+
+fn launch_item(state: LaunchAtLogin) -> Item {
+    let (label, checked, enabled) = match state {
+        LaunchAtLogin::Off => ("Launch at login", false, true),
+        LaunchAtLogin::On => ("Launch at login", true, true),
+        LaunchAtLogin::ByHomebrew => ("Launch at login (by Homebrew services)", true, false),
+    };
+    Item::Check {
+        id: ActionId::LaunchAtLogin,
+        label: label.into(),
+        checked,
+        enabled,
+    }
+}
+
+/// "Last sync: 14:03:12 (2 min ago)"; the date is added once a day has passed.
+fn last_sync_line<Tz>(status: &Status, now: DateTime<Utc>, tz: &Tz) -> String
+where
+    Tz: TimeZone,
+    Tz::Offset: Display,
+{
+    match status.last_sync_at {
+        None => "Last sync: never".into(),
+        Some(t) => {
+            let local = t.with_timezone(tz);
+            let format = if (now - t).num_seconds() < 86_400 {
+                "%H:%M:%S"
+            } else if local.year() == now.with_timezone(tz).year() {
+                "%-d %b %H:%M:%S"
+            } else {
+                "%-d %b %Y %H:%M:%S"
+            };
+            format!("Last sync: {} ({})", local.format(format), ago(t, now))
+        }
+    }
+}
+
+/// "Database: schema 7 · generated 25 Nov 13:58 · TXID 2f". A field the metadata row
+/// lacks is "missing"; one not known because nothing was inspected yet is "unknown".
+fn database_line<Tz>(status: &Status, now: DateTime<Utc>, tz: &Tz) -> String
+where
+    Tz: TimeZone,
+    Tz::Offset: Display,
+{
+    let field = |f: Option<&String>| match (&status.metadata, f) {
+        (None, _) => "unknown".to_string(),
+        (Some(_), None) => "missing".to_string(),
+        (Some(_), Some(v)) => v.trim().to_string(),
+    };
+    let meta = status.metadata.as_ref();
+    let schema = field(meta.and_then(|m| m.schema_version.as_ref()));
+    let generated = match meta.and_then(|m| m.generated_at.as_deref()).map(parse_time) {
+        Some(Some(t)) => {
+            let local = t.with_timezone(tz);
+            if local.year() == now.with_timezone(tz).year() {
+                local.format("%-d %b %H:%M").to_string()
+            } else {
+                local.format("%-d %b %Y %H:%M").to_string()
+            }
+        }
+        _ => field(meta.and_then(|m| m.generated_at.as_ref())),
+    };
+    let txid = status
+        .txid
+        .map_or("unknown".into(), |t| format!("{:x}", t.0));
+    format!("Database: schema {schema} · generated {generated} · TXID {txid}")
+}
+
+/// An RFC 3339 time, or SQLite's "YYYY-MM-DD HH:MM:SS" (UTC).
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+fn row_items(status: &Status) -> Vec<Item> {
+    if status.row_counts.is_empty() {
+        return vec![Item::Label("not counted yet".into())];
+    }
+    status
+        .row_counts
+        .iter()
+        .map(|(table, count)| {
+            Item::Label(format!(
+                "{table}: {}",
+                count.map_or("missing".into(), thousands)
+            ))
+        })
+        .collect()
+}
+
+/// 12345678 → "12,345,678".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "12 s ago", "2 min ago", "2 h ago", "1 day ago", "3 days ago". Its units are the
+/// boundaries [`next_refresh`] waits for.
+fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds().max(0);
+    match secs {
+        0..=59 => format!("{secs} s ago"),
+        60..=3_599 => format!("{} min ago", secs / 60),
+        3_600..=86_399 => format!("{} h ago", secs / 3_600),
+        86_400..=172_799 => "1 day ago".into(),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// The first line of `text`, whitespace collapsed, cut to at most `max` characters at a
+/// word boundary with "…" (mid-word only when a single word is that long).
+fn shorten(text: &str, max: usize) -> String {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let line = words.join(" ");
+    let more_lines = text.trim().lines().count() > 1;
+    if line.chars().count() <= max && !more_lines {
+        return line;
+    }
+    let budget = max.saturating_sub(1);
+    let mut out = String::new();
+    for word in &words {
+        let needed = out.chars().count() + usize::from(!out.is_empty()) + word.chars().count();
+        if needed > budget {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_empty() {
+        out = line.chars().take(budget).collect();
+    }
+    let out = out.trim_end_matches(|c: char| {
+        c == ',' || c == ';' || c == ':' || c == '—' || c == '-' || c == '.' || c.is_whitespace()
+    });
+    format!("{out}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use chrono::FixedOffset;
+
+    use super::*;
+    use crate::inspect::Metadata;
+    use crate::status::{ContainerInfo, ErrorInfo, Txid};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// Times are shown an hour ahead of UTC in these tests.
+    fn tz() -> FixedOffset {
+        FixedOffset::east_opt(3600).unwrap()
+    }
+
+    fn synced() -> Status {
+        let mut s = Status::starting("http://127.0.0.1:20202", t("2026-11-25T13:00:00Z"));
+        s.set_state(State::UpToDate, t("2026-11-25T13:03:12Z"));
+        s.detail = None;
+        s.last_sync_at = Some(t("2026-11-25T13:03:12Z"));
+        s.last_check_at = Some(t("2026-11-25T13:04:00Z"));
+        s.txid = Some(Txid(0x2f));
+        s.published_path = Some(PathBuf::from("/pos/1764079392-Domain.sqlite3"));
+        s.metadata = Some(Metadata {
+            schema_version: Some("7".into()),
+            generated_at: Some("2026-11-25T12:58:00Z".into()),
+            ..Default::default()
+        });
+        s.row_counts.insert("products".into(), Some(51234));
+        s.row_counts.insert("offers".into(), None);
+        s
+    }
+
+    fn in_state(state: State) -> Status {
+        let mut s = synced();
+        s.set_state(state, t("2026-11-25T13:05:00Z"));
+        s
+    }
+
+    /// Two minutes after the sync.
+    fn now() -> DateTime<Utc> {
+        t("2026-11-25T13:05:12Z")
+    }
+
+    fn menu(s: &Status) -> MenuModel {
+        MenuModel::from_status(s, now(), &tz(), LaunchAtLogin::Off)
+    }
+
+    fn action(m: &MenuModel, wanted: ActionId) -> (String, bool) {
+        m.items
+            .iter()
+            .find_map(|i| match i {
+                Item::Action { id, label, enabled } if *id == wanted => {
+                    Some((label.clone(), *enabled))
+                }
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn rows(m: &MenuModel) -> Vec<String> {
+        m.items
+            .iter()
+            .find_map(|i| match i {
+                Item::Submenu { label, items } if label == "Rows" => Some(
+                    items
+                        .iter()
+                        .map(|i| match i {
+                            Item::Label(l) => l.clone(),
+                            other => panic!("not a label: {other:?}"),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn label(text: &str) -> Item {
+        Item::Label(text.into())
+    }
+
+    fn act(id: ActionId, label: &str, enabled: bool) -> Item {
+        Item::Action {
+            id,
+            label: label.into(),
+            enabled,
+        }
+    }
+
+    #[test]
+    fn the_synced_menu_item_by_item() {
+        let m = menu(&synced());
+        assert_eq!(m.headline, "Up to date");
+        assert_eq!(m.icon, IconKind::Ok);
+        assert_eq!(m.tooltip, "VoriPOS Domain Sync: Up to date");
+        let expected = vec![
+            label("Up to date"),
+            Item::Separator,
+            label("Last sync: 14:03:12 (2 min ago)"),
+            label("Database: schema 7 · generated 25 Nov 13:58 · TXID 2f"),
+            Item::Submenu {
+                label: "Rows".into(),
+                items: vec![label("offers: missing"), label("products: 51,234")],
+            },
+            act(ActionId::RevealFile, "1764079392-Domain.sqlite3", true),
+            Item::Separator,
+            act(ActionId::Resync, "Resync now", true),
+            act(ActionId::Reset, "Reset…", true),
+            Item::Separator,
+            act(ActionId::OpenLogs, "Open logs", true),
+            act(ActionId::CopyDiagnostics, "Copy diagnostics", true),
+            Item::Check {
+                id: ActionId::LaunchAtLogin,
+                label: "Launch at login".into(),
+                checked: false,
+                enabled: true,
+            },
+            Item::Separator,
+            act(ActionId::About, "About voripos-domain-sync 0.1.0", true),
+            act(ActionId::Quit, "Quit", true),
+        ];
+        assert_eq!(m.items, expected);
+    }
+
+    #[test]
+    fn every_state_has_its_headline_icon_and_tooltip() {
+        let cases = [
+            (State::UpToDate, "Up to date", IconKind::Ok),
+            (State::Syncing, "Syncing…", IconKind::Syncing),
+            (State::Starting, "Starting…", IconKind::Syncing),
+            (State::Stale, "Stale — last sync 2 min ago", IconKind::Stale),
+            (State::Error, "Error — see the logs", IconKind::Error),
+            (
+                State::DockerUnavailable,
+                "Docker is not running",
+                IconKind::Off,
+            ),
+            (
+                State::NotConfigured,
+                "Not configured — no LiteFS token",
+                IconKind::Off,
+            ),
+        ];
+        for (state, headline, icon) in cases {
+            let m = menu(&in_state(state));
+            assert_eq!(m.headline, headline, "{state:?}");
+            assert_eq!(m.icon, icon, "{state:?}");
+            assert_eq!(icon_kind(state), icon, "{state:?}");
+            assert_eq!(m.tooltip, format!("VoriPOS Domain Sync: {headline}"));
+            assert_eq!(m.items[0], Item::Label(headline.into()), "{state:?}");
+        }
+    }
+
+    #[test]
+    fn stale_headline_counts_hours_since_the_last_sync() {
+        let s = in_state(State::Stale);
+        let later = t("2026-11-25T15:20:00Z");
+        assert_eq!(headline(&s, later), "Stale — last sync 2 h ago");
+        let mut never = s.clone();
+        never.last_sync_at = None;
+        assert_eq!(headline(&never, later), "Stale — no sync yet");
+    }
+
+    #[test]
+    fn starting_shows_the_pull_percentage_and_other_details() {
+        let mut s = Status::starting("http://127.0.0.1:20202", now());
+        s.detail = Some("pulling image 45 %".into());
+        let m = menu(&s);
+        assert_eq!(m.headline, "Starting — pulling image 45 %");
+        assert_eq!(m.icon, IconKind::Syncing);
+        s.detail = Some("creating the LiteFS container".into());
+        assert_eq!(
+            headline(&s, now()),
+            "Starting — creating the LiteFS container"
+        );
+        s.detail = Some("  ".into());
+        assert_eq!(headline(&s, now()), "Starting…");
+    }
+
+    #[test]
+    fn docker_unavailable_disables_resync_but_reset_can_be_queued() {
+        let mut s = in_state(State::DockerUnavailable);
+        s.detail = Some("no Docker engine answered".into());
+        let m = menu(&s);
+        assert_eq!(m.headline, "Docker is not running");
+        assert_eq!(m.icon, IconKind::Off);
+        assert_eq!(action(&m, ActionId::Resync), ("Resync now".into(), false));
+        assert_eq!(action(&m, ActionId::Reset), ("Reset…".into(), true));
+        assert!(action(&m, ActionId::CopyDiagnostics).1);
+    }
+
+    #[test]
+    fn not_configured_disables_resync_and_reset() {
+        let s = Status {
+            state: State::NotConfigured,
+            ..Status::starting("http://127.0.0.1:20202", now())
+        };
+        let m = menu(&s);
+        assert_eq!(m.headline, "Not configured — no LiteFS token");
+        assert_eq!(m.icon, IconKind::Off);
+        assert!(!action(&m, ActionId::Resync).1);
+        assert!(!action(&m, ActionId::Reset).1);
+        for id in [ActionId::OpenLogs, ActionId::About, ActionId::Quit] {
+            assert!(action(&m, id).1, "{id:?}");
+        }
+    }
+
+    #[test]
+    fn before_the_first_sync_nothing_is_invented() {
+        let m = menu(&Status::starting("http://127.0.0.1:20202", now()));
+        assert_eq!(m.items[2], label("Last sync: never"));
+        assert_eq!(
+            m.items[3],
+            label("Database: schema unknown · generated unknown · TXID unknown")
+        );
+        assert_eq!(rows(&m), ["not counted yet"]);
+        assert_eq!(
+            action(&m, ActionId::RevealFile),
+            ("No file published yet".into(), false)
+        );
+    }
+
+    #[test]
+    fn row_counts_get_thousands_separators_and_missing_tables_say_so() {
+        let mut s = synced();
+        s.row_counts.insert("prices".into(), Some(12_345_678));
+        s.row_counts.insert("stores".into(), Some(0));
+        s.row_counts.insert("taxes".into(), Some(999));
+        assert_eq!(
+            rows(&menu(&s)),
+            [
+                "offers: missing",
+                "prices: 12,345,678",
+                "products: 51,234",
+                "stores: 0",
+                "taxes: 999"
+            ]
+        );
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn long_errors_are_cut_at_a_word_boundary() {
+        let mut s = in_state(State::Error);
+        s.error = Some(ErrorInfo {
+            kind: "litefs_unreachable".into(),
+            message: "the LiteFS container started but its API did not answer at \
+                      http://127.0.0.1:20202 within 120s"
+                .into(),
+        });
+        let h = menu(&s).headline;
+        assert_eq!(
+            h,
+            "Error — the LiteFS container started but its API did not answer at…"
+        );
+        let what = h.strip_prefix("Error — ").unwrap();
+        assert!(what.chars().count() <= HEADLINE_DETAIL_CHARS, "{what}");
+
+        s.error.as_mut().unwrap().message = "disk full".into();
+        assert_eq!(headline(&s, now()), "Error — disk full");
+        // Only the first line, and its trailing punctuation goes before the "…".
+        s.error.as_mut().unwrap().message = "cannot verify the download:\nchecksum mismatch".into();
+        assert_eq!(headline(&s, now()), "Error — cannot verify the download…");
+        // One word longer than the room is cut inside it.
+        s.error.as_mut().unwrap().message = "x".repeat(100);
+        assert_eq!(
+            headline(&s, now()),
+            format!("Error — {}…", "x".repeat(HEADLINE_DETAIL_CHARS - 1))
+        );
+        // Without an error, the detail; without either, the logs.
+        s.error = None;
+        s.detail = Some("publish failed".into());
+        assert_eq!(headline(&s, now()), "Error — publish failed");
+    }
+
+    #[test]
+    fn missing_metadata_fields_and_odd_times() {
+        let mut s = synced();
+        s.metadata = Some(Metadata::default());
+        s.txid = None;
+        assert_eq!(
+            menu(&s).items[3],
+            label("Database: schema missing · generated missing · TXID unknown")
+        );
+        // SQLite's own format, and text that is no time at all (shown as is).
+        s.metadata.as_mut().unwrap().generated_at = Some("2026-11-25 12:58:00".into());
+        assert!(database(&s).contains("generated 25 Nov 13:58"));
+        s.metadata.as_mut().unwrap().generated_at = Some("yesterday".into());
+        assert!(database(&s).contains("generated yesterday"));
+        // Another year (in the local time zone) is named.
+        s.metadata.as_mut().unwrap().generated_at = Some("2025-12-31T23:30:00Z".into());
+        assert!(
+            database(&s).contains("generated 1 Jan 00:30"),
+            "{}",
+            database(&s)
+        );
+        s.metadata.as_mut().unwrap().generated_at = Some("2025-12-31T22:30:00Z".into());
+        assert!(
+            database(&s).contains("generated 31 Dec 2025 23:30"),
+            "{}",
+            database(&s)
+        );
+    }
+
+    fn database(s: &Status) -> String {
+        match &menu(s).items[3] {
+            Item::Label(l) => l.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_old_last_sync_names_its_day() {
+        let s = synced();
+        let m = MenuModel::from_status(&s, t("2026-11-26T13:03:00Z"), &tz(), LaunchAtLogin::Off);
+        assert_eq!(m.items[2], label("Last sync: 14:03:12 (23 h ago)"));
+        let m = MenuModel::from_status(
+            &s,
+            t("2026-11-26T13:03:00Z") + chrono::Duration::minutes(1),
+            &tz(),
+            LaunchAtLogin::Off,
+        );
+        assert_eq!(m.items[2], label("Last sync: 25 Nov 14:03:12 (1 day ago)"));
+        let m = MenuModel::from_status(&s, t("2027-01-02T10:00:00Z"), &tz(), LaunchAtLogin::Off);
+        assert_eq!(
+            m.items[2],
+            label("Last sync: 25 Nov 2026 14:03:12 (37 days ago)")
+        );
+    }
+
+    #[test]
+    fn launch_at_login_follows_its_state() {
+        let check = |state| {
+            MenuModel::from_status(&synced(), now(), &tz(), state)
+                .items
+                .into_iter()
+                .find(|i| matches!(i, Item::Check { .. }))
+                .unwrap()
+        };
+        let item = |label: &str, checked, enabled| Item::Check {
+            id: ActionId::LaunchAtLogin,
+            label: label.into(),
+            checked,
+            enabled,
+        };
+        assert_eq!(
+            check(LaunchAtLogin::Off),
+            item("Launch at login", false, true)
+        );
+        assert_eq!(
+            check(LaunchAtLogin::On),
+            item("Launch at login", true, true)
+        );
+        assert_eq!(
+            check(LaunchAtLogin::ByHomebrew),
+            item("Launch at login (by Homebrew services)", true, false)
+        );
+    }
+
+    #[test]
+    fn refresh_waits_for_the_next_change_of_the_relative_time() {
+        let mut s = synced();
+        let last = s.last_sync_at.unwrap();
+        let at = |ms: i64| last + chrono::Duration::milliseconds(ms);
+        assert_eq!(next_refresh(&s, at(12_250)), Duration::from_millis(750));
+        assert_eq!(next_refresh(&s, at(59_000)), Duration::from_secs(1));
+        assert_eq!(next_refresh(&s, at(120_000)), Duration::from_secs(60));
+        assert_eq!(next_refresh(&s, at(150_500)), Duration::from_millis(29_500));
+        assert_eq!(
+            next_refresh(&s, at(7_200_000 + 60_000)),
+            Duration::from_secs(3_540)
+        );
+        // Days would wait longer than the cap.
+        assert_eq!(next_refresh(&s, at(90_000_000)), MAX_REFRESH);
+        // A sync in the future (clock moved back) shows 0 s until it is reached.
+        assert_eq!(next_refresh(&s, at(-2_000)), Duration::from_secs(2));
+        s.last_sync_at = None;
+        assert_eq!(next_refresh(&s, now()), MAX_REFRESH);
+    }
+
+    #[test]
+    fn after_the_wait_the_menu_changes_and_not_before() {
+        let s = in_state(State::Stale);
+        let last = s.last_sync_at.unwrap();
+        let mut changes = 0;
+        for ms in (0..200_000_000_i64)
+            .step_by(7_777_777)
+            .chain([59_999, 3_599_999, 86_399_999])
+        {
+            let now = last + chrono::Duration::milliseconds(ms);
+            let shown = MenuModel::from_status(&s, now, &tz(), LaunchAtLogin::Off);
+            let wait = chrono::Duration::from_std(next_refresh(&s, now)).unwrap();
+            let before = now + wait - chrono::Duration::milliseconds(1);
+            let same = MenuModel::from_status(&s, before, &tz(), LaunchAtLogin::Off);
+            assert_eq!(shown, same, "changed before the wait at {ms} ms");
+            if wait < chrono::Duration::from_std(MAX_REFRESH).unwrap() {
+                let after = MenuModel::from_status(&s, now + wait, &tz(), LaunchAtLogin::Off);
+                assert_ne!(shown, after, "no change after the wait at {ms} ms");
+                changes += 1;
+            }
+        }
+        assert!(changes > 3);
+    }
+
+    #[test]
+    fn diagnostics_show_status_versions_endpoint_and_error() {
+        let mut s = in_state(State::Error);
+        s.error = Some(ErrorInfo {
+            kind: "verify_failed".into(),
+            message: "checksum mismatch: expected 83b05248774ce767".into(),
+        });
+        s.docker_endpoint = Some("unix:///Users/pos/.colima/default/docker.sock (colima)".into());
+        s.container = Some(ContainerInfo {
+            name: "voripos-litefs".into(),
+            image: "flyio/litefs:0.5".into(),
+            state: "running".into(),
+        });
+        let text = diagnostics(&s, now());
+        assert!(text.starts_with("voripos-domain-sync 0.1.0 diagnostics at 2026-11-25T13:05:12Z\n"));
+        assert!(text.contains(&s.render(now())), "{text}");
+        for expected in [
+            "App version:      0.1.0 (core 0.1.0, pid ",
+            "Docker endpoint:  unix:///Users/pos/.colima/default/docker.sock (colima)\n",
+            "Container:        voripos-litefs (running, image flyio/litefs:0.5)\n",
+            "LiteFS:           http://127.0.0.1:20202\n",
+            "Recent error:     checksum mismatch: expected 83b05248774ce767 [verify_failed]\n",
+        ] {
+            assert!(text.contains(expected), "{expected:?} not in\n{text}");
+        }
+        s.error = None;
+        s.docker_endpoint = None;
+        let text = diagnostics(&s, now());
+        assert!(text.contains("Recent error:     none\n"), "{text}");
+        assert!(text.contains("Docker endpoint:  none\n"), "{text}");
+    }
+
+    #[test]
+    fn diagnostics_contain_nothing_token_like() {
+        // A status as full as it gets, none of its fields holding a token: what is shown
+        // must not hold one either (nothing read from the environment, config or .env).
+        let mut s = in_state(State::Error);
+        s.error = Some(ErrorInfo {
+            kind: "litefs_unauthorized".into(),
+            message: "LiteFS Cloud rejected the token (401); check LITEFS_CLOUD_TOKEN".into(),
+        });
+        s.docker_endpoint = Some("unix:///var/run/docker.sock (default)".into());
+        s.container = Some(ContainerInfo {
+            name: "voripos-litefs".into(),
+            image: "flyio/litefs:0.5".into(),
+            state: "running".into(),
+        });
+        s.checksum = Some(crate::litefs::Checksum(0x83b0_5248_774c_e767));
+        let text = diagnostics(&s, now());
+        let token_like = |w: &str| {
+            w.len() >= 24
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-+=,".contains(c))
+        };
+        let words: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || "/.:()[]\"'".contains(c))
+            .filter(|w| token_like(w))
+            .collect();
+        assert!(words.is_empty(), "token-like {words:?} in\n{text}");
+        for marker in ["FlyV1", "fm2_", "Bearer", "token="] {
+            assert!(!text.contains(marker), "{marker} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn reset_confirmation_says_what_it_does() {
+        let (title, text) = reset_confirmation();
+        assert!(title.starts_with("Reset"));
+        for words in [
+            "deletes the local LiteFS replica",
+            "container",
+            "data",
+            "downloads",
+            "again",
+            "POS keeps using its current file",
+        ] {
+            assert!(text.contains(words), "{words:?} not in {text:?}");
+        }
+    }
+
+    /// Width and height from a PNG's IHDR chunk.
+    fn png_size(bytes: &[u8]) -> (u32, u32) {
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(&bytes[12..16], b"IHDR");
+        let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
+        (be(&bytes[16..20]), be(&bytes[20..24]))
+    }
+
+    #[test]
+    fn every_icon_exists_is_embedded_and_has_its_size() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/icons");
+        for kind in [
+            IconKind::Ok,
+            IconKind::Syncing,
+            IconKind::Stale,
+            IconKind::Error,
+            IconKind::Off,
+        ] {
+            for (retina, size) in [(false, 18), (true, 36)] {
+                let name = icon_file(kind, retina);
+                let on_disk =
+                    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(icon_png(kind, retina), on_disk.as_slice(), "{name}");
+                assert_eq!(png_size(&on_disk), (size, size), "{name}");
+                // RGBA, 8 bits per channel: a template image needs its alpha.
+                assert_eq!((on_disk[24], on_disk[25]), (8, 6), "{name}");
+            }
+        }
+    }
+}
