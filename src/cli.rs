@@ -37,6 +37,16 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the running instance to check LiteFS and publish anything new now
+    Resync,
+    /// Ask the running instance to delete the local LiteFS replica and download it again
+    Reset {
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Ask the running instance to stop
+    Quit,
     /// Print a database file's LiteFS checksum, page size and page count
     Verify {
         file: PathBuf,

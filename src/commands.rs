@@ -1,16 +1,18 @@
 //! The subcommands: each turns arguments into calls of the library and an exit code.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use chrono::Utc;
 
 use voripos_domain_sync::cli::{Cli, Cmd, EXIT_FAILURE, EXIT_NO_INSTANCE};
 use voripos_domain_sync::config::{self, Config};
+use voripos_domain_sync::ipc::{self, protocol::Request, protocol::Response, IpcError};
 use voripos_domain_sync::litefs::checksum::checksum_file;
 use voripos_domain_sync::litefs::Checksum;
-use voripos_domain_sync::status;
+use voripos_domain_sync::menu;
 use voripos_domain_sync::verify::check_layout;
 use voripos_domain_sync::{config_report, demo, reload, telemetry, token};
 
@@ -27,10 +29,27 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 tracing::warn!("the menu-bar app is not part of this build; running headless");
             }
             let sources = reload::Sources::from_process(config_path, explicit);
-            runtime()?.block_on(reload::run_until_signal(sources))?;
-            Ok(0)
+            match runtime()?.block_on(reload::run_until_signal(sources)) {
+                Ok(()) => Ok(0),
+                Err(e) => match e.downcast_ref::<IpcError>() {
+                    Some(IpcError::AlreadyRunning(_)) => {
+                        eprintln!("voripos-domain-sync is already running; use `voripos-domain-sync status`, `resync`, `reset` or `quit`.");
+                        Ok(0)
+                    }
+                    _ => Err(e),
+                },
+            }
         }
         Some(Cmd::Status { json }) => status_command(&load()?, json),
+        Some(Cmd::Resync) => control(&load()?, Request::Resync),
+        Some(Cmd::Reset { yes }) => {
+            if !yes && !confirm_reset()? {
+                eprintln!("Reset cancelled.");
+                return Ok(EXIT_FAILURE);
+            }
+            control(&load()?, Request::Reset)
+        }
+        Some(Cmd::Quit) => control(&load()?, Request::Quit),
         Some(Cmd::Verify { file, expect }) => verify_command(&file, expect.as_deref()),
         Some(Cmd::Config) => config_command(&config_path, cli_flag, &load()?),
         Some(Cmd::Demo { dir, size_mb, port }) => {
@@ -48,18 +67,57 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn status_command(config: &Config, json: bool) -> anyhow::Result<i32> {
-    let path = config.status_file();
-    let status = match status::read_file(&path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+/// Sends `request` to the running instance; `Err(code)` is the exit code to use.
+fn ask(config: &Config, request: Request) -> anyhow::Result<Result<Response, i32>> {
+    let socket = ipc::socket_path(&config.status_file());
+    let answer = runtime()?.block_on(ipc::client::request(
+        &socket,
+        request,
+        Duration::from_secs(10),
+    ));
+    match answer {
+        Ok(response) if response.ok => Ok(Ok(response)),
+        Ok(response) => bail!("{}", response.message.unwrap_or_default()),
+        Err(IpcError::NotRunning(path)) => {
             eprintln!(
-                "No running instance: there is no status file at {} (start it with `voripos-domain-sync run --headless`).",
+                "No running instance: nothing answers at {} (start it with `voripos-domain-sync run --headless`).",
                 path.display()
             );
-            return Ok(EXIT_NO_INSTANCE);
+            Ok(Err(EXIT_NO_INSTANCE))
         }
-        Err(e) => bail!("cannot read the status file {}: {e}", path.display()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn control(config: &Config, request: Request) -> anyhow::Result<i32> {
+    Ok(match ask(config, request)? {
+        Ok(response) => {
+            println!("{}", response.message.unwrap_or_else(|| "ok".into()));
+            0
+        }
+        Err(code) => code,
+    })
+}
+
+fn confirm_reset() -> anyhow::Result<bool> {
+    let (title, text) = menu::reset_confirmation();
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "{title}: {text} Run `voripos-domain-sync reset --yes` to confirm without a terminal."
+        );
+    }
+    eprint!("{title}\n{text}\nReset now? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn status_command(config: &Config, json: bool) -> anyhow::Result<i32> {
+    let status = match ask(config, Request::Status)? {
+        Ok(response) => response
+            .status
+            .context("the running instance sent no status")?,
+        Err(code) => return Ok(code),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);

@@ -18,6 +18,10 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, Secret};
 use crate::daemon::{self, Core};
+use crate::ipc::{
+    self,
+    protocol::{Request, Response},
+};
 use crate::status::{ErrorInfo, State};
 use crate::sync::Command;
 use crate::token::{self, Found, Places, DOTENV_FILE};
@@ -95,6 +99,16 @@ pub enum Loaded {
     },
     /// The config file cannot be used; the message names the file, line and key.
     Invalid(String),
+}
+
+impl Loaded {
+    /// The status file (the default one when the config cannot be read).
+    pub fn status_file(&self) -> PathBuf {
+        match self {
+            Loaded::Ready { config, .. } => config.status_file(),
+            Loaded::Invalid(_) => Config::default().status_file(),
+        }
+    }
 }
 
 /// What the core depends on: equal snapshots need no restart.
@@ -183,6 +197,10 @@ pub async fn run_until_signal(sources: Sources) -> anyhow::Result<()> {
     let (tx, mut changes) = mpsc::channel(1);
     let _watcher = watch(&sources.watched_files(), tx);
     let loaded = sources.load();
+    // Binding the control socket is the single-instance check: before any core starts.
+    let socket = ipc::server::bind(&ipc::socket_path(&loaded.status_file())).await?;
+    let (to_app, mut requests) = mpsc::channel(8);
+    tokio::spawn(socket.serve(to_app));
     let mut current = loaded.snapshot();
     let mut core = start(&loaded);
     let shutdown = daemon::shutdown_signal();
@@ -192,6 +210,13 @@ pub async fn run_until_signal(sources: Sources) -> anyhow::Result<()> {
             result = &mut shutdown => {
                 result?;
                 break;
+            }
+            Some((request, reply)) = requests.recv() => {
+                let (response, quit) = answer(&core, request).await;
+                let _ = reply.send(response);
+                if quit {
+                    break;
+                }
             }
             Some(()) = changes.recv() => {
                 tokio::time::sleep(DEBOUNCE).await;
@@ -212,6 +237,20 @@ pub async fn run_until_signal(sources: Sources) -> anyhow::Result<()> {
     tracing::info!("stopping");
     stop(core).await;
     Ok(())
+}
+
+/// Answers a request from the control socket; `true` when the app should stop.
+async fn answer(core: &Core, request: Request) -> (Response, bool) {
+    let command = match request {
+        Request::Status => return (Response::status(core.status.borrow().clone()), false),
+        Request::Quit => return (Response::ok("stopping"), true),
+        Request::Resync => Command::Resync,
+        Request::Reset => Command::Reset,
+    };
+    match core.commands.send(command).await {
+        Ok(()) => (Response::ok(format!("{command:?} requested")), false),
+        Err(_) => (Response::error("the core is restarting; try again"), false),
+    }
 }
 
 async fn stop(core: Core) {
