@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 
 pub use crate::launch_agent::State as LaunchAtLogin;
-use crate::status::{State, Status};
+use crate::status::{ago, State, Status};
 
 /// The app's name as shown in *About* and in diagnostics.
 pub const APP_NAME: &str = env!("CARGO_PKG_NAME");
@@ -440,19 +440,6 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// "12 s ago", "2 min ago", "2 h ago", "1 day ago", "3 days ago". Its units are the
-/// boundaries [`next_refresh`] waits for.
-fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (now - t).num_seconds().max(0);
-    match secs {
-        0..=59 => format!("{secs} s ago"),
-        60..=3_599 => format!("{} min ago", secs / 60),
-        3_600..=86_399 => format!("{} h ago", secs / 3_600),
-        86_400..=172_799 => "1 day ago".into(),
-        _ => format!("{} days ago", secs / 86_400),
-    }
 }
 
 /// The first line of `text`, whitespace collapsed, cut to at most `max` characters at a

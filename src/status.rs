@@ -236,13 +236,15 @@ fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     )
 }
 
-/// "3 min ago"-style age.
+/// "12 s ago", "2 min ago", "2 h ago", "1 day ago", "3 days ago" (the menu's
+/// `next_refresh` waits for exactly these unit boundaries).
 pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - t).num_seconds().max(0);
     match secs {
         0..=59 => format!("{secs} s ago"),
-        60..=3599 => format!("{} min ago", secs / 60),
-        3600..=86_399 => format!("{} h ago", secs / 3600),
+        60..=3_599 => format!("{} min ago", secs / 60),
+        3_600..=86_399 => format!("{} h ago", secs / 3_600),
+        86_400..=172_799 => "1 day ago".into(),
         _ => format!("{} days ago", secs / 86_400),
     }
 }
