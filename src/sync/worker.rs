@@ -151,12 +151,15 @@ impl Worker {
     fn start(&mut self, reason: Reason) {
         tracing::debug!(?reason, "sync starting");
         self.retry_at = None;
-        self.board.update(|s| {
-            if s.state != State::Starting {
-                s.set_state(State::Syncing, Utc::now());
-                s.detail = Some("exporting from LiteFS".into());
-            }
-        });
+        // A periodic check is quiet: the menu should not flicker "Syncing…" for it.
+        if reason != Reason::SafetyCheck {
+            self.board.update(|s| {
+                if s.state != State::Starting {
+                    s.set_state(State::Syncing, Utc::now());
+                    s.detail = Some("exporting from LiteFS".into());
+                }
+            });
+        }
         let ctx = self.ctx.clone();
         let remembered = self.known.clone();
         let inspect_unchanged = self.board.get().metadata.is_none();
