@@ -52,12 +52,10 @@ pub struct Publisher {
     keep: usize,
 }
 
-/// The outcome of a publish: the final path, and the old versions retention
-/// deleted.
+/// The outcome of a publish: the final path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Published {
     pub path: PathBuf,
-    pub removed: Vec<PathBuf>,
 }
 
 impl Publisher {
@@ -125,11 +123,9 @@ impl Publisher {
 
     /// Publishes a staged copy: fsyncs it, gives it its final name atomically
     /// (versioned: a new `<seconds>-<db>` name after every existing one, never
-    /// replacing a file; single: renamed over `<db>`), fsyncs the folder and,
-    /// in versioned mode, deletes all but the newest `keep` versions.
-    ///
-    /// Retention failures do not fail the publish (the new version is out);
-    /// they are logged and the file stays for the next round.
+    /// replacing a file; single: renamed over `<db>`) and fsyncs the folder.
+    /// Old versions are deleted by [`Publisher::retain`], off the publish path
+    /// (unlinking a large file takes tens of milliseconds).
     pub fn publish(&self, mut staged: Staged, now: SystemTime) -> Result<Published, PublishError> {
         staged
             .file()
@@ -140,11 +136,17 @@ impl Publisher {
             PublishMode::Single => self.rename_single(&mut staged)?,
         };
         sync_dir(&self.dir)?;
-        let removed = match self.mode {
+        Ok(Published { path })
+    }
+
+    /// Retention: in versioned mode, deletes all but the newest `keep` versions and
+    /// returns what it deleted. Failures are logged, never fatal (the new version
+    /// is out); the file stays for the next round.
+    pub fn retain(&self) -> Vec<PathBuf> {
+        match self.mode {
             PublishMode::Versioned => self.apply_retention(),
             PublishMode::Single => Vec::new(),
-        };
-        Ok(Published { path, removed })
+        }
     }
 
     /// The newest published file: versioned, the highest seconds; single,

@@ -139,7 +139,7 @@ fn the_final_name_appears_only_on_publish() {
 
     let published = publisher.publish(staged, at(1_700_000_000)).unwrap();
     assert_eq!(published.path, tmp.path().join("1700000000-Domain.sqlite3"));
-    assert!(published.removed.is_empty());
+    assert!(publisher.retain().is_empty());
     assert_eq!(fs::read(&published.path).unwrap(), b"new database");
     assert!(!temp.exists());
     assert_eq!(names(tmp.path()), ["1700000000-Domain.sqlite3"]);
@@ -213,8 +213,8 @@ fn retention_keeps_the_newest_and_leaves_foreign_files_alone() {
     let mut reader = fs::File::open(&first.path).unwrap();
     let mut removed = Vec::new();
     for (i, seconds) in [101, 102, 103, 104].into_iter().enumerate() {
-        let published = publish(&publisher, format!("v{}", i + 2).as_bytes(), seconds);
-        removed.extend(published.removed);
+        publish(&publisher, format!("v{}", i + 2).as_bytes(), seconds);
+        removed.extend(publisher.retain());
     }
 
     assert_eq!(
@@ -392,8 +392,7 @@ fn single_mode_replaces_atomically_and_old_readers_keep_reading() {
     assert_eq!(
         second,
         Published {
-            path: target.clone(),
-            removed: Vec::new()
+            path: target.clone()
         }
     );
 

@@ -61,7 +61,6 @@ pub enum Outcome {
         provenance: Provenance,
         inspection: Option<Inspection>,
         bytes: u64,
-        removed: Vec<PathBuf>,
     },
 }
 
@@ -263,6 +262,14 @@ impl JobContext {
             publish_ms = (started.elapsed() - checked_at).as_millis() as u64,
             "publish timings"
         );
+        // Old versions go after the new one is out; nobody waits for the unlinks.
+        let publisher = self.publisher.clone();
+        tokio::task::spawn_blocking(move || {
+            let removed = publisher.retain();
+            if !removed.is_empty() {
+                tracing::debug!(removed = removed.len(), "retention deleted old versions");
+            }
+        });
         let known = {
             let path = published.path.clone();
             blocking(move || describe(path, Some(checksum))).await??
@@ -272,7 +279,6 @@ impl JobContext {
             provenance,
             inspection,
             bytes: got.summary.len,
-            removed: published.removed,
         })
     }
 

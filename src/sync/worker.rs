@@ -204,9 +204,8 @@ impl Worker {
                         provenance,
                         inspection,
                         bytes,
-                        removed,
                     } => {
-                        tracing::info!(path = %known.path.display(), checksum = %known.checksum, bytes, removed = removed.len(), "published");
+                        tracing::info!(path = %known.path.display(), checksum = %known.checksum, bytes, "published");
                         (known, provenance, inspection, true)
                     }
                 };
