@@ -14,7 +14,7 @@ use voripos_domain_sync::litefs::checksum::checksum_file;
 use voripos_domain_sync::litefs::Checksum;
 use voripos_domain_sync::menu;
 use voripos_domain_sync::verify::check_layout;
-use voripos_domain_sync::{config_report, demo, reload, telemetry, token};
+use voripos_domain_sync::{app, config_report, demo, reload, telemetry, token};
 
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -23,21 +23,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let load = || Config::load(&config_path, explicit);
     match cli.command {
         None | Some(Cmd::Run { .. }) => {
-            if !matches!(cli.command, Some(Cmd::Run { headless: true })) {
-                // Launched as the app (by launchd or Homebrew services): until the tray is
-                // built, the same core runs without one rather than exiting in a loop.
-                tracing::warn!("the menu-bar app is not part of this build; running headless");
-            }
+            let headless = matches!(cli.command, Some(Cmd::Run { headless: true }));
             let sources = reload::Sources::from_process(config_path, explicit);
-            match runtime()?.block_on(reload::run_until_signal(sources)) {
-                Ok(()) => Ok(0),
-                Err(e) => match e.downcast_ref::<IpcError>() {
-                    Some(IpcError::AlreadyRunning(_)) => {
-                        eprintln!("voripos-domain-sync is already running; use `voripos-domain-sync status`, `resync`, `reset` or `quit`.");
-                        Ok(0)
-                    }
-                    _ => Err(e),
-                },
+            match app::run(sources, headless)? {
+                app::Outcome::Stopped => Ok(0),
+                app::Outcome::AlreadyRunning(socket) => {
+                    eprintln!(
+                        "voripos-domain-sync is already running (it answers at {}); use `voripos-domain-sync status`, `resync`, `reset` or `quit`.",
+                        socket.display()
+                    );
+                    Ok(0)
+                }
             }
         }
         Some(Cmd::Status { json }) => status_command(&load()?, json),

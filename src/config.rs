@@ -25,6 +25,7 @@ pub struct Config {
     pub status: Status,
     pub sync: Sync,
     pub telemetry: Telemetry,
+    pub notifications: Notifications,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -166,6 +167,27 @@ impl Default for Telemetry {
         Telemetry {
             enabled: true,
             otlp_endpoint: None,
+        }
+    }
+}
+
+/// Desktop notifications of the menu-bar app (none when headless).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Notifications {
+    /// `false` sends none.
+    pub enabled: bool,
+    /// How long the state must have been `error` or `stale` before one notification is
+    /// sent (once per episode; another says when it recovers).
+    #[serde(with = "humantime_serde")]
+    pub after: Duration,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Notifications {
+            enabled: true,
+            after: Duration::from_secs(5 * 60),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! [`verify`]s it, [`publish`]es it atomically into the POS app's folder and
 //! [`inspect`]s it for the [`status`].
 
+pub mod app;
 pub mod backoff;
 pub mod board;
 pub mod cli;
@@ -26,5 +27,6 @@ pub mod status;
 pub mod sync;
 pub mod telemetry;
 pub mod token;
+pub mod tray;
 pub mod user_defaults;
 pub mod verify;

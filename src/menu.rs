@@ -228,6 +228,24 @@ pub fn reset_confirmation() -> (&'static str, &'static str) {
     )
 }
 
+/// The title and text of the *About* dialog.
+pub fn about(status: &Status) -> (String, String) {
+    let core = if status.app_version == APP_VERSION {
+        String::new()
+    } else {
+        format!(" (core {})", status.app_version)
+    };
+    (
+        format!("About {TOOLTIP_PREFIX}"),
+        format!(
+            "{APP_NAME} {APP_VERSION}{core}\n\nKeeps this Mac's copy of the VoriPOS domain \
+             database (products, taxes, promotions) in sync with LiteFS and publishes each \
+             verified version for the POS app.\n\nLiteFS: {}",
+            status.litefs_url
+        ),
+    )
+}
+
 /// The headline: the state in a few words.
 pub fn headline(status: &Status, now: DateTime<Utc>) -> String {
     match status.state {

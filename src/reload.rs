@@ -14,15 +14,17 @@ use std::time::Duration;
 
 use chrono::Utc;
 use notify::Watcher;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, Secret};
 use crate::daemon::{self, Core};
 use crate::ipc::{
     self,
     protocol::{Request, Response},
+    server::{self, Incoming},
+    IpcError,
 };
-use crate::status::{ErrorInfo, State};
+use crate::status::{ErrorInfo, State, Status};
 use crate::sync::Command;
 use crate::token::{self, Found, Places, DOTENV_FILE};
 use crate::user_defaults::{self, POS_DOMAIN};
@@ -192,17 +194,67 @@ fn failed(config: &Config, kind: &str, message: &str) -> Core {
     })
 }
 
-/// Runs the core until SIGTERM or SIGINT, restarting it when what it depends on changes.
-pub async fn run_until_signal(sources: Sources) -> anyhow::Result<()> {
+/// What a user interface (the tray) shares with the running app: the status of whichever
+/// core runs, and a way to send requests as the control socket does. Dropping the
+/// status receiver is fine; the app does not wait for the UI.
+pub struct UiLink {
+    pub status: watch::Receiver<Status>,
+    pub requests: mpsc::Sender<Incoming>,
+}
+
+/// The app's side of a [`UiLink`].
+pub struct AppLink {
+    status: watch::Sender<Status>,
+    requests_tx: mpsc::Sender<Incoming>,
+    requests: mpsc::Receiver<Incoming>,
+}
+
+/// A connected pair: the app's end and the UI's end.
+pub fn link() -> (AppLink, UiLink) {
+    let (status_tx, status) = watch::channel(Status::starting("", Utc::now()));
+    let (requests_tx, requests) = mpsc::channel(8);
+    let ui = UiLink {
+        status,
+        requests: requests_tx.clone(),
+    };
+    let app = AppLink {
+        status: status_tx,
+        requests_tx,
+        requests,
+    };
+    (app, ui)
+}
+
+/// Reads the settings and binds the control socket: the single-instance check, done
+/// before any core (or tray) starts. Fails with [`IpcError::AlreadyRunning`] when
+/// another instance answers.
+pub async fn claim(sources: &Sources) -> Result<(Loaded, server::Bound), IpcError> {
+    let loaded = sources.load();
+    let socket = server::bind(&ipc::socket_path(&loaded.status_file())).await?;
+    Ok((loaded, socket))
+}
+
+/// Runs the core for what [`claim`] read until SIGTERM, SIGINT or a `quit` request,
+/// answering the control socket and `app`'s requests and restarting the core when what
+/// it depends on changes. Every status of the running core is passed on to `app`.
+pub async fn serve(
+    sources: Sources,
+    loaded: Loaded,
+    socket: server::Bound,
+    app: AppLink,
+) -> anyhow::Result<()> {
+    let AppLink {
+        status: ui_status,
+        requests_tx,
+        mut requests,
+    } = app;
     let (tx, mut changes) = mpsc::channel(1);
     let _watcher = watch(&sources.watched_files(), tx);
-    let loaded = sources.load();
-    // Binding the control socket is the single-instance check: before any core starts.
-    let socket = ipc::server::bind(&ipc::socket_path(&loaded.status_file())).await?;
-    let (to_app, mut requests) = mpsc::channel(8);
-    tokio::spawn(socket.serve(to_app));
+    tokio::spawn(socket.serve(requests_tx));
     let mut current = loaded.snapshot();
     let mut core = start(&loaded);
+    let mut core_status = core.status.clone();
+    ui_status.send_replace(core_status.borrow_and_update().clone());
     let shutdown = daemon::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -210,6 +262,9 @@ pub async fn run_until_signal(sources: Sources) -> anyhow::Result<()> {
             result = &mut shutdown => {
                 result?;
                 break;
+            }
+            Ok(()) = core_status.changed() => {
+                ui_status.send_replace(core_status.borrow_and_update().clone());
             }
             Some((request, reply)) = requests.recv() => {
                 let (response, quit) = answer(&core, request).await;
@@ -230,6 +285,8 @@ pub async fn run_until_signal(sources: Sources) -> anyhow::Result<()> {
                 tracing::info!("the configuration or the token changed; restarting the core");
                 stop(core).await;
                 core = start(&loaded);
+                core_status = core.status.clone();
+                ui_status.send_replace(core_status.borrow_and_update().clone());
                 current = next;
             }
         }

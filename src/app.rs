@@ -1,0 +1,90 @@
+//! The app as launched with no subcommand (or `run`): claim the single instance, then run
+//! the tray on the main thread and the core on a tokio runtime in another thread, or the
+//! core alone when there is no display or `--headless` was asked for.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use tao::event_loop::EventLoopProxy;
+
+use crate::config::Notifications;
+use crate::ipc::IpcError;
+use crate::logs;
+use crate::reload::{self, Loaded, Sources};
+use crate::token;
+use crate::tray::{self, display, Wake};
+
+/// How a launch ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran until told to stop.
+    Stopped,
+    /// Another instance answers on the control socket; nothing was started.
+    AlreadyRunning(PathBuf),
+}
+
+/// Runs the app until SIGTERM, SIGINT or *Quit*.
+pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (loaded, socket) = match runtime.block_on(reload::claim(&sources)) {
+        Ok(claimed) => claimed,
+        Err(IpcError::AlreadyRunning(path)) => return Ok(Outcome::AlreadyRunning(path)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut mode = display::decide(headless, |name| std::env::var_os(name));
+    if mode == display::Mode::Tray && !display::toolkit_ready() {
+        mode = display::Mode::Headless("the display does not answer");
+    }
+    if let display::Mode::Headless(reason) = mode {
+        tracing::info!("running without a tray: {reason}");
+        runtime.block_on(reload::serve(sources, loaded, socket, reload::link().0))?;
+        return Ok(Outcome::Stopped);
+    }
+    let notifications = match &loaded {
+        Loaded::Ready { config, .. } => config.notifications.clone(),
+        Loaded::Invalid(_) => Notifications::default(),
+    };
+    let (app, ui) = reload::link();
+    let event_loop = tray::event_loop();
+    tray::forward_menu_events(event_loop.create_proxy());
+    let proxy = event_loop.create_proxy();
+    let mut statuses = ui.status.clone();
+    let core = std::thread::Builder::new()
+        .name("core".into())
+        .spawn(move || {
+            let _exit = ExitOnDrop(proxy.clone());
+            runtime.block_on(async move {
+                tokio::spawn(async move {
+                    while statuses.changed().await.is_ok() {
+                        if proxy.send_event(Wake::Status).is_err() {
+                            break;
+                        }
+                    }
+                });
+                reload::serve(sources, loaded, socket, app).await
+            })
+        })
+        .context("cannot start the core thread")?;
+    let places = tray::Places {
+        log_dir: logs::dir(),
+        home: token::home_dir(),
+        exe: std::env::current_exe().ok(),
+    };
+    tray::run(event_loop, ui, places, notifications);
+    match core.join() {
+        Ok(result) => result.map(|()| Outcome::Stopped),
+        Err(_) => anyhow::bail!("the core thread panicked"),
+    }
+}
+
+/// Closes the UI when the core's thread ends, however it ends.
+struct ExitOnDrop(EventLoopProxy<Wake>);
+
+impl Drop for ExitOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send_event(Wake::Exit);
+    }
+}

@@ -1,0 +1,274 @@
+//! The menu-bar UI: the tray icon and its menu, on the main thread's tao event loop.
+//!
+//! It knows nothing of Docker or SQLite: it reads [`Status`] snapshots from a
+//! [`UiLink`] (woken by an [`EventLoopProxy`]), renders them through the pure
+//! [`MenuModel`], and turns clicks into requests for the core, the same requests the
+//! control socket carries. Relative times are refreshed with `ControlFlow::WaitUntil` at
+//! [`menu::next_refresh`], never in a busy loop; desktop notifications follow
+//! [`episodes::Episodes`].
+
+pub mod dialog;
+pub mod display;
+pub mod episodes;
+pub mod icon;
+pub mod native;
+
+mod desktop;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::{Local, Utc};
+use tao::event::{Event, StartCause};
+use tao::event_loop::{ControlFlow, EventLoop, EventLoopBuilder, EventLoopProxy};
+use tao::platform::run_return::EventLoopExtRunReturn;
+use tokio::sync::oneshot;
+use tray_icon::menu::MenuEvent;
+use tray_icon::{TrayIcon, TrayIconBuilder};
+
+use crate::config::Notifications;
+use crate::ipc::protocol::Request;
+use crate::launch_agent;
+use crate::menu::{self, ActionId, IconKind, LaunchAtLogin, MenuModel};
+use crate::reload::UiLink;
+use crate::status::Status;
+use episodes::Episodes;
+use native::NativeMenu;
+
+/// What wakes the event loop.
+#[derive(Debug)]
+pub enum Wake {
+    /// A new status is in the link.
+    Status,
+    Menu(MenuEvent),
+    /// The core has stopped: close the UI.
+    Exit,
+}
+
+/// Creates the event loop (on the main thread, after [`display::decide`] said there is a
+/// display).
+pub fn event_loop() -> EventLoop<Wake> {
+    EventLoopBuilder::<Wake>::with_user_event().build()
+}
+
+/// Sends menu clicks into the event loop.
+pub fn forward_menu_events(proxy: EventLoopProxy<Wake>) {
+    MenuEvent::set_event_handler(Some(move |event| {
+        let _ = proxy.send_event(Wake::Menu(event));
+    }));
+}
+
+/// Where the UI finds what it shows besides the status.
+pub struct Places {
+    pub log_dir: PathBuf,
+    /// For launch at login; `None` disables it.
+    pub home: Option<PathBuf>,
+    /// The program the LaunchAgent starts.
+    pub exe: Option<PathBuf>,
+}
+
+/// Runs the UI until [`Wake::Exit`].
+pub fn run(mut event_loop: EventLoop<Wake>, link: UiLink, places: Places, notify: Notifications) {
+    let mut ui = Ui::new(link, places, notify);
+    event_loop.run_return(move |event, _, control_flow| match event {
+        Event::NewEvents(StartCause::Init) => {
+            ui.create_tray();
+            *control_flow = ui.render();
+        }
+        Event::NewEvents(StartCause::ResumeTimeReached { .. }) | Event::UserEvent(Wake::Status) => {
+            *control_flow = ui.render();
+        }
+        Event::UserEvent(Wake::Menu(event)) => {
+            if let Some(action) = native::action_of(&event.id) {
+                ui.act(action);
+                *control_flow = ui.render();
+            }
+        }
+        Event::UserEvent(Wake::Exit) => {
+            ui.tray = None;
+            *control_flow = ControlFlow::Exit;
+        }
+        _ => {}
+    });
+}
+
+struct Ui {
+    link: UiLink,
+    places: Places,
+    tray: Option<TrayIcon>,
+    native: Option<NativeMenu>,
+    icon: Option<IconKind>,
+    tooltip: String,
+    episodes: Episodes,
+    notify: bool,
+    /// Kept alive: on X11 the copied text is served by this owner.
+    clipboard: Option<arboard::Clipboard>,
+}
+
+impl Ui {
+    fn new(link: UiLink, places: Places, notify: Notifications) -> Ui {
+        Ui {
+            link,
+            places,
+            tray: None,
+            native: None,
+            icon: None,
+            tooltip: String::new(),
+            episodes: Episodes::new(notify.after),
+            notify: notify.enabled,
+            clipboard: None,
+        }
+    }
+
+    fn status(&self) -> Status {
+        self.link.status.borrow().clone()
+    }
+
+    fn launch_at_login(&self) -> LaunchAtLogin {
+        match &self.places.home {
+            Some(home) => launch_agent::state(home),
+            None => LaunchAtLogin::ByHomebrew,
+        }
+    }
+
+    fn model(&self, status: &Status) -> MenuModel {
+        MenuModel::from_status(status, Utc::now(), &Local, self.launch_at_login())
+    }
+
+    fn create_tray(&mut self) {
+        let status = self.status();
+        let model = self.model(&status);
+        let native = NativeMenu::new(&model);
+        let mut builder = TrayIconBuilder::new()
+            .with_menu(Box::new(native.menu.clone()))
+            .with_tooltip(&model.tooltip)
+            .with_icon_as_template(icon::TEMPLATE);
+        match icon::icon(model.icon) {
+            Ok(image) => builder = builder.with_icon(image),
+            Err(e) => tracing::error!(error = %e, "tray icon image"),
+        }
+        match builder.build() {
+            Ok(tray) => {
+                tracing::info!(headline = %model.headline, "tray icon shown");
+                self.tray = Some(tray);
+                self.native = Some(native);
+                self.icon = Some(model.icon);
+                self.tooltip = model.tooltip;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot create the tray icon; the sync runs on"),
+        }
+    }
+
+    /// Shows the current status; returns when to render again.
+    fn render(&mut self) -> ControlFlow {
+        let status = self.status();
+        let now = Utc::now();
+        let model = self.model(&status);
+        if let Some(tray) = &self.tray {
+            let in_place = self.native.as_mut().is_some_and(|n| n.update(&model));
+            if !in_place {
+                let native = NativeMenu::new(&model);
+                tray.set_menu(Some(Box::new(native.menu.clone())));
+                self.native = Some(native);
+            }
+            if self.icon != Some(model.icon) {
+                match icon::show(tray, model.icon) {
+                    Ok(()) => {
+                        tracing::debug!(icon = ?model.icon, "tray icon changed");
+                        self.icon = Some(model.icon);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot change the tray icon"),
+                }
+            }
+            if self.tooltip != model.tooltip {
+                let _ = tray.set_tooltip(Some(&model.tooltip));
+                self.tooltip = model.tooltip;
+            }
+        }
+        if let Some(notice) = self.episodes.observe(&status, now) {
+            if self.notify {
+                desktop::notify(notice);
+            }
+        }
+        let mut wait = menu::next_refresh(&status, now);
+        if let Some(due) = self.episodes.next_due(now) {
+            wait = wait.min(due + Duration::from_millis(10));
+        }
+        ControlFlow::WaitUntil(Instant::now() + wait)
+    }
+
+    /// Sends `request` to the core as the control socket would (the answer is not needed:
+    /// the status shows the effect).
+    fn send(&self, request: Request) {
+        let (reply, _) = oneshot::channel();
+        if let Err(e) = self.link.requests.try_send((request, reply)) {
+            tracing::warn!(?request, error = %e, "the core did not take the request");
+        }
+    }
+
+    fn act(&mut self, action: ActionId) {
+        tracing::info!("menu clicked: {action:?}");
+        let status = self.status();
+        match action {
+            ActionId::Resync => self.send(Request::Resync),
+            ActionId::Reset => {
+                let (title, text) = menu::reset_confirmation();
+                if dialog::confirm(title, text, "Reset") {
+                    self.send(Request::Reset);
+                } else {
+                    tracing::info!("reset cancelled");
+                }
+            }
+            ActionId::Quit => self.send(Request::Quit),
+            ActionId::RevealFile => {
+                if let Some(path) = &status.published_path {
+                    desktop::reveal(path);
+                }
+            }
+            ActionId::OpenLogs => desktop::open_folder(&self.places.log_dir),
+            ActionId::CopyDiagnostics => self.copy(&menu::diagnostics(&status, Utc::now())),
+            ActionId::LaunchAtLogin => self.toggle_launch_at_login(),
+            ActionId::About => {
+                let (title, text) = menu::about(&status);
+                dialog::inform(&title, &text);
+            }
+        }
+    }
+
+    fn copy(&mut self, text: &str) {
+        let clipboard = match self.clipboard.take() {
+            Some(c) => Ok(c),
+            None => arboard::Clipboard::new(),
+        };
+        match clipboard.and_then(|mut c| c.set_text(text).map(|()| c)) {
+            Ok(c) => {
+                tracing::info!("diagnostics copied to the clipboard");
+                self.clipboard = Some(c);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot copy the diagnostics");
+                dialog::inform("Cannot copy the diagnostics", &e.to_string());
+            }
+        }
+    }
+
+    fn toggle_launch_at_login(&self) {
+        let (Some(home), Some(exe)) = (&self.places.home, &self.places.exe) else {
+            return;
+        };
+        let result = match launch_agent::state(home) {
+            LaunchAtLogin::On => launch_agent::disable(home).map(|()| "off".to_string()),
+            LaunchAtLogin::Off => {
+                launch_agent::enable(home, exe).map(|path| format!("on ({})", path.display()))
+            }
+            LaunchAtLogin::ByHomebrew => return,
+        };
+        match result {
+            Ok(state) => tracing::info!("launch at login {state}"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot change launch at login");
+                dialog::inform("Cannot change launch at login", &e.to_string());
+            }
+        }
+    }
+}
