@@ -68,6 +68,8 @@ pub struct DaemonConfig {
     pub env: Vec<(String, String)>,
     /// The body of the `[container]` table.
     pub container: String,
+    /// The command line before `--config` (default `run --headless`).
+    pub args: Vec<String>,
 }
 
 impl DaemonConfig {
@@ -81,6 +83,7 @@ impl DaemonConfig {
             extra: String::new(),
             env: Vec::new(),
             container: "manage = false\n".into(),
+            args: vec!["run".into(), "--headless".into()],
         }
     }
 
@@ -135,7 +138,8 @@ impl Daemon {
     pub fn spawn(root: &Path, config_path: &Path, config: &DaemonConfig) -> Daemon {
         let log = root.join(format!("daemon-{}.log", unique()));
         let child = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
-            .args(["run", "--headless", "--config"])
+            .args(&config.args)
+            .arg("--config")
             .arg(config_path)
             .env("RUST_LOG", "info,voripos_domain_sync=debug")
             .env("XDG_DATA_HOME", data_home(root))

@@ -1,0 +1,462 @@
+//! The menu-bar app under a virtual display: Xvfb with the trayer panel as tray host, the
+//! app launched as a user would (no subcommand), driven with real clicks and keys through
+//! xdotool on the real menu. A missing display tool fails in CI and skips elsewhere.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Cursor};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use voripos_domain_sync::status::State;
+
+const WAIT: Duration = Duration::from_secs(30);
+/// The name tray-icon gives the icon's window on Linux.
+const TRAY_NAME: &str = "tray-icon tray app";
+/// The name of the app's toplevel windows (the open menu is one).
+const APP_WINDOW: &str = "\"voripos-domain-sync\": (";
+const TOOLS: [&str; 6] = ["Xvfb", "trayer", "xdotool", "xwininfo", "import", "xclip"];
+
+/// A window's absolute position and size.
+#[derive(Clone, Copy, Debug)]
+struct Rect {
+    x: i32,
+    y: i32,
+    w: i32,
+    h: i32,
+}
+
+impl Rect {
+    fn contains(&self, other: &Rect) -> bool {
+        other.x >= self.x
+            && other.y >= self.y
+            && other.x + other.w <= self.x + self.w
+            && other.y + other.h <= self.y + self.h
+    }
+}
+
+/// A virtual display with a tray host; stopped when dropped.
+struct XSession {
+    display: String,
+    xvfb: Child,
+    trayer: Option<Child>,
+}
+
+impl XSession {
+    /// Starts Xvfb (on a display number it picks) and trayer; `None` (skip) outside CI
+    /// when a tool is missing.
+    fn start() -> Option<XSession> {
+        let missing: Vec<&str> = TOOLS
+            .into_iter()
+            .filter(|t| {
+                Command::new("sh")
+                    .args(["-c", &format!("command -v {t}")])
+                    .output()
+                    .map_or(true, |o| !o.status.success())
+            })
+            .collect();
+        if !missing.is_empty() {
+            let message = format!(
+                "missing {missing:?}: install xvfb trayer xdotool x11-utils imagemagick xclip"
+            );
+            assert!(!in_ci(), "{message}");
+            eprintln!("skipping: {message}");
+            return None;
+        }
+        let mut xvfb = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "800x600x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut line = String::new();
+        BufReader::new(xvfb.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut session = XSession {
+            display: format!(":{}", line.trim()),
+            xvfb,
+            trayer: None,
+        };
+        // trayer sometimes exits at once when the display has only just come up: retry.
+        wait_until("the trayer panel", || {
+            if session
+                .trayer
+                .as_mut()
+                .is_none_or(|t| t.try_wait().is_ok_and(|e| e.is_some()))
+            {
+                session.trayer = Some(session.start_trayer());
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            session.window("\"panel\": (\"panel\"")
+        });
+        Some(session)
+    }
+
+    fn start_trayer(&self) -> Child {
+        self.command("trayer")
+            .args([
+                "--edge",
+                "top",
+                "--align",
+                "right",
+                "--widthtype",
+                "request",
+            ])
+            .args([
+                "--height",
+                "32",
+                "--SetDockType",
+                "true",
+                "--transparent",
+                "false",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("trayer starts")
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("DISPLAY", &self.display);
+        c
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Output {
+        self.command(program).args(args).output().unwrap()
+    }
+
+    /// The first window whose `xwininfo -root -tree` line contains `needle`.
+    fn window(&self, needle: &str) -> Option<(String, Rect)> {
+        let tree = self.run("xwininfo", &["-root", "-tree"]);
+        String::from_utf8_lossy(&tree.stdout)
+            .lines()
+            .filter(|l| l.contains(needle))
+            .find_map(parse_window)
+    }
+
+    /// The app's menu while it is open: a mapped toplevel of the app bigger than a button.
+    fn open_menu(&self) -> Option<(String, Rect)> {
+        let tree = self.run("xwininfo", &["-root", "-tree"]);
+        String::from_utf8_lossy(&tree.stdout)
+            .lines()
+            .filter(|l| l.contains(APP_WINDOW))
+            .filter_map(parse_window)
+            .filter(|(_, r)| r.w > 100 && r.h > 100)
+            .find(|(id, _)| {
+                let info = self.run("xwininfo", &["-id", id]);
+                String::from_utf8_lossy(&info.stdout).contains("IsViewable")
+            })
+    }
+
+    fn xdotool(&self, args: &[&str]) {
+        let out = self.run("xdotool", args);
+        assert!(out.status.success(), "xdotool {args:?}: {out:?}");
+    }
+
+    fn click(&self, x: i32, y: i32) {
+        self.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+    }
+
+    /// Clicks the tray icon and waits for the menu to open; returns it.
+    fn open_the_menu(&self) -> (String, Rect) {
+        let (_, icon) = wait_until("the tray icon", || self.window(TRAY_NAME));
+        self.click(icon.x + icon.w / 2, icon.y + icon.h / 2);
+        wait_until("the menu to open", || self.open_menu())
+    }
+
+    /// The screen as RGB rows.
+    fn screenshot(&self) -> (Vec<u8>, usize) {
+        let out = self.run("import", &["-window", "root", "png:-"]);
+        assert!(out.status.success(), "import: {out:?}");
+        let mut decoder = png::Decoder::new(Cursor::new(out.stdout));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        let channels = info.color_type.samples();
+        let rgb = pixels
+            .chunks_exact(channels)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        (rgb, info.width as usize)
+    }
+
+    /// Presses `key` `times` times in the open `menu` (the first press is repeated until
+    /// the menu has the keyboard and shows a selection); returns the selected rows.
+    fn select(&self, menu: Rect, key: &str, times: usize) -> (i32, i32) {
+        let first = wait_until("the menu to take the keyboard", || {
+            self.xdotool(&["key", key]);
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                if let Some(rows) = self.highlighted_rows(menu) {
+                    return Some(rows);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            None
+        });
+        if times == 1 {
+            return first;
+        }
+        let keys = vec![key; times - 1];
+        self.xdotool(&[&["key"][..], &keys].concat());
+        wait_until("the selection to move", || {
+            self.highlighted_rows(menu).filter(|rows| *rows != first)
+        })
+    }
+
+    /// The rows of `menu` drawn in the selection colour (the item the keyboard is on).
+    fn highlighted_rows(&self, menu: Rect) -> Option<(i32, i32)> {
+        let (rgb, width) = self.screenshot();
+        let x = (menu.x + 4) as usize;
+        let selected: Vec<i32> = (menu.y..menu.y + menu.h)
+            .filter(|&y| {
+                let i = (y as usize * width + x) * 3;
+                let (r, b) = (rgb[i] as i32, rgb[i + 2] as i32);
+                b > 150 && b > r + 60
+            })
+            .collect();
+        Some((*selected.first()?, *selected.last()?))
+    }
+}
+
+impl Drop for XSession {
+    fn drop(&mut self) {
+        if let Some(trayer) = &mut self.trayer {
+            let _ = trayer.kill();
+            let _ = trayer.wait();
+        }
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
+    }
+}
+
+/// Polls `probe` until it gives a value; panics after [`WAIT`].
+fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Reads `0x40001d "name": (…)  414x312+385+31  +385+31` as the id and absolute rectangle.
+fn parse_window(line: &str) -> Option<(String, Rect)> {
+    let mut tokens = line.split_whitespace().rev();
+    let absolute = tokens.next()?;
+    let relative = tokens.next()?;
+    let (size, _) = relative
+        .split_once('+')
+        .or_else(|| relative.split_once('-'))?;
+    let (w, h) = size.split_once('x')?;
+    let mut xy = absolute
+        .trim_start_matches('+')
+        .split('+')
+        .map(|n| n.parse::<i32>());
+    let rect = Rect {
+        x: xy.next()?.ok()?,
+        y: xy.next()?.ok()?,
+        w: w.parse().ok()?,
+        h: h.parse().ok()?,
+    };
+    let id = line.split_whitespace().next()?.to_string();
+    Some((id, rect))
+}
+
+fn cli(root: &Path, display: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        .args(args)
+        .arg("--config")
+        .arg(root.join("config.toml"))
+        .env("DISPLAY", display)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The app as a user launches it (no subcommand) on `x`'s display.
+fn tray_config(root: &Path, url: &str, x: &XSession) -> DaemonConfig {
+    let mut config = DaemonConfig::new(root, url);
+    config.args = Vec::new();
+    config.env = vec![
+        ("DISPLAY".into(), x.display.clone()),
+        ("HOME".into(), root.join("home").display().to_string()),
+        ("LITEFS_CLOUD_TOKEN".into(), "tok-secret-tray-4471".into()),
+    ];
+    config
+}
+
+async fn wait_exit(mut app: Daemon) -> std::process::ExitStatus {
+    tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = app.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the app did not quit\n{}",
+                app.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
+    let Some(x) = XSession::start() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = tray_config(root.path(), &sim.url, &x);
+    let mut app = Daemon::start(root.path(), &config);
+    let synced = app.wait_synced_to(&sim.sim.position()).await;
+
+    // The icon is embedded in the tray host's panel.
+    let (_, icon) = wait_until("the tray icon", || x.window(TRAY_NAME));
+    let (_, panel) = x.window("\"panel\": (\"panel\"").unwrap();
+    assert!(
+        panel.contains(&icon),
+        "icon {icon:?} outside the panel {panel:?}"
+    );
+    assert!(app.log_text().contains("tray icon shown"));
+
+    // The CLI reaches it through the socket.
+    let out = cli(root.path(), &x.display, &["status", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["state"], "up_to_date");
+    assert_eq!(json["pid"], app.child.id());
+
+    // A second launch says one is running and adds no second icon.
+    let out = cli(root.path(), &x.display, &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already running"));
+    let tree = x.run("xwininfo", &["-root", "-tree"]);
+    let icons = String::from_utf8_lossy(&tree.stdout)
+        .lines()
+        .filter(|l| l.contains(TRAY_NAME))
+        .count();
+    assert_eq!(icons, 1);
+
+    // Open the menu, move onto "Resync now" (the third enabled item: Rows, the file,
+    // Resync now) and click it where it is drawn.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (_, menu) = x.open_the_menu();
+    let (top, bottom) = x.select(menu, "Down", 3);
+    assert!(bottom - top > 10 && bottom - top < 60, "{top}..{bottom}");
+    x.click(menu.x + menu.w / 2, (top + bottom) / 2);
+    let after = app
+        .wait_for("a resync", WAIT, |s| {
+            s.last_check_at > synced.last_check_at && s.state == State::UpToDate
+        })
+        .await;
+    assert_eq!(after.published_path, synced.published_path);
+    let log = app.log_text();
+    assert!(log.contains("menu clicked: Resync"), "{log}");
+    assert!(!log.contains("tok-secret-tray-4471"));
+
+    // Quit, the last item.
+    let (_, menu) = x.open_the_menu();
+    x.select(menu, "Up", 1);
+    x.xdotool(&["key", "Return"]);
+    let log = app.log.clone();
+    let exit = wait_exit(app).await;
+    assert!(exit.success(), "{exit}");
+    assert!(std::fs::read_to_string(log)
+        .unwrap()
+        .contains("menu clicked: Quit"));
+    assert_eq!(
+        cli(root.path(), &x.display, &["status"]).status.code(),
+        Some(3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_asks_first_and_diagnostics_reach_the_clipboard_without_the_token() {
+    let Some(x) = XSession::start() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = tray_config(root.path(), &sim.url, &x);
+    let mut app = Daemon::start(root.path(), &config);
+    app.wait_synced_to(&sim.sim.position()).await;
+
+    // Reset… (the fourth enabled item) opens the confirmation; Escape cancels it.
+    let (_, menu) = x.open_the_menu();
+    x.select(menu, "Down", 4);
+    x.xdotool(&["key", "Return"]);
+    let title = "\"Reset the local database copy?\"";
+    let (dialog, _) = wait_until("the reset confirmation", || x.window(title));
+    // No window manager gives it the focus: do what a click on it would.
+    x.xdotool(&["windowfocus", "--sync", &dialog]);
+    x.xdotool(&["key", "Escape"]);
+    wait_until("the dialog to close", || {
+        app.log_text().contains("reset cancelled").then_some(())
+    });
+    assert!(!app.log_text().contains("reset needs a managed container"));
+
+    // Again, and a click on its Reset button (the right half of the button row) does it.
+    let (_, menu) = x.open_the_menu();
+    x.select(menu, "Down", 4);
+    x.xdotool(&["key", "Return"]);
+    let (_, dialog) = wait_until("the reset confirmation", || x.window(title));
+    x.click(dialog.x + dialog.w * 3 / 4, dialog.y + dialog.h - 15);
+    wait_until("the reset", || {
+        let log = app.log_text();
+        log.contains("reset needs a managed container")
+            .then_some(())
+    });
+
+    // Copy diagnostics (the sixth) puts the status on the clipboard, the token not.
+    x.open_the_menu();
+    x.xdotool(&[
+        "key", "Down", "Down", "Down", "Down", "Down", "Down", "Return",
+    ]);
+    let text = wait_until("the diagnostics on the clipboard", || {
+        let out = x.run("xclip", &["-o", "-selection", "clipboard"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("diagnostics at").then_some(text)
+    });
+    assert!(
+        text.contains("State:") && text.contains("Last sync:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Docker endpoint:") && text.contains(&sim.url),
+        "{text}"
+    );
+    assert!(!text.contains("tok-secret-tray-4471"), "{text}");
+    app.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_display_the_app_runs_headless() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    config.args = Vec::new();
+    config.env = vec![("DISPLAY".into(), String::new())];
+    let mut app = Daemon::start(root.path(), &config);
+    app.wait_synced_to(&sim.sim.position()).await;
+    let log = app.log_text();
+    assert!(log.contains("running without a tray: no display"), "{log}");
+    assert!(!log.contains("tray icon shown"));
+    app.stop();
+}
