@@ -17,7 +17,17 @@ const WAIT: Duration = Duration::from_secs(30);
 const TRAY_NAME: &str = "tray-icon tray app";
 /// The name of the app's toplevel windows (the open menu is one).
 const APP_WINDOW: &str = "\"voripos-domain-sync\": (";
-const TOOLS: [&str; 6] = ["Xvfb", "trayer", "xdotool", "xwininfo", "import", "xclip"];
+const TOOLS: [&str; 9] = [
+    "Xvfb",
+    "trayer",
+    "xdotool",
+    "xwininfo",
+    "import",
+    "xclip",
+    "dbus-daemon",
+    "dbus-monitor",
+    "dunst",
+];
 
 /// A window's absolute position and size.
 #[derive(Clone, Copy, Debug)]
@@ -59,7 +69,7 @@ impl XSession {
             .collect();
         if !missing.is_empty() {
             let message = format!(
-                "missing {missing:?}: install xvfb trayer xdotool x11-utils imagemagick xclip"
+                "missing {missing:?}: install xvfb trayer xdotool x11-utils imagemagick xclip dbus-daemon dunst"
             );
             assert!(!in_ci(), "{message}");
             eprintln!("skipping: {message}");
@@ -240,6 +250,79 @@ impl Drop for XSession {
         }
         let _ = self.xvfb.kill();
         let _ = self.xvfb.wait();
+    }
+}
+
+/// A private D-Bus session bus with a real notification server (dunst) on `x`'s display,
+/// and a monitor recording every `Notify` call; stopped when dropped.
+struct NotificationBus {
+    address: String,
+    children: Vec<Child>,
+    record: std::path::PathBuf,
+}
+
+impl NotificationBus {
+    fn start(x: &XSession, dir: &Path) -> NotificationBus {
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon starts");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        // Owned from here on, so that a failure below stops what was started.
+        let mut this = NotificationBus {
+            address: address.trim().to_string(),
+            children: vec![bus],
+            record: dir.join("notifications.txt"),
+        };
+        let dunst = x
+            .command("dunst")
+            .env("DBUS_SESSION_BUS_ADDRESS", &this.address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dunst starts");
+        this.children.push(dunst);
+        let monitor = Command::new("dbus-monitor")
+            .args(["--address", &this.address])
+            .arg("interface='org.freedesktop.Notifications',member='Notify'")
+            .stdout(std::fs::File::create(&this.record).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor starts");
+        this.children.push(monitor);
+        let owned = || {
+            let out = Command::new("dbus-send")
+                .arg(format!("--bus={}", this.address))
+                .args(["--print-reply", "--dest=org.freedesktop.DBus"])
+                .args(["/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner"])
+                .arg("string:org.freedesktop.Notifications")
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout)
+                .contains("boolean true")
+                .then_some(())
+        };
+        wait_until("the notification server", owned);
+        this
+    }
+
+    /// Everything the monitor saw.
+    fn calls(&self) -> String {
+        std::fs::read_to_string(&self.record).unwrap_or_default()
+    }
+}
+
+impl Drop for NotificationBus {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -458,5 +541,55 @@ async fn without_a_display_the_app_runs_headless() {
     let log = app.log_text();
     assert!(log.contains("running without a tray: no display"), "{log}");
     assert!(!log.contains("tray icon shown"));
+    app.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lasting_trouble_and_its_end_are_notified_once_each() {
+    let Some(x) = XSession::start() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let bus = NotificationBus::start(&x, root.path());
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = tray_config(root.path(), &sim.url, &x);
+    config.extra = "[notifications]\nafter = \"1s\"\n".into();
+    config
+        .env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
+    let mut app = Daemon::start(root.path(), &config);
+    app.wait_synced_to(&sim.sim.position()).await;
+
+    // Exports fail for a while: retries keep failing, one notification says so.
+    sim.misbehave(litefs_sim::Misbehaviour::Http500);
+    sim.sim.commit(1).await.unwrap();
+    app.wait_for("the error", WAIT, |s| s.state == State::Error)
+        .await;
+    wait_until("the trouble notification", || {
+        bus.calls().contains("Domain sync is failing").then_some(())
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        app.log_text().matches("sync starting").count() > 3,
+        "retries"
+    );
+
+    // LiteFS recovers: one more notification, and no second trouble one.
+    sim.misbehave(litefs_sim::Misbehaviour::None);
+    app.wait_synced_to(&sim.sim.position()).await;
+    wait_until("the recovery notification", || {
+        bus.calls()
+            .contains("Domain data is up to date again")
+            .then_some(())
+    });
+    let calls = bus.calls();
+    assert_eq!(
+        calls.matches("Domain sync is failing").count(),
+        1,
+        "{calls}"
+    );
+    assert!(
+        calls.contains("The POS keeps using its current database file"),
+        "{calls}"
+    );
+    assert!(calls.contains("VoriPOS Domain Sync"), "{calls}");
     app.stop();
 }
