@@ -22,6 +22,7 @@ pub mod litefs;
 pub mod logs;
 pub mod menu;
 pub mod publish;
+pub mod recent_errors;
 pub mod reload;
 pub mod status;
 pub mod sync;

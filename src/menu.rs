@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 
 pub use crate::launch_agent::State as LaunchAtLogin;
+use crate::recent_errors::RecentErrors;
 use crate::status::{ago, State, Status};
 
 /// The app's name as shown in *About* and in diagnostics.
@@ -302,9 +303,9 @@ pub fn next_refresh(status: &Status, now: DateTime<Utc>) -> Duration {
 }
 
 /// What *Copy diagnostics* puts on the clipboard: the status in its human form, versions,
-/// the Docker endpoint and the recent error. Built from the status only, which never holds
+/// the Docker endpoint and the recent errors. Built from statuses only, which never hold
 /// the token.
-pub fn diagnostics(status: &Status, now: DateTime<Utc>) -> String {
+pub fn diagnostics(status: &Status, recent: &RecentErrors, now: DateTime<Utc>) -> String {
     let mut out = format!(
         "{APP_NAME} {APP_VERSION} diagnostics at {}\n\n",
         now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -338,11 +339,9 @@ pub fn diagnostics(status: &Status, now: DateTime<Utc>) -> String {
         });
     line(&mut out, "Container:", &container);
     line(&mut out, "LiteFS:", &status.litefs_url);
-    let error = status
-        .error
-        .as_ref()
-        .map_or("none".into(), |e| format!("{} [{}]", e.message, e.kind));
-    line(&mut out, "Recent error:", &error);
+    for (i, error) in recent.render(now).iter().enumerate() {
+        line(&mut out, if i == 0 { "Recent errors:" } else { "" }, error);
+    }
     line(
         &mut out,
         "Dropped spans:",
@@ -915,7 +914,9 @@ mod tests {
             image: "flyio/litefs:0.5".into(),
             state: "running".into(),
         });
-        let text = diagnostics(&s, now());
+        let mut recent = RecentErrors::default();
+        recent.observe(&s);
+        let text = diagnostics(&s, &recent, now());
         assert!(text.starts_with("voripos-domain-sync 0.1.0 diagnostics at 2026-11-25T13:05:12Z\n"));
         assert!(text.contains(&s.render(now())), "{text}");
         for expected in [
@@ -923,14 +924,14 @@ mod tests {
             "Docker endpoint:  unix:///Users/pos/.colima/default/docker.sock (colima)\n",
             "Container:        voripos-litefs (running, image flyio/litefs:0.5)\n",
             "LiteFS:           http://127.0.0.1:20202\n",
-            "Recent error:     checksum mismatch: expected 83b05248774ce767 [verify_failed]\n",
+            "Recent errors:    2026-11-25T13:05:00Z (12 s ago) checksum mismatch: expected 83b05248774ce767 [verify_failed]\n",
         ] {
             assert!(text.contains(expected), "{expected:?} not in\n{text}");
         }
         s.error = None;
         s.docker_endpoint = None;
-        let text = diagnostics(&s, now());
-        assert!(text.contains("Recent error:     none\n"), "{text}");
+        let text = diagnostics(&s, &RecentErrors::default(), now());
+        assert!(text.contains("Recent errors:    none\n"), "{text}");
         assert!(text.contains("Docker endpoint:  none\n"), "{text}");
     }
 
@@ -950,7 +951,9 @@ mod tests {
             state: "running".into(),
         });
         s.checksum = Some(crate::litefs::Checksum(0x83b0_5248_774c_e767));
-        let text = diagnostics(&s, now());
+        let mut recent = RecentErrors::default();
+        recent.observe(&s);
+        let text = diagnostics(&s, &recent, now());
         let token_like = |w: &str| {
             w.len() >= 24
                 && w.chars()

@@ -30,6 +30,7 @@ use crate::config::Notifications;
 use crate::ipc::protocol::Request;
 use crate::launch_agent;
 use crate::menu::{self, ActionId, IconKind, LaunchAtLogin, MenuModel};
+use crate::recent_errors::RecentErrors;
 use crate::reload::UiLink;
 use crate::status::Status;
 use episodes::Episodes;
@@ -101,6 +102,7 @@ struct Ui {
     tooltip: String,
     episodes: Episodes,
     notify: bool,
+    recent_errors: RecentErrors,
     /// Kept alive: on X11 the copied text is served by this owner.
     clipboard: Option<arboard::Clipboard>,
 }
@@ -116,6 +118,7 @@ impl Ui {
             tooltip: String::new(),
             episodes: Episodes::new(notify.after),
             notify: notify.enabled,
+            recent_errors: RecentErrors::default(),
             clipboard: None,
         }
     }
@@ -185,6 +188,7 @@ impl Ui {
                 self.tooltip = model.tooltip;
             }
         }
+        self.recent_errors.observe(&status);
         if let Some(notice) = self.episodes.observe(&status, now) {
             if self.notify {
                 desktop::notify(notice);
@@ -226,7 +230,10 @@ impl Ui {
                 }
             }
             ActionId::OpenLogs => desktop::open_folder(&self.places.log_dir),
-            ActionId::CopyDiagnostics => self.copy(&menu::diagnostics(&status, Utc::now())),
+            ActionId::CopyDiagnostics => {
+                let text = menu::diagnostics(&status, &self.recent_errors, Utc::now());
+                self.copy(&text);
+            }
             ActionId::LaunchAtLogin => self.toggle_launch_at_login(),
             ActionId::About => {
                 let (title, text) = menu::about(&status);
