@@ -22,6 +22,8 @@ pub enum State {
     On,
     /// Homebrew's service starts it: launch at login cannot be changed here.
     ByHomebrew,
+    /// Not a Mac (no launchd), or no home folder: nothing to change.
+    Unavailable,
 }
 
 impl std::fmt::Display for State {
@@ -30,6 +32,7 @@ impl std::fmt::Display for State {
             State::Off => "off",
             State::On => "on",
             State::ByHomebrew => "started by Homebrew services (brew services)",
+            State::Unavailable => "not available (macOS only)",
         })
     }
 }
@@ -55,6 +58,15 @@ fn agents_dir(home: &Path) -> PathBuf {
 /// The app's LaunchAgent plist.
 pub fn plist_path(home: &Path) -> PathBuf {
     agents_dir(home).join(format!("{LABEL}.plist"))
+}
+
+/// The state on this system: [`state`] on macOS, [`State::Unavailable`] elsewhere or
+/// without a home folder.
+pub fn state_here(home: Option<&Path>) -> State {
+    match home {
+        Some(home) if cfg!(target_os = "macos") => state(home),
+        _ => State::Unavailable,
+    }
 }
 
 /// The current state, from the files present.
@@ -122,6 +134,18 @@ pub fn disable(home: &Path) -> Result<(), LaunchAgentError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_mac_with_a_home_folder_can_launch_at_login() {
+        let home = tempfile::tempdir().unwrap();
+        assert_eq!(state_here(None), State::Unavailable);
+        let expected = if cfg!(target_os = "macos") {
+            State::Off
+        } else {
+            State::Unavailable
+        };
+        assert_eq!(state_here(Some(home.path())), expected);
+    }
 
     #[test]
     fn enable_and_disable_write_and_remove_the_agent() {

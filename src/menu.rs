@@ -355,6 +355,7 @@ fn launch_item(state: LaunchAtLogin) -> Item {
         LaunchAtLogin::Off => ("Launch at login", false, true),
         LaunchAtLogin::On => ("Launch at login", true, true),
         LaunchAtLogin::ByHomebrew => ("Launch at login (by Homebrew services)", true, false),
+        LaunchAtLogin::Unavailable => ("Launch at login (macOS only)", false, false),
     };
     Item::Check {
         id: ActionId::LaunchAtLogin,
@@ -853,6 +854,10 @@ mod tests {
         assert_eq!(
             check(LaunchAtLogin::ByHomebrew),
             item("Launch at login (by Homebrew services)", true, false)
+        );
+        assert_eq!(
+            check(LaunchAtLogin::Unavailable),
+            item("Launch at login (macOS only)", false, false)
         );
     }
 

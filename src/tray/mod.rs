@@ -128,10 +128,7 @@ impl Ui {
     }
 
     fn launch_at_login(&self) -> LaunchAtLogin {
-        match &self.places.home {
-            Some(home) => launch_agent::state(home),
-            None => LaunchAtLogin::ByHomebrew,
-        }
+        launch_agent::state_here(self.places.home.as_deref())
     }
 
     fn model(&self, status: &Status) -> MenuModel {
@@ -263,12 +260,12 @@ impl Ui {
         let (Some(home), Some(exe)) = (&self.places.home, &self.places.exe) else {
             return;
         };
-        let result = match launch_agent::state(home) {
+        let result = match launch_agent::state_here(Some(home)) {
             LaunchAtLogin::On => launch_agent::disable(home).map(|()| "off".to_string()),
             LaunchAtLogin::Off => {
                 launch_agent::enable(home, exe).map(|path| format!("on ({})", path.display()))
             }
-            LaunchAtLogin::ByHomebrew => return,
+            LaunchAtLogin::ByHomebrew | LaunchAtLogin::Unavailable => return,
         };
         match result {
             Ok(state) => tracing::info!("launch at login {state}"),
