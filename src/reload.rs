@@ -169,7 +169,7 @@ pub fn start(loaded: &Loaded) -> Core {
                 database = %config.litefs.database,
                 dir = %config.publish_dir().display(),
                 status_file = %core.status_file.display(),
-                "voripos-domain-sync running headless"
+                "sync core started"
             );
             core
         }
@@ -209,6 +209,17 @@ pub struct AppLink {
     requests: mpsc::Receiver<Incoming>,
 }
 
+impl AppLink {
+    /// Serves `socket` into the same requests the UI sends; returns their receiver.
+    pub fn serve_socket(
+        self,
+        socket: server::Bound,
+    ) -> (watch::Sender<Status>, mpsc::Receiver<Incoming>) {
+        tokio::spawn(socket.serve(self.requests_tx));
+        (self.status, self.requests)
+    }
+}
+
 /// A connected pair: the app's end and the UI's end.
 pub fn link() -> (AppLink, UiLink) {
     let (status_tx, status) = watch::channel(Status::starting("", Utc::now()));
@@ -243,14 +254,9 @@ pub async fn serve(
     socket: server::Bound,
     app: AppLink,
 ) -> anyhow::Result<()> {
-    let AppLink {
-        status: ui_status,
-        requests_tx,
-        mut requests,
-    } = app;
+    let (ui_status, mut requests) = app.serve_socket(socket);
     let (tx, mut changes) = mpsc::channel(1);
     let _watcher = watch(&sources.watched_files(), tx);
-    tokio::spawn(socket.serve(requests_tx));
     let mut current = loaded.snapshot();
     let mut core = start(&loaded);
     let mut core_status = core.status.clone();
@@ -296,8 +302,8 @@ pub async fn serve(
     Ok(())
 }
 
-/// Answers a request from the control socket; `true` when the app should stop.
-async fn answer(core: &Core, request: Request) -> (Response, bool) {
+/// Answers a request from the control socket or the UI; `true` when the app should stop.
+pub async fn answer(core: &Core, request: Request) -> (Response, bool) {
     let command = match request {
         Request::Status => return (Response::status(core.status.borrow().clone()), false),
         Request::Quit => return (Response::ok("stopping"), true),

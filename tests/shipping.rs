@@ -35,7 +35,7 @@ async fn the_daemon_logs_to_daily_files_without_the_token() {
         "{name}"
     );
     let text = std::fs::read_to_string(&files[0]).unwrap();
-    assert!(text.contains("running headless"), "{text}");
+    assert!(text.contains("sync core started"), "{text}");
     assert!(!text.contains('\u{1b}'), "no colour codes in the file");
     assert!(!text.contains("log-secret"), "{text}");
     assert!(!daemon.log_text().contains("log-secret"));
