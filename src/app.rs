@@ -2,15 +2,17 @@
 //! the tray on the main thread and the core on a tokio runtime in another thread, or the
 //! core alone when there is no display or `--headless` was asked for.
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use tao::event_loop::EventLoopProxy;
+use tokio::runtime::Runtime;
 
 use crate::config::Notifications;
 use crate::ipc::IpcError;
 use crate::logs;
-use crate::reload::{self, Loaded, Sources};
+use crate::reload::{self, AppLink, Loaded, Sources};
 use crate::token;
 use crate::tray::{self, display, Wake};
 
@@ -25,34 +27,57 @@ pub enum Outcome {
 
 /// Runs the app until SIGTERM, SIGINT or *Quit*.
 pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
     let (loaded, socket) = match runtime.block_on(reload::claim(&sources)) {
         Ok(claimed) => claimed,
         Err(IpcError::AlreadyRunning(path)) => return Ok(Outcome::AlreadyRunning(path)),
         Err(e) => return Err(e.into()),
     };
+    let notifications = match &loaded {
+        Loaded::Ready { config, .. } => config.notifications.clone(),
+        Loaded::Invalid(_) => Notifications::default(),
+    };
+    run_core(runtime, headless, notifications, move |app| {
+        reload::serve(sources, loaded, socket, app)
+    })?;
+    Ok(Outcome::Stopped)
+}
+
+/// The multi-threaded runtime the core runs on.
+pub fn runtime() -> anyhow::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs `core` (handed the app's end of the UI link) on `runtime` until it returns: in
+/// another thread with the tray on this one, or alone on this thread when `headless` was
+/// asked for or there is no usable display.
+pub fn run_core<F, Fut>(
+    runtime: Runtime,
+    headless: bool,
+    notifications: Notifications,
+    core: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(AppLink) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let mut mode = display::decide(headless, |name| std::env::var_os(name));
     if mode == display::Mode::Tray && !display::toolkit_ready() {
         mode = display::Mode::Headless("the display does not answer");
     }
     if let display::Mode::Headless(reason) = mode {
         tracing::info!("running without a tray: {reason}");
-        runtime.block_on(reload::serve(sources, loaded, socket, reload::link().0))?;
-        return Ok(Outcome::Stopped);
+        return runtime.block_on(core(reload::link().0));
     }
-    let notifications = match &loaded {
-        Loaded::Ready { config, .. } => config.notifications.clone(),
-        Loaded::Invalid(_) => Notifications::default(),
-    };
     let (app, ui) = reload::link();
     let event_loop = tray::event_loop();
     tray::forward_menu_events(event_loop.create_proxy());
     let proxy = event_loop.create_proxy();
     let mut statuses = ui.status.clone();
-    let core = std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("core".into())
         .spawn(move || {
             let _exit = ExitOnDrop(proxy.clone());
@@ -64,7 +89,7 @@ pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
                         }
                     }
                 });
-                reload::serve(sources, loaded, socket, app).await
+                core(app).await
             })
         })
         .context("cannot start the core thread")?;
@@ -74,8 +99,8 @@ pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
         exe: std::env::current_exe().ok(),
     };
     tray::run(event_loop, ui, places, notifications);
-    match core.join() {
-        Ok(result) => result.map(|()| Outcome::Stopped),
+    match thread.join() {
+        Ok(result) => result,
         Err(_) => anyhow::bail!("the core thread panicked"),
     }
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 
 use voripos_domain_sync::cli::{Cli, Cmd, EXIT_FAILURE, EXIT_NO_INSTANCE};
-use voripos_domain_sync::config::{self, Config};
+use voripos_domain_sync::config::{self, Config, Notifications};
 use voripos_domain_sync::ipc::{self, protocol::Request, protocol::Response, IpcError};
 use voripos_domain_sync::litefs::checksum::checksum_file;
 use voripos_domain_sync::litefs::Checksum;
@@ -50,23 +50,22 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Cmd::Config) => config_command(&config_path, cli_flag, &load()?),
         Some(Cmd::Demo { dir, size_mb, port }) => {
             let dir = dir.unwrap_or_else(|| config::app_dirs().data.join("demo"));
-            runtime()?.block_on(demo::run(&dir, size_mb, port))?;
+            let runtime = app::runtime()?;
+            let demo = runtime.block_on(demo::prepare(&dir, size_mb, port))?;
+            let socket =
+                runtime.block_on(ipc::server::bind(&ipc::socket_path(&demo.status_file())))?;
+            app::run_core(runtime, false, Notifications::default(), move |app| {
+                demo.run(socket, app)
+            })?;
             Ok(0)
         }
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
 /// Sends `request` to the running instance; `Err(code)` is the exit code to use.
 fn ask(config: &Config, request: Request) -> anyhow::Result<Result<Response, i32>> {
     let socket = ipc::socket_path(&config.status_file());
-    let answer = runtime()?.block_on(ipc::client::request(
+    let answer = app::runtime()?.block_on(ipc::client::request(
         &socket,
         request,
         Duration::from_secs(10),

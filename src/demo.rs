@@ -2,8 +2,9 @@
 //!
 //! Builds the `litefs-sim` image locally through the Engine API (`FROM scratch` and the
 //! static binary; no registry), runs it under the same supervisor as the fleet's LiteFS
-//! container, with a change committed every few seconds, and syncs into a demo folder.
-//! Ctrl-C stops it and removes the demo container and its volume.
+//! container, with a change committed every few seconds, and syncs into a demo folder,
+//! with the menu-bar icon where there is a display. Ctrl-C (or *Quit*) stops it and
+//! removes the demo container and its volume.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,9 @@ use crate::daemon::{self, Source};
 use crate::docker::endpoint::{self, Env};
 use crate::docker::spec::{ContainerSpec, DATA_DIR, LITEFS_PORT};
 use crate::docker::{engine, image};
+use crate::ipc::server;
+use crate::reload::{self, AppLink};
+use crate::status::Status;
 use crate::sync::Command;
 
 /// The image the demo builds.
@@ -43,8 +47,16 @@ pub fn static_sim_binary() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Runs the demo until SIGINT/SIGTERM.
-pub async fn run(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<()> {
+/// The demo, ready to run: its image built, its configuration written.
+pub struct Demo {
+    docker: bollard::Docker,
+    config: Config,
+    spec: ContainerSpec,
+    publish: PathBuf,
+}
+
+/// Builds the litefs-sim image and the demo's configuration in `dir`.
+pub async fn prepare(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<Demo> {
     let binary = static_sim_binary()?;
     let candidates =
         endpoint::candidates(&Env::from_process(), |p| std::fs::read_to_string(p).ok());
@@ -64,7 +76,6 @@ pub async fn run(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<()> {
         "3s".into(),
     ];
     image::build_from_binary(&docker, IMAGE, &binary, &cmd).await?;
-
     let publish = dir.join("Domain");
     let text = format!(
         "[publish]\ndir = {:?}\n[container]\nimage = {IMAGE:?}\nname = {CONTAINER:?}\nhost_port = {port}\n[status]\nfile = {:?}\n",
@@ -73,42 +84,81 @@ pub async fn run(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<()> {
     );
     let config = Config::parse(&text, &dir.join("demo.toml"))?;
     let spec = ContainerSpec::new(&config, None);
-    let core = daemon::start_with(&config, Source::Container(spec.clone()))?;
-    println!(
-        "Container {CONTAINER}: LiteFS API on {}; publishing into {}\nPress Ctrl-C to stop.\n",
-        spec.litefs_url(),
-        publish.display()
-    );
-    let mut status = core.status.clone();
-    let mut last_line = String::new();
-    let shutdown = daemon::shutdown_signal();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            changed = status.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let s = status.borrow_and_update().clone();
-                let line = format!(
-                    "{:?}{} · txid {} · {}",
-                    s.state,
-                    s.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
-                    s.txid.map_or("-".into(), |t| format!("{:x}", t.0)),
-                    s.published_path.as_deref().map_or("nothing published yet".into(), |p| p.display().to_string()),
-                );
-                if line != last_line {
-                    println!("{} {line}", Utc::now().format("%H:%M:%S"));
-                    last_line = line;
-                }
-            }
-            _ = &mut shutdown => break,
-        }
+    Ok(Demo {
+        docker,
+        config,
+        spec,
+        publish,
+    })
+}
+
+impl Demo {
+    /// The demo's status file (its control socket is beside it).
+    pub fn status_file(&self) -> PathBuf {
+        self.config.status_file()
     }
-    let _ = core.commands.send(Command::Quit).await;
-    core.stopped().await;
-    println!("Removing the demo container and its volume…");
-    engine::remove(&docker, &spec).await?;
-    engine::remove_volume(&docker, &spec).await?;
-    Ok(())
+
+    /// Runs the demo until SIGINT/SIGTERM or *Quit* (from the menu or `quit --config
+    /// <dir>/demo.toml`), printing each change of state; then removes the container and
+    /// its volume. Statuses go to `app`'s UI, whose requests and the control socket's
+    /// are answered.
+    pub async fn run(self, socket: server::Bound, app: AppLink) -> anyhow::Result<()> {
+        let core = daemon::start_with(&self.config, Source::Container(self.spec.clone()))?;
+        println!(
+            "Container {CONTAINER}: LiteFS API on {}; publishing into {}\nPress Ctrl-C to stop.\n",
+            self.spec.litefs_url(),
+            self.publish.display()
+        );
+        let (ui_status, mut requests) = app.serve_socket(socket);
+        let mut status = core.status.clone();
+        let mut last_line = String::new();
+        let shutdown = daemon::shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                changed = status.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let s = status.borrow_and_update().clone();
+                    let line = line(&s);
+                    if line != last_line {
+                        println!("{} {line}", Utc::now().format("%H:%M:%S"));
+                        last_line = line;
+                    }
+                    ui_status.send_replace(s);
+                }
+                Some((request, reply)) = requests.recv() => {
+                    let (response, quit) = reload::answer(&core, request).await;
+                    let _ = reply.send(response);
+                    if quit {
+                        break;
+                    }
+                }
+                _ = &mut shutdown => break,
+            }
+        }
+        let _ = core.commands.send(Command::Quit).await;
+        core.stopped().await;
+        println!("Removing the demo container and its volume…");
+        engine::remove(&self.docker, &self.spec).await?;
+        engine::remove_volume(&self.docker, &self.spec).await?;
+        Ok(())
+    }
+}
+
+/// One line of the demo's output for a status.
+fn line(s: &Status) -> String {
+    format!(
+        "{:?}{} · txid {} · {}",
+        s.state,
+        s.detail
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default(),
+        s.txid.map_or("-".into(), |t| format!("{:x}", t.0)),
+        s.published_path
+            .as_deref()
+            .map_or("nothing published yet".into(), |p| p.display().to_string()),
+    )
 }

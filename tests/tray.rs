@@ -593,3 +593,92 @@ async fn lasting_trouble_and_its_end_are_notified_once_each() {
     assert!(calls.contains("VoriPOS Domain Sync"), "{calls}");
     app.stop();
 }
+
+/// Whether `docker` answers; `false` (skip) only outside CI.
+fn docker_answers() -> bool {
+    let ok = Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok || !in_ci(), "CI needs a Docker engine");
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_the_menu_bar_app_and_quit_removes_its_container() {
+    let Some(x) = XSession::start() else { return };
+    if !docker_answers() {
+        eprintln!("SKIPPED: no Docker engine");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = root.path().join("demo.log");
+    let demo_dir = root.path().join("demo");
+    let mut child = x
+        .command(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        .args([
+            "demo",
+            "--size-mb",
+            "2",
+            "--port",
+            &port.to_string(),
+            "--dir",
+        ])
+        .arg(&demo_dir)
+        .env("HOME", root.path().join("home"))
+        .env("XDG_DATA_HOME", data_home(root.path()))
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(root.path().join("demo.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let status_file = demo_dir.join("status.json");
+    let synced = wait_until("the demo's first publish", || {
+        if let Ok(Some(exit)) = child.try_wait() {
+            panic!(
+                "the demo exited ({exit}):\n{}",
+                std::fs::read_to_string(root.path().join("demo.err")).unwrap_or_default()
+            );
+        }
+        voripos_domain_sync::status::read_file(&status_file)
+            .ok()
+            .filter(|s| s.state == State::UpToDate && s.txid.is_some())
+    });
+    assert!(synced
+        .published_path
+        .unwrap()
+        .starts_with(demo_dir.join("Domain")));
+    assert!(synced
+        .container
+        .is_some_and(|c| c.name == "voripos-domain-sync-demo"));
+
+    let (_, menu) = x.open_the_menu();
+    x.select(menu, "Up", 1);
+    x.xdotool(&["key", "Return"]);
+    let exit = wait_until("the demo to quit", || child.try_wait().unwrap());
+    assert!(exit.success(), "{exit}");
+    let out = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        out.contains("Removing the demo container and its volume"),
+        "{out}"
+    );
+    let left = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            "name=^voripos-domain-sync-demo$",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "the demo container is still there");
+}
