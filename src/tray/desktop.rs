@@ -37,6 +37,14 @@ pub fn notify(notice: Notice) {
     let sent = std::thread::Builder::new()
         .name("notification".into())
         .spawn(move || {
+            #[cfg(target_os = "macos")]
+            {
+                // Attribute notifications to the app, not to the default (Finder).
+                static APP: std::sync::Once = std::sync::Once::new();
+                APP.call_once(|| {
+                    let _ = notify_rust::set_application(crate::launch_agent::LABEL);
+                });
+            }
             let shown = notify_rust::Notification::new()
                 .appname("VoriPOS Domain Sync")
                 .summary(&notice.title)

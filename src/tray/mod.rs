@@ -49,7 +49,15 @@ pub enum Wake {
 /// Creates the event loop (on the main thread, after [`display::decide`] said there is a
 /// display).
 pub fn event_loop() -> EventLoop<Wake> {
-    EventLoopBuilder::<Wake>::with_user_event().build()
+    #[allow(unused_mut)] // changed on macOS only
+    let mut event_loop = EventLoopBuilder::<Wake>::with_user_event().build();
+    #[cfg(target_os = "macos")]
+    {
+        // A menu-bar app: no Dock icon, also when started outside the .app bundle.
+        use tao::platform::macos::{ActivationPolicy, EventLoopExtMacOS};
+        event_loop.set_activation_policy(ActivationPolicy::Accessory);
+    }
+    event_loop
 }
 
 /// Sends menu clicks into the event loop.
