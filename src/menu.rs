@@ -990,6 +990,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn about_names_the_version_and_a_core_of_another_version() {
+        let mut s = synced();
+        let (title, text) = about(&s);
+        assert_eq!(title, "About VoriPOS Domain Sync");
+        assert!(text.starts_with("voripos-domain-sync 0.1.0\n\n"), "{text}");
+        assert!(text.ends_with("LiteFS: http://127.0.0.1:20202"), "{text}");
+        s.app_version = "0.0.9".into();
+        assert!(about(&s).1.starts_with("voripos-domain-sync 0.1.0 (core 0.0.9)\n"));
+    }
+
     /// Width and height from a PNG's IHDR chunk.
     fn png_size(bytes: &[u8]) -> (u32, u32) {
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
