@@ -227,6 +227,18 @@ impl XSession {
         })
     }
 
+    /// The pixels of the tray icon as drawn now.
+    fn icon_pixels(&self) -> Vec<u8> {
+        let (_, icon) = wait_until("the tray icon", || self.window(TRAY_NAME));
+        let (rgb, width) = self.screenshot();
+        (icon.y..icon.y + icon.h)
+            .flat_map(|y| {
+                let start = (y as usize * width + icon.x as usize) * 3;
+                rgb[start..start + icon.w as usize * 3].to_vec()
+            })
+            .collect()
+    }
+
     /// The rows of `menu` drawn in the selection colour (the item the keyboard is on).
     fn highlighted_rows(&self, menu: Rect) -> Option<(i32, i32)> {
         let (rgb, width) = self.screenshot();
@@ -545,7 +557,7 @@ async fn without_a_display_the_app_runs_headless() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lasting_trouble_and_its_end_are_notified_once_each() {
+async fn trouble_changes_the_icon_and_lasting_trouble_and_its_end_are_notified_once() {
     let Some(x) = XSession::start() else { return };
     let root = tempfile::tempdir().unwrap();
     let bus = NotificationBus::start(&x, root.path());
@@ -557,12 +569,18 @@ async fn lasting_trouble_and_its_end_are_notified_once_each() {
         .push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
     let mut app = Daemon::start(root.path(), &config);
     app.wait_synced_to(&sim.sim.position()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let up_to_date = x.icon_pixels();
 
-    // Exports fail for a while: retries keep failing, one notification says so.
+    // Exports fail for a while: retries keep failing, one notification says so, and
+    // the icon changes.
     sim.misbehave(litefs_sim::Misbehaviour::Http500);
     sim.sim.commit(1).await.unwrap();
     app.wait_for("the error", WAIT, |s| s.state == State::Error)
         .await;
+    wait_until("another icon", || {
+        (x.icon_pixels() != up_to_date).then_some(())
+    });
     wait_until("the trouble notification", || {
         bus.calls().contains("Domain sync is failing").then_some(())
     });
@@ -579,6 +597,9 @@ async fn lasting_trouble_and_its_end_are_notified_once_each() {
         bus.calls()
             .contains("Domain data is up to date again")
             .then_some(())
+    });
+    wait_until("the up-to-date icon again", || {
+        (x.icon_pixels() == up_to_date).then_some(())
     });
     let calls = bus.calls();
     assert_eq!(
