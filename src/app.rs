@@ -9,10 +9,10 @@ use anyhow::Context;
 use tao::event_loop::EventLoopProxy;
 use tokio::runtime::Runtime;
 
-use crate::config::Notifications;
 use crate::ipc::IpcError;
+use crate::link::{self, AppLink};
 use crate::logs;
-use crate::reload::{self, AppLink, Loaded, Sources};
+use crate::reload::{self, Sources};
 use crate::token;
 use crate::tray::{self, display, Wake};
 
@@ -33,11 +33,7 @@ pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
         Err(IpcError::AlreadyRunning(path)) => return Ok(Outcome::AlreadyRunning(path)),
         Err(e) => return Err(e.into()),
     };
-    let notifications = match &loaded {
-        Loaded::Ready { config, .. } => config.notifications.clone(),
-        Loaded::Invalid(_) => Notifications::default(),
-    };
-    run_core(runtime, headless, notifications, move |app| {
+    run_core(runtime, headless, move |app| {
         reload::serve(sources, loaded, socket, app)
     })?;
     Ok(Outcome::Stopped)
@@ -54,12 +50,7 @@ pub fn runtime() -> anyhow::Result<Runtime> {
 /// Runs `core` (handed the app's end of the UI link) on `runtime` until it returns: in
 /// another thread with the tray on this one, or alone on this thread when `headless` was
 /// asked for or there is no usable display.
-pub fn run_core<F, Fut>(
-    runtime: Runtime,
-    headless: bool,
-    notifications: Notifications,
-    core: F,
-) -> anyhow::Result<()>
+pub fn run_core<F, Fut>(runtime: Runtime, headless: bool, core: F) -> anyhow::Result<()>
 where
     F: FnOnce(AppLink) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<()>>,
@@ -70,21 +61,26 @@ where
     }
     if let display::Mode::Headless(reason) = mode {
         tracing::info!("running without a tray: {reason}");
-        return runtime.block_on(core(reload::link().0));
+        return runtime.block_on(core(link::link().0));
     }
-    let (app, ui) = reload::link();
+    let (app, ui) = link::link();
     let event_loop = tray::event_loop();
     tray::forward_menu_events(event_loop.create_proxy());
     let proxy = event_loop.create_proxy();
     let mut statuses = ui.status.clone();
+    let mut settings = ui.notifications.clone();
     let thread = std::thread::Builder::new()
         .name("core".into())
         .spawn(move || {
             let _exit = ExitOnDrop(proxy.clone());
             runtime.block_on(async move {
                 tokio::spawn(async move {
-                    while statuses.changed().await.is_ok() {
-                        if proxy.send_event(Wake::Status).is_err() {
+                    loop {
+                        let changed = tokio::select! {
+                            changed = statuses.changed() => changed,
+                            changed = settings.changed() => changed,
+                        };
+                        if changed.is_err() || proxy.send_event(Wake::Status).is_err() {
                             break;
                         }
                     }
@@ -98,7 +94,7 @@ where
         home: token::home_dir(),
         exe: std::env::current_exe().ok(),
     };
-    tray::run(event_loop, ui, places, notifications);
+    tray::run(event_loop, ui, places);
     match thread.join() {
         Ok(result) => result,
         Err(_) => anyhow::bail!("the core thread panicked"),

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 
 use voripos_domain_sync::cli::{Cli, Cmd, EXIT_FAILURE, EXIT_NO_INSTANCE};
-use voripos_domain_sync::config::{self, Config, Notifications};
+use voripos_domain_sync::config::{self, Config};
 use voripos_domain_sync::ipc::{self, protocol::Request, protocol::Response, IpcError};
 use voripos_domain_sync::litefs::checksum::checksum_file;
 use voripos_domain_sync::litefs::Checksum;
@@ -54,9 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let demo = runtime.block_on(demo::prepare(&dir, size_mb, port))?;
             let socket =
                 runtime.block_on(ipc::server::bind(&ipc::socket_path(&demo.status_file())))?;
-            app::run_core(runtime, false, Notifications::default(), move |app| {
-                demo.run(socket, app)
-            })?;
+            app::run_core(runtime, false, move |app| demo.run(socket, app))?;
             Ok(0)
         }
     }

@@ -17,7 +17,8 @@ use crate::docker::endpoint::{self, Env};
 use crate::docker::spec::{ContainerSpec, DATA_DIR, LITEFS_PORT};
 use crate::docker::{engine, image};
 use crate::ipc::server;
-use crate::reload::{self, AppLink};
+use crate::link::AppLink;
+use crate::reload;
 use crate::status::Status;
 use crate::sync::Command;
 
@@ -109,7 +110,12 @@ impl Demo {
             self.spec.litefs_url(),
             self.publish.display()
         );
-        let (ui_status, mut requests) = app.serve_socket(socket);
+        app.serve_socket(socket);
+        let AppLink {
+            status: ui_status,
+            mut requests,
+            ..
+        } = app;
         let mut status = core.status.clone();
         let mut last_line = String::new();
         let shutdown = daemon::shutdown_signal();

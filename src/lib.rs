@@ -18,6 +18,7 @@ pub mod error_chain;
 pub mod inspect;
 pub mod ipc;
 pub mod launch_agent;
+pub mod link;
 pub mod litefs;
 pub mod logs;
 pub mod menu;

@@ -998,7 +998,9 @@ mod tests {
         assert!(text.starts_with("voripos-domain-sync 0.1.0\n\n"), "{text}");
         assert!(text.ends_with("LiteFS: http://127.0.0.1:20202"), "{text}");
         s.app_version = "0.0.9".into();
-        assert!(about(&s).1.starts_with("voripos-domain-sync 0.1.0 (core 0.0.9)\n"));
+        assert!(about(&s)
+            .1
+            .starts_with("voripos-domain-sync 0.1.0 (core 0.0.9)\n"));
     }
 
     /// Width and height from a PNG's IHDR chunk.

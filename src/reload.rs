@@ -14,17 +14,17 @@ use std::time::Duration;
 
 use chrono::Utc;
 use notify::Watcher;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
-use crate::config::{Config, Secret};
+use crate::config::{Config, Notifications, Secret};
 use crate::daemon::{self, Core};
 use crate::ipc::{
     self,
     protocol::{Request, Response},
-    server::{self, Incoming},
-    IpcError,
+    server, IpcError,
 };
-use crate::status::{ErrorInfo, State, Status};
+use crate::link::AppLink;
+use crate::status::{ErrorInfo, State};
 use crate::sync::Command;
 use crate::token::{self, Found, Places, DOTENV_FILE};
 use crate::user_defaults::{self, POS_DOMAIN};
@@ -104,6 +104,14 @@ pub enum Loaded {
 }
 
 impl Loaded {
+    /// The notification settings (the defaults when the config cannot be read).
+    pub fn notifications(&self) -> Notifications {
+        match self {
+            Loaded::Ready { config, .. } => config.notifications.clone(),
+            Loaded::Invalid(_) => Notifications::default(),
+        }
+    }
+
     /// The status file (the default one when the config cannot be read).
     pub fn status_file(&self) -> PathBuf {
         match self {
@@ -129,7 +137,11 @@ impl Loaded {
     pub fn snapshot(&self) -> Snapshot {
         match self {
             Loaded::Ready { config, found } => Snapshot::Ready {
-                config: config.clone(),
+                // The tray reads the notification settings live; the core never does.
+                config: Box::new(Config {
+                    notifications: Notifications::default(),
+                    ..(**config).clone()
+                }),
                 token: config
                     .container
                     .manage
@@ -194,48 +206,6 @@ fn failed(config: &Config, kind: &str, message: &str) -> Core {
     })
 }
 
-/// What a user interface (the tray) shares with the running app: the status of whichever
-/// core runs, and a way to send requests as the control socket does. Dropping the
-/// status receiver is fine; the app does not wait for the UI.
-pub struct UiLink {
-    pub status: watch::Receiver<Status>,
-    pub requests: mpsc::Sender<Incoming>,
-}
-
-/// The app's side of a [`UiLink`].
-pub struct AppLink {
-    status: watch::Sender<Status>,
-    requests_tx: mpsc::Sender<Incoming>,
-    requests: mpsc::Receiver<Incoming>,
-}
-
-impl AppLink {
-    /// Serves `socket` into the same requests the UI sends; returns their receiver.
-    pub fn serve_socket(
-        self,
-        socket: server::Bound,
-    ) -> (watch::Sender<Status>, mpsc::Receiver<Incoming>) {
-        tokio::spawn(socket.serve(self.requests_tx));
-        (self.status, self.requests)
-    }
-}
-
-/// A connected pair: the app's end and the UI's end.
-pub fn link() -> (AppLink, UiLink) {
-    let (status_tx, status) = watch::channel(Status::starting("", Utc::now()));
-    let (requests_tx, requests) = mpsc::channel(8);
-    let ui = UiLink {
-        status,
-        requests: requests_tx.clone(),
-    };
-    let app = AppLink {
-        status: status_tx,
-        requests_tx,
-        requests,
-    };
-    (app, ui)
-}
-
 /// Reads the settings and binds the control socket: the single-instance check, done
 /// before any core (or tray) starts. Fails with [`IpcError::AlreadyRunning`] when
 /// another instance answers.
@@ -254,10 +224,17 @@ pub async fn serve(
     socket: server::Bound,
     app: AppLink,
 ) -> anyhow::Result<()> {
-    let (ui_status, mut requests) = app.serve_socket(socket);
+    app.serve_socket(socket);
+    let AppLink {
+        status: ui_status,
+        notifications,
+        mut requests,
+        ..
+    } = app;
     let (tx, mut changes) = mpsc::channel(1);
     let _watcher = watch(&sources.watched_files(), tx);
     let mut current = loaded.snapshot();
+    notifications.send_replace(loaded.notifications());
     let mut core = start(&loaded);
     let mut core_status = core.status.clone();
     ui_status.send_replace(core_status.borrow_and_update().clone());
@@ -283,6 +260,7 @@ pub async fn serve(
                 tokio::time::sleep(DEBOUNCE).await;
                 while changes.try_recv().is_ok() {}
                 let loaded = sources.load();
+                notifications.send_replace(loaded.notifications());
                 let next = loaded.snapshot();
                 if next == current {
                     tracing::debug!("settings files changed; nothing the core uses did");
@@ -376,6 +354,11 @@ mod tests {
     #[test]
     fn config_changes_and_fixes_matter() {
         assert_ne!(ready("", None), ready("[publish]\nkeep = 3\n", None));
+        // The tray applies notification settings without restarting the core.
+        assert_eq!(
+            ready("", None),
+            ready("[notifications]\nafter = \"1m\"\n", None)
+        );
         // Comments and formatting do not.
         assert_eq!(ready("", None), ready("# a comment\n\n", None));
         let broken = Loaded::Invalid("bad".into()).snapshot();

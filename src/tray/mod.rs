@@ -26,12 +26,11 @@ use tokio::sync::oneshot;
 use tray_icon::menu::MenuEvent;
 use tray_icon::{TrayIcon, TrayIconBuilder};
 
-use crate::config::Notifications;
 use crate::ipc::protocol::Request;
 use crate::launch_agent;
+use crate::link::UiLink;
 use crate::menu::{self, ActionId, IconKind, LaunchAtLogin, MenuModel};
 use crate::recent_errors::RecentErrors;
-use crate::reload::UiLink;
 use crate::status::Status;
 use episodes::Episodes;
 use native::NativeMenu;
@@ -77,8 +76,8 @@ pub struct Places {
 }
 
 /// Runs the UI until [`Wake::Exit`].
-pub fn run(mut event_loop: EventLoop<Wake>, link: UiLink, places: Places, notify: Notifications) {
-    let mut ui = Ui::new(link, places, notify);
+pub fn run(mut event_loop: EventLoop<Wake>, link: UiLink, places: Places) {
+    let mut ui = Ui::new(link, places);
     event_loop.run_return(move |event, _, control_flow| match event {
         Event::NewEvents(StartCause::Init) => {
             ui.create_tray();
@@ -109,14 +108,14 @@ struct Ui {
     icon: Option<IconKind>,
     tooltip: String,
     episodes: Episodes,
-    notify: bool,
     recent_errors: RecentErrors,
     /// Kept alive: on X11 the copied text is served by this owner.
     clipboard: Option<arboard::Clipboard>,
 }
 
 impl Ui {
-    fn new(link: UiLink, places: Places, notify: Notifications) -> Ui {
+    fn new(link: UiLink, places: Places) -> Ui {
+        let after = link.notifications.borrow().after;
         Ui {
             link,
             places,
@@ -124,8 +123,7 @@ impl Ui {
             native: None,
             icon: None,
             tooltip: String::new(),
-            episodes: Episodes::new(notify.after),
-            notify: notify.enabled,
+            episodes: Episodes::new(after),
             recent_errors: RecentErrors::default(),
             clipboard: None,
         }
@@ -194,8 +192,10 @@ impl Ui {
             }
         }
         self.recent_errors.observe(&status);
+        let settings = self.link.notifications.borrow().clone();
+        self.episodes.set_after(settings.after);
         if let Some(notice) = self.episodes.observe(&status, now) {
-            if self.notify {
+            if settings.enabled {
                 desktop::notify(notice);
             }
         }
