@@ -392,8 +392,33 @@ fn tray_config(root: &Path, url: &str, x: &XSession) -> DaemonConfig {
         ("DISPLAY".into(), x.display.clone()),
         ("HOME".into(), root.join("home").display().to_string()),
         ("LITEFS_CLOUD_TOKEN".into(), "tok-secret-tray-4471".into()),
+        ("PATH".into(), fake_opener(root)),
     ];
     config
+}
+
+/// A `PATH` whose `xdg-open` only appends what it is asked to open to `opened.txt` in
+/// `root` (the desktop's file manager is not part of the test).
+fn fake_opener(root: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("xdg-open");
+    let record = root.join("opened.txt");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 async fn wait_exit(mut app: Daemon) -> std::process::ExitStatus {
@@ -485,7 +510,7 @@ async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reset_asks_first_and_diagnostics_reach_the_clipboard_without_the_token() {
+async fn reset_asks_first_and_the_other_items_do_what_they_say() {
     let Some(x) = XSession::start() else { return };
     let root = tempfile::tempdir().unwrap();
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
@@ -520,10 +545,9 @@ async fn reset_asks_first_and_diagnostics_reach_the_clipboard_without_the_token(
     });
 
     // Copy diagnostics (the sixth) puts the status on the clipboard, the token not.
-    x.open_the_menu();
-    x.xdotool(&[
-        "key", "Down", "Down", "Down", "Down", "Down", "Down", "Return",
-    ]);
+    let (_, menu) = x.open_the_menu();
+    x.select(menu, "Down", 6);
+    x.xdotool(&["key", "Return"]);
     let text = wait_until("the diagnostics on the clipboard", || {
         let out = x.run("xclip", &["-o", "-selection", "clipboard"]);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -538,6 +562,41 @@ async fn reset_asks_first_and_diagnostics_reach_the_clipboard_without_the_token(
         "{text}"
     );
     assert!(!text.contains("tok-secret-tray-4471"), "{text}");
+
+    // The file name (second) shows the publish folder; Open logs (fifth) the log folder.
+    let opened = |n: usize| {
+        wait_until("the desktop's opener", || {
+            let text = std::fs::read_to_string(root.path().join("opened.txt")).ok()?;
+            let lines: Vec<String> = text.lines().map(String::from).collect();
+            (lines.len() >= n).then(|| lines[n - 1].clone())
+        })
+    };
+    let (_, menu) = x.open_the_menu();
+    x.select(menu, "Down", 2);
+    x.xdotool(&["key", "Return"]);
+    assert_eq!(opened(1), config.publish_dir.display().to_string());
+    let (_, menu) = x.open_the_menu();
+    x.select(menu, "Down", 5);
+    x.xdotool(&["key", "Return"]);
+    let logs = data_home(root.path()).join("voripos-domain-sync/logs");
+    assert_eq!(opened(2), logs.display().to_string());
+
+    // About (the item above Quit) names the version.
+    let (_, menu) = x.open_the_menu();
+    x.select(menu, "Up", 2);
+    x.xdotool(&["key", "Return"]);
+    let about = "\"About VoriPOS Domain Sync\"";
+    let (dialog, _) = wait_until("the About dialog", || x.window(about));
+    x.xdotool(&["windowfocus", "--sync", &dialog]);
+    x.xdotool(&["key", "Return"]);
+    wait_until("the About dialog to close", || {
+        x.window(about)
+            .is_none_or(|(id, _)| {
+                let info = x.run("xwininfo", &["-id", &id]);
+                !String::from_utf8_lossy(&info.stdout).contains("IsViewable")
+            })
+            .then_some(())
+    });
     app.stop();
 }
 
