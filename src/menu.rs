@@ -171,6 +171,17 @@ impl MenuModel {
     }
 }
 
+impl IconKind {
+    /// Every icon variant.
+    pub const ALL: [IconKind; 5] = [
+        IconKind::Ok,
+        IconKind::Syncing,
+        IconKind::Stale,
+        IconKind::Error,
+        IconKind::Off,
+    ];
+}
+
 /// The icon family of a state.
 pub fn icon_kind(state: State) -> IconKind {
     match state {
@@ -1014,13 +1025,7 @@ mod tests {
     #[test]
     fn every_icon_exists_is_embedded_and_has_its_size() {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/icons");
-        for kind in [
-            IconKind::Ok,
-            IconKind::Syncing,
-            IconKind::Stale,
-            IconKind::Error,
-            IconKind::Off,
-        ] {
+        for kind in IconKind::ALL {
             for (retina, size) in [(false, 18), (true, 36)] {
                 let name = icon_file(kind, retina);
                 let on_disk =

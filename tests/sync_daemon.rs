@@ -182,11 +182,7 @@ async fn event_stream_faults_are_survived() {
 async fn unreachable_litefs_is_an_error_that_recovers() {
     let root = tempfile::tempdir().unwrap();
     // Reserve a port, then start nothing on it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = DaemonConfig::new(root.path(), &format!("http://127.0.0.1:{port}"));
     let mut daemon = Daemon::start(root.path(), &config);
     let status = daemon

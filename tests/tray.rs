@@ -75,24 +75,15 @@ impl XSession {
             eprintln!("skipping: {message}");
             return None;
         }
-        let mut xvfb = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "800x600x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb starts");
-        let mut line = String::new();
-        BufReader::new(xvfb.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (xvfb, line) = spawn_for_line(Command::new("Xvfb").args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "800x600x24",
+            "-nolisten",
+            "tcp",
+        ]));
         let mut session = XSession {
             display: format!(":{}", line.trim()),
             xvfb,
@@ -203,6 +194,22 @@ impl XSession {
         (rgb, info.width as usize)
     }
 
+    /// Opens the menu, moves `times` items with `key` and activates that item.
+    fn choose(&self, key: &str, times: usize) {
+        let (_, menu) = self.open_the_menu();
+        self.select(menu, key, times);
+        self.xdotool(&["key", "Return"]);
+    }
+
+    /// Gives the dialog titled `title` the keyboard (no window manager does) and
+    /// presses `key` in it.
+    fn answer_dialog(&self, title: &str, key: &str) {
+        let quoted = format!("\"{title}\"");
+        let (dialog, _) = wait_until(title, || self.window(&quoted));
+        self.xdotool(&["windowfocus", "--sync", &dialog]);
+        self.xdotool(&["key", key]);
+    }
+
     /// Presses `key` `times` times in the open `menu` (the first press is repeated until
     /// the menu has the keyboard and shows a selection); returns the selected rows.
     fn select(&self, menu: Rect, key: &str, times: usize) -> (i32, i32) {
@@ -275,16 +282,11 @@ struct NotificationBus {
 
 impl NotificationBus {
     fn start(x: &XSession, dir: &Path) -> NotificationBus {
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon starts");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
+        let (bus, address) = spawn_for_line(Command::new("dbus-daemon").args([
+            "--session",
+            "--nofork",
+            "--print-address=1",
+        ]));
         // Owned from here on, so that a failure below stops what was started.
         let mut this = NotificationBus {
             address: address.trim().to_string(),
@@ -336,6 +338,20 @@ impl Drop for NotificationBus {
             let _ = child.wait();
         }
     }
+}
+
+/// Starts `command` and reads the first line it prints (a display number, a bus address).
+fn spawn_for_line(command: &mut Command) -> (Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
 }
 
 /// Polls `probe` until it gives a value; panics after [`WAIT`].
@@ -494,9 +510,7 @@ async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
     assert!(!log.contains("tok-secret-tray-4471"));
 
     // Quit, the last item.
-    let (_, menu) = x.open_the_menu();
-    x.select(menu, "Up", 1);
-    x.xdotool(&["key", "Return"]);
+    x.choose("Up", 1);
     let log = app.log.clone();
     let exit = wait_exit(app).await;
     assert!(exit.success(), "{exit}");
@@ -519,23 +533,16 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
     app.wait_synced_to(&sim.sim.position()).await;
 
     // Reset… (the fourth enabled item) opens the confirmation; Escape cancels it.
-    let (_, menu) = x.open_the_menu();
-    x.select(menu, "Down", 4);
-    x.xdotool(&["key", "Return"]);
-    let title = "\"Reset the local database copy?\"";
-    let (dialog, _) = wait_until("the reset confirmation", || x.window(title));
-    // No window manager gives it the focus: do what a click on it would.
-    x.xdotool(&["windowfocus", "--sync", &dialog]);
-    x.xdotool(&["key", "Escape"]);
+    x.choose("Down", 4);
+    x.answer_dialog("Reset the local database copy?", "Escape");
     wait_until("the dialog to close", || {
         app.log_text().contains("reset cancelled").then_some(())
     });
     assert!(!app.log_text().contains("reset needs a managed container"));
 
     // Again, and a click on its Reset button (the right half of the button row) does it.
-    let (_, menu) = x.open_the_menu();
-    x.select(menu, "Down", 4);
-    x.xdotool(&["key", "Return"]);
+    x.choose("Down", 4);
+    let title = "\"Reset the local database copy?\"";
     let (_, dialog) = wait_until("the reset confirmation", || x.window(title));
     x.click(dialog.x + dialog.w * 3 / 4, dialog.y + dialog.h - 15);
     wait_until("the reset", || {
@@ -545,9 +552,7 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
     });
 
     // Copy diagnostics (the sixth) puts the status on the clipboard, the token not.
-    let (_, menu) = x.open_the_menu();
-    x.select(menu, "Down", 6);
-    x.xdotool(&["key", "Return"]);
+    x.choose("Down", 6);
     let text = wait_until("the diagnostics on the clipboard", || {
         let out = x.run("xclip", &["-o", "-selection", "clipboard"]);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -571,24 +576,16 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
             (lines.len() >= n).then(|| lines[n - 1].clone())
         })
     };
-    let (_, menu) = x.open_the_menu();
-    x.select(menu, "Down", 2);
-    x.xdotool(&["key", "Return"]);
+    x.choose("Down", 2);
     assert_eq!(opened(1), config.publish_dir.display().to_string());
-    let (_, menu) = x.open_the_menu();
-    x.select(menu, "Down", 5);
-    x.xdotool(&["key", "Return"]);
+    x.choose("Down", 5);
     let logs = data_home(root.path()).join("voripos-domain-sync/logs");
     assert_eq!(opened(2), logs.display().to_string());
 
     // About (the item above Quit) names the version.
-    let (_, menu) = x.open_the_menu();
-    x.select(menu, "Up", 2);
-    x.xdotool(&["key", "Return"]);
+    x.choose("Up", 2);
+    x.answer_dialog("About VoriPOS Domain Sync", "Return");
     let about = "\"About VoriPOS Domain Sync\"";
-    let (dialog, _) = wait_until("the About dialog", || x.window(about));
-    x.xdotool(&["windowfocus", "--sync", &dialog]);
-    x.xdotool(&["key", "Return"]);
     wait_until("the About dialog to close", || {
         x.window(about)
             .is_none_or(|(id, _)| {
@@ -694,11 +691,7 @@ async fn the_demo_shows_the_menu_bar_app_and_quit_removes_its_container() {
         return;
     }
     let root = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = root.path().join("demo.log");
     let demo_dir = root.path().join("demo");
     let mut child = x
@@ -740,9 +733,7 @@ async fn the_demo_shows_the_menu_bar_app_and_quit_removes_its_container() {
         .container
         .is_some_and(|c| c.name == "voripos-domain-sync-demo"));
 
-    let (_, menu) = x.open_the_menu();
-    x.select(menu, "Up", 1);
-    x.xdotool(&["key", "Return"]);
+    x.choose("Up", 1);
     let exit = wait_until("the demo to quit", || child.try_wait().unwrap());
     assert!(exit.success(), "{exit}");
     let out = std::fs::read_to_string(&log).unwrap();

@@ -75,13 +75,7 @@ mod tests {
 
     #[test]
     fn every_icon_decodes_to_a_visible_36_pixel_square() {
-        for kind in [
-            IconKind::Ok,
-            IconKind::Syncing,
-            IconKind::Stale,
-            IconKind::Error,
-            IconKind::Off,
-        ] {
+        for kind in IconKind::ALL {
             let (pixels, w, h) = rgba(kind).unwrap();
             assert_eq!((w, h, pixels.len()), (36, 36, 36 * 36 * 4), "{kind:?}");
             let opaque = pixels.chunks_exact(4).filter(|p| p[3] > 128).count();

@@ -297,6 +297,15 @@ pub fn integrity_check(path: &Path) -> Result<(), String> {
     }
 }
 
+/// A loopback port nothing listens on (reserved, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Whether the test must fail (not skip) when a real component is missing.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
