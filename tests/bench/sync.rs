@@ -7,7 +7,7 @@
 //! smoke run (16 MB instead of 256, 8 instead of 64, 64 instead of 1024, idle 5 s).
 //! Other knobs: `BENCH_ROUNDS` (publish rounds, default 5), `BENCH_SAMPLES` (latency
 //! samples, default 50), `BENCH_IDLE_SECS` (default 60), `BENCH_ONLY` (comma list of
-//! `publish,latency,rss,burst,idle`). Generated databases are cached under
+//! `publish,latency,rss,burst,idle,tray`). Generated databases are cached under
 //! `target/bench-data/<size>mb/` (delete that folder after changing litefs-sim's
 //! generator); each run copies them into a temp folder under `target/bench-data/`, so
 //! every file is on the same disk as `target/`.
@@ -36,6 +36,9 @@
 //!    which is the one held to the "handful" target.
 //! 6. **Idle CPU** of the synced daemon over `BENCH_IDLE_SECS` with the sim quiet
 //!    (utime+stime from `/proc/<pid>/stat`), and its threads' wake-ups (context switches).
+//! 7. **Tray**: the menu-bar app (under Xvfb with the trayer tray host) and a headless
+//!    daemon, synced from the same sim and then idle side by side for
+//!    `BENCH_IDLE_SECS`: CPU, wake-ups and peak RSS of the app ÷ the headless daemon's.
 //!
 //! Reading the ratios: `ratio` = our median ÷ the baseline's median from the same run;
 //! below 1.00× we are faster. The summary at the end compares each figure with its
@@ -59,6 +62,8 @@ use voripos_domain_sync::publish::{PublishMode, Publisher};
 use voripos_domain_sync::status::{self, Status};
 use voripos_domain_sync::sync::job::{JobContext, Outcome};
 use voripos_domain_sync::sync::ledger::Ledger;
+
+mod tray;
 
 const DB: &str = "Domain.sqlite3";
 const MB: f64 = 1024.0 * 1024.0;
@@ -351,6 +356,18 @@ impl Daemon {
         keep: usize,
         min_interval: Option<&str>,
     ) -> Result<Daemon> {
+        Daemon::spawn(env, root, url, keep, min_interval, None)
+    }
+
+    /// `run --headless`, or with `display` the menu-bar app on that X display.
+    fn spawn(
+        env: &Env,
+        root: &Path,
+        url: &str,
+        keep: usize,
+        min_interval: Option<&str>,
+        display: Option<&str>,
+    ) -> Result<Daemon> {
         std::fs::create_dir_all(root)?;
         let publish_dir = root.join("Application Support/Domain");
         let status_file = root.join("state/status.json");
@@ -382,10 +399,16 @@ event_grace = "2s"
             ),
         )?;
         let log = root.join("daemon.log");
-        let child = Command::new(&env.daemon_exe)
-            .args(["run", "--headless", "--config"])
+        let mut command = Command::new(&env.daemon_exe);
+        match display {
+            Some(display) => command.env("DISPLAY", display).arg("run"),
+            None => command.args(["run", "--headless"]),
+        };
+        let child = command
+            .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "info")
+            .env("HOME", root)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
@@ -715,6 +738,9 @@ async fn run() -> Result<()> {
     }
     if plan.wants("burst") || plan.wants("idle") {
         burst_idle_section(&plan, &env, &mut summary).await?;
+    }
+    if plan.wants("tray") {
+        tray::tray_section(&plan, &env, &mut summary).await?;
     }
 
     println!("\n== Summary (targets from DESIGN.md §9) ==");
