@@ -753,3 +753,61 @@ async fn the_demo_shows_the_menu_bar_app_and_quit_removes_its_container() {
         .unwrap();
     assert!(left.stdout.is_empty(), "the demo container is still there");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_appindicator_library_the_sync_runs_on_without_an_icon() {
+    let Some(x) = XSession::start() else { return };
+    let library = Path::new("/usr/lib/x86_64-linux-gnu/libayatana-appindicator3.so.1");
+    // Hiding the library needs a private mount namespace, so root (as in CI).
+    let root_user = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    if !(root_user && library.exists()) {
+        assert!(!in_ci(), "CI runs as root with {}", library.display());
+        eprintln!("SKIPPED: needs root and {}", library.display());
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = tray_config(root.path(), &sim.url, &x);
+    let config_path = root.path().join("config.toml");
+    config.write(&config_path);
+    let log = root.path().join("app.log");
+    // The library is replaced by /dev/null for this process only.
+    let mut child = x
+        .command("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount --bind /dev/null {} && exec \"$0\" --config \"$1\"",
+            library.display()
+        ))
+        .arg(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        .arg(&config_path)
+        .envs(config.env.iter().map(|(k, v)| (k, v)))
+        .env("XDG_DATA_HOME", data_home(root.path()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let synced = wait_until("a publish without an icon", || {
+        if let Ok(Some(exit)) = child.try_wait() {
+            panic!(
+                "the app exited ({exit}):\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        voripos_domain_sync::status::read_file(&config.status_file)
+            .ok()
+            .filter(|s| s.state == State::UpToDate)
+    });
+    assert_eq!(synced.pid, child.id());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("install libayatana-appindicator3-1"),
+        "{text}"
+    );
+    assert!(x.window(TRAY_NAME).is_none());
+    let out = cli(root.path(), &x.display, &["quit"]);
+    assert!(out.status.success(), "{out:?}");
+    let exit = wait_until("the app to quit", || child.try_wait().unwrap());
+    assert!(exit.success(), "{exit}");
+}

@@ -153,15 +153,24 @@ impl Ui {
             Ok(image) => builder = builder.with_icon(image),
             Err(e) => tracing::error!(error = %e, "tray icon image"),
         }
-        match builder.build() {
-            Ok(tray) => {
+        // On Linux tray-icon loads the AppIndicator library when the first icon is made,
+        // and panics when it cannot: the sync (and the CLI) must go on without an icon.
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.build()));
+        match built {
+            Err(_) => tracing::error!(
+                "cannot create the tray icon: the AppIndicator library could not be loaded \
+                 (install libayatana-appindicator3-1); the sync runs on without an icon"
+            ),
+            Ok(Ok(tray)) => {
                 tracing::info!(headline = %model.headline, "tray icon shown");
                 self.tray = Some(tray);
                 self.native = Some(native);
                 self.icon = Some(model.icon);
                 self.tooltip = model.tooltip;
             }
-            Err(e) => tracing::error!(error = %e, "cannot create the tray icon; the sync runs on"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot create the tray icon; the sync runs on")
+            }
         }
     }
 
