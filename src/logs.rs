@@ -36,6 +36,14 @@ pub fn init(folder: Option<&Path>) -> Option<WorkerGuard> {
         .with_writer(std::io::stderr)
         .with_filter(filter());
     let file = folder.and_then(|folder| {
+        // tracing-appender complains on stderr when the folder does not exist yet.
+        if let Err(e) = std::fs::create_dir_all(folder) {
+            eprintln!(
+                "cannot create the log folder {}: {e}; logging to stderr only",
+                folder.display()
+            );
+            return None;
+        }
         let appender = Builder::new()
             .rotation(Rotation::DAILY)
             .filename_prefix(FILE_PREFIX)

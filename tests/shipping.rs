@@ -39,6 +39,12 @@ async fn the_daemon_logs_to_daily_files_without_the_token() {
     assert!(!text.contains('\u{1b}'), "no colour codes in the file");
     assert!(!text.contains("log-secret"), "{text}");
     assert!(!daemon.log_text().contains("log-secret"));
+    assert!(
+        !daemon
+            .log_text()
+            .contains("Error reading the log directory"),
+        "a first start writes no complaint about the new log folder"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
