@@ -36,7 +36,10 @@ impl AppLink {
 
 /// A connected pair: the app's end and the UI's end.
 pub fn link() -> (AppLink, UiLink) {
-    let (status_tx, status) = watch::channel(Status::starting("", Utc::now()));
+    // Shown until the core's first status arrives: "Starting…".
+    let mut first = Status::starting("", Utc::now());
+    first.detail = None;
+    let (status_tx, status) = watch::channel(first);
     let (notifications_tx, notifications) = watch::channel(Notifications::default());
     let (requests_tx, requests) = mpsc::channel(8);
     let ui = UiLink {
@@ -61,6 +64,10 @@ mod tests {
     #[tokio::test]
     async fn the_ui_sees_statuses_and_settings_and_its_requests_reach_the_app() {
         let (mut app, mut ui) = link();
+        assert_eq!(
+            crate::menu::headline(&ui.status.borrow(), Utc::now()),
+            "Starting…"
+        );
         let mut status = Status::starting("http://127.0.0.1:20202", Utc::now());
         status.txid = Some(crate::status::Txid(0x2f));
         app.status.send_replace(status.clone());
