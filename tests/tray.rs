@@ -170,9 +170,19 @@ impl XSession {
         self.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
     }
 
+    /// The tray icon, once the tray host has embedded it in its panel (it exists as a
+    /// window of its own a moment before).
+    fn embedded_icon(&self) -> Rect {
+        wait_until("the tray icon in the panel", || {
+            let (_, icon) = self.window(TRAY_NAME)?;
+            let (_, panel) = self.window("\"panel\": (\"panel\"")?;
+            panel.contains(&icon).then_some(icon)
+        })
+    }
+
     /// Clicks the tray icon and waits for the menu to open; returns it.
     fn open_the_menu(&self) -> (String, Rect) {
-        let (_, icon) = wait_until("the tray icon", || self.window(TRAY_NAME));
+        let icon = self.embedded_icon();
         self.click(icon.x + icon.w / 2, icon.y + icon.h / 2);
         wait_until("the menu to open", || self.open_menu())
     }
@@ -236,7 +246,7 @@ impl XSession {
 
     /// The pixels of the tray icon as drawn now.
     fn icon_pixels(&self) -> Vec<u8> {
-        let (_, icon) = wait_until("the tray icon", || self.window(TRAY_NAME));
+        let icon = self.embedded_icon();
         let (rgb, width) = self.screenshot();
         (icon.y..icon.y + icon.h)
             .flat_map(|y| {
@@ -244,6 +254,19 @@ impl XSession {
                 rgb[start..start + icon.w as usize * 3].to_vec()
             })
             .collect()
+    }
+
+    /// The icon's pixels once three captures 200 ms apart agree (drawn after a change).
+    fn settled_icon_pixels(&self) -> Vec<u8> {
+        let mut last = self.icon_pixels();
+        let mut same = 0;
+        wait_until("the icon to settle", || {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = self.icon_pixels();
+            same = if now == last { same + 1 } else { 0 };
+            last = now;
+            (same >= 2).then(|| last.clone())
+        })
     }
 
     /// The rows of `menu` drawn in the selection colour (the item the keyboard is on).
@@ -352,6 +375,27 @@ fn spawn_for_line(command: &mut Command) -> (Child, String) {
         .read_line(&mut line)
         .unwrap();
     (child, line)
+}
+
+/// The icon the app last said it shows ("Ok", "Error"…), from its log.
+fn logged_icon(log: &str) -> Option<String> {
+    let shown = log
+        .rfind("tray icon shown: ")
+        .map(|i| i + "tray icon shown: ".len());
+    let now = log
+        .rfind("tray icon now: ")
+        .map(|i| i + "tray icon now: ".len());
+    let start = shown.max(now)?;
+    let word = log[start..].split(|c: char| !c.is_alphanumeric()).next()?;
+    Some(word.to_string())
+}
+
+/// Waits until the app's log says it shows the `kind` icon.
+fn wait_for_icon(log: &Path, kind: &str) {
+    wait_until(&format!("the {kind} icon"), || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        (logged_icon(&text).as_deref() == Some(kind)).then_some(())
+    });
 }
 
 /// Polls `probe` until it gives a value; panics after [`WAIT`].
@@ -466,13 +510,11 @@ async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
     let synced = app.wait_synced_to(&sim.sim.position()).await;
 
     // The icon is embedded in the tray host's panel.
-    let (_, icon) = wait_until("the tray icon", || x.window(TRAY_NAME));
-    let (_, panel) = x.window("\"panel\": (\"panel\"").unwrap();
-    assert!(
-        panel.contains(&icon),
-        "icon {icon:?} outside the panel {panel:?}"
-    );
-    assert!(app.log_text().contains("tray icon shown"));
+    let icon = x.embedded_icon();
+    assert!(icon.w > 8 && icon.h > 8, "{icon:?}");
+    wait_until("the log to say so", || {
+        app.log_text().contains("tray icon shown").then_some(())
+    });
 
     // The CLI reaches it through the socket.
     let out = cli(root.path(), &x.display, &["status", "--json"]);
@@ -625,8 +667,8 @@ async fn trouble_changes_the_icon_and_lasting_trouble_and_its_end_are_notified_o
         .push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
     let mut app = Daemon::start(root.path(), &config);
     app.wait_synced_to(&sim.sim.position()).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let up_to_date = x.icon_pixels();
+    wait_for_icon(&app.log, "Ok");
+    let up_to_date = x.settled_icon_pixels();
 
     // Exports fail for a while: retries keep failing, one notification says so, and
     // the icon changes.
@@ -634,6 +676,7 @@ async fn trouble_changes_the_icon_and_lasting_trouble_and_its_end_are_notified_o
     sim.sim.commit(1).await.unwrap();
     app.wait_for("the error", WAIT, |s| s.state == State::Error)
         .await;
+    wait_for_icon(&app.log, "Error");
     wait_until("another icon", || {
         (x.icon_pixels() != up_to_date).then_some(())
     });
@@ -654,6 +697,7 @@ async fn trouble_changes_the_icon_and_lasting_trouble_and_its_end_are_notified_o
             .contains("Domain data is up to date again")
             .then_some(())
     });
+    wait_for_icon(&app.log, "Ok");
     wait_until("the up-to-date icon again", || {
         (x.icon_pixels() == up_to_date).then_some(())
     });
@@ -800,11 +844,12 @@ async fn without_the_appindicator_library_the_sync_runs_on_without_an_icon() {
             .filter(|s| s.state == State::UpToDate)
     });
     assert_eq!(synced.pid, child.id());
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        text.contains("install libayatana-appindicator3-1"),
-        "{text}"
-    );
+    // The UI thread says why there is no icon (possibly after the first publish).
+    wait_until("the log to say why there is no icon", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.contains("install libayatana-appindicator3-1")
+            .then_some(())
+    });
     assert!(x.window(TRAY_NAME).is_none());
     let out = cli(root.path(), &x.display, &["quit"]);
     assert!(out.status.success(), "{out:?}");

@@ -162,7 +162,7 @@ impl Ui {
                  (install libayatana-appindicator3-1); the sync runs on without an icon"
             ),
             Ok(Ok(tray)) => {
-                tracing::info!(headline = %model.headline, "tray icon shown");
+                tracing::info!(headline = %model.headline, "tray icon shown: {:?}", model.icon);
                 self.tray = Some(tray);
                 self.native = Some(native);
                 self.icon = Some(model.icon);
@@ -189,7 +189,7 @@ impl Ui {
             if self.icon != Some(model.icon) {
                 match icon::show(tray, model.icon) {
                     Ok(()) => {
-                        tracing::debug!(icon = ?model.icon, "tray icon changed");
+                        tracing::info!("tray icon now: {:?}", model.icon);
                         self.icon = Some(model.icon);
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot change the tray icon"),
