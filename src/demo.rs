@@ -52,6 +52,7 @@ pub fn static_sim_binary() -> anyhow::Result<PathBuf> {
 pub struct Demo {
     docker: bollard::Docker,
     config: Config,
+    config_file: PathBuf,
     spec: ContainerSpec,
     publish: PathBuf,
 }
@@ -83,11 +84,18 @@ pub async fn prepare(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<Demo
         publish.display().to_string(),
         dir.join("status.json").display().to_string()
     );
-    let config = Config::parse(&text, &dir.join("demo.toml"))?;
+    // Written out so that `status`, `resync` and `quit --config <dir>/demo.toml` reach
+    // the demo through its control socket.
+    let config_file = dir.join("demo.toml");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(&config_file, &text)
+        .with_context(|| format!("cannot write {}", config_file.display()))?;
+    let config = Config::parse(&text, &config_file)?;
     let spec = ContainerSpec::new(&config, None);
     Ok(Demo {
         docker,
         config,
+        config_file,
         spec,
         publish,
     })
@@ -99,16 +107,19 @@ impl Demo {
         self.config.status_file()
     }
 
-    /// Runs the demo until SIGINT/SIGTERM or *Quit* (from the menu or `quit --config
-    /// <dir>/demo.toml`), printing each change of state; then removes the container and
-    /// its volume. Statuses go to `app`'s UI, whose requests and the control socket's
+    /// Runs the demo until SIGINT/SIGTERM or *Quit* (from the menu, or `voripos-domain-sync
+    /// quit --config <dir>/demo.toml`), printing each change of state; then removes the
+    /// container and its volume. Statuses go to `app`'s UI, whose requests and the control socket's
     /// are answered.
     pub async fn run(self, socket: server::Bound, app: AppLink) -> anyhow::Result<()> {
         let core = daemon::start_with(&self.config, Source::Container(self.spec.clone()))?;
         println!(
-            "Container {CONTAINER}: LiteFS API on {}; publishing into {}\nPress Ctrl-C to stop.\n",
+            "Container {CONTAINER}: LiteFS API on {}; publishing into {}\n\
+             Ask it with `voripos-domain-sync status --config {}` (or resync, quit).\n\
+             Press Ctrl-C to stop.\n",
             self.spec.litefs_url(),
-            self.publish.display()
+            self.publish.display(),
+            self.config_file.display()
         );
         app.serve_socket(socket);
         let AppLink {

@@ -776,6 +776,15 @@ async fn the_demo_shows_the_menu_bar_app_and_quit_removes_its_container() {
     assert!(synced
         .container
         .is_some_and(|c| c.name == "voripos-domain-sync-demo"));
+    // The CLI reaches the demo with the config file it wrote.
+    let out = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        .args(["status", "--json", "--config"])
+        .arg(demo_dir.join("demo.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["pid"], child.id());
 
     x.choose("Up", 1);
     let exit = wait_until("the demo to quit", || child.try_wait().unwrap());
