@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::xvfb::VirtualDisplay;
 use common::*;
 use voripos_domain_sync::status::State;
 
@@ -47,16 +48,13 @@ impl Rect {
     }
 }
 
-/// A virtual display with a tray host; stopped when dropped.
+/// The tray tests' display: a [`VirtualDisplay`] and ways to look at it and drive it.
 struct XSession {
-    display: String,
-    xvfb: Child,
-    trayer: Option<Child>,
+    display: VirtualDisplay,
 }
 
 impl XSession {
-    /// Starts Xvfb (on a display number it picks) and trayer; `None` (skip) outside CI
-    /// when a tool is missing.
+    /// Starts Xvfb and trayer; `None` (skip) outside CI when a tool is missing.
     fn start() -> Option<XSession> {
         let missing: Vec<&str> = TOOLS
             .into_iter()
@@ -75,63 +73,17 @@ impl XSession {
             eprintln!("skipping: {message}");
             return None;
         }
-        let (xvfb, line) = spawn_for_line(Command::new("Xvfb").args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "800x600x24",
-            "-nolisten",
-            "tcp",
-        ]));
-        let mut session = XSession {
-            display: format!(":{}", line.trim()),
-            xvfb,
-            trayer: None,
-        };
-        // trayer sometimes exits at once when the display has only just come up: retry.
-        wait_until("the trayer panel", || {
-            if session
-                .trayer
-                .as_mut()
-                .is_none_or(|t| t.try_wait().is_ok_and(|e| e.is_some()))
-            {
-                session.trayer = Some(session.start_trayer());
-                std::thread::sleep(Duration::from_millis(300));
-            }
-            session.window("\"panel\": (\"panel\"")
-        });
-        Some(session)
+        let display = VirtualDisplay::start().expect("Xvfb and trayer start");
+        Some(XSession { display })
     }
 
-    fn start_trayer(&self) -> Child {
-        self.command("trayer")
-            .args([
-                "--edge",
-                "top",
-                "--align",
-                "right",
-                "--widthtype",
-                "request",
-            ])
-            .args([
-                "--height",
-                "32",
-                "--SetDockType",
-                "true",
-                "--transparent",
-                "false",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("trayer starts")
+    /// `:N`, for `DISPLAY`.
+    fn name(&self) -> &str {
+        &self.display.name
     }
 
     fn command(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        c.env("DISPLAY", &self.display);
-        c
+        self.display.command(program)
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
@@ -140,8 +92,8 @@ impl XSession {
 
     /// The first window whose `xwininfo -root -tree` line contains `needle`.
     fn window(&self, needle: &str) -> Option<(String, Rect)> {
-        let tree = self.run("xwininfo", &["-root", "-tree"]);
-        String::from_utf8_lossy(&tree.stdout)
+        self.display
+            .window_tree()
             .lines()
             .filter(|l| l.contains(needle))
             .find_map(parse_window)
@@ -149,8 +101,8 @@ impl XSession {
 
     /// The app's menu while it is open: a mapped toplevel of the app bigger than a button.
     fn open_menu(&self) -> Option<(String, Rect)> {
-        let tree = self.run("xwininfo", &["-root", "-tree"]);
-        String::from_utf8_lossy(&tree.stdout)
+        self.display
+            .window_tree()
             .lines()
             .filter(|l| l.contains(APP_WINDOW))
             .filter_map(parse_window)
@@ -281,17 +233,6 @@ impl XSession {
             })
             .collect();
         Some((*selected.first()?, *selected.last()?))
-    }
-}
-
-impl Drop for XSession {
-    fn drop(&mut self) {
-        if let Some(trayer) = &mut self.trayer {
-            let _ = trayer.kill();
-            let _ = trayer.wait();
-        }
-        let _ = self.xvfb.kill();
-        let _ = self.xvfb.wait();
     }
 }
 
@@ -449,7 +390,7 @@ fn tray_config(root: &Path, url: &str, x: &XSession) -> DaemonConfig {
     let mut config = DaemonConfig::new(root, url);
     config.args = Vec::new();
     config.env = vec![
-        ("DISPLAY".into(), x.display.clone()),
+        ("DISPLAY".into(), x.name().to_string()),
         ("HOME".into(), root.join("home").display().to_string()),
         ("LITEFS_CLOUD_TOKEN".into(), "tok-secret-tray-4471".into()),
         ("PATH".into(), fake_opener(root)),
@@ -517,18 +458,19 @@ async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
     });
 
     // The CLI reaches it through the socket.
-    let out = cli(root.path(), &x.display, &["status", "--json"]);
+    let out = cli(root.path(), x.name(), &["status", "--json"]);
     assert!(out.status.success(), "{out:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["state"], "up_to_date");
     assert_eq!(json["pid"], app.child.id());
 
     // A second launch says one is running and adds no second icon.
-    let out = cli(root.path(), &x.display, &[]);
+    let out = cli(root.path(), x.name(), &[]);
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("already running"));
-    let tree = x.run("xwininfo", &["-root", "-tree"]);
-    let icons = String::from_utf8_lossy(&tree.stdout)
+    let icons = x
+        .display
+        .window_tree()
         .lines()
         .filter(|l| l.contains(TRAY_NAME))
         .count();
@@ -560,7 +502,7 @@ async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
         .unwrap()
         .contains("menu clicked: Quit"));
     assert_eq!(
-        cli(root.path(), &x.display, &["status"]).status.code(),
+        cli(root.path(), x.name(), &["status"]).status.code(),
         Some(3)
     );
 }
@@ -860,7 +802,7 @@ async fn without_the_appindicator_library_the_sync_runs_on_without_an_icon() {
             .then_some(())
     });
     assert!(x.window(TRAY_NAME).is_none());
-    let out = cli(root.path(), &x.display, &["quit"]);
+    let out = cli(root.path(), x.name(), &["quit"]);
     assert!(out.status.success(), "{out:?}");
     let exit = wait_until("the app to quit", || child.try_wait().unwrap());
     assert!(exit.success(), "{exit}");

@@ -2,61 +2,10 @@
 //! same quiet sim, then idle side by side; the app's figures are divided by the headless
 //! daemon's from the same run.
 
-use std::io::{BufRead, BufReader};
-
 use super::*;
 
-/// Xvfb with the trayer tray host; both stopped when dropped.
-struct Display {
-    name: String,
-    children: Vec<Child>,
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start_display() -> Result<Display> {
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "800x600x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting Xvfb (apt-get install xvfb)")?;
-    let mut number = String::new();
-    let stdout = xvfb
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow!("no Xvfb stdout"))?;
-    BufReader::new(stdout).read_line(&mut number)?;
-    let mut display = Display {
-        name: format!(":{}", number.trim()),
-        children: vec![xvfb],
-    };
-    let trayer = Command::new("trayer")
-        .args(["--edge", "top", "--align", "right", "--SetDockType", "true"])
-        .env("DISPLAY", &display.name)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting trayer (apt-get install trayer)")?;
-    display.children.push(trayer);
-    std::thread::sleep(Duration::from_secs(1));
-    Ok(display)
-}
+#[path = "../common/xvfb.rs"]
+mod xvfb;
 
 /// One process's idle figures.
 struct Idle {
@@ -67,7 +16,8 @@ struct Idle {
 
 pub async fn tray_section(plan: &Plan, env: &Env, summary: &mut Vec<Verdict>) -> Result<()> {
     eprintln!("\n[7] tray: starting Xvfb, trayer, litefs-sim and two daemons…");
-    let display = start_display()?;
+    let display = xvfb::VirtualDisplay::start()
+        .context("starting Xvfb and trayer (apt-get install xvfb trayer x11-utils)")?;
     let sim = SimServer::start(env, plan.burst_mb, env.tmp("tray-sim")?).await?;
     let mut headless = Daemon::start(env, &env.tmp("tray-headless")?, &sim.url, 5, None)?;
     let mut app = Daemon::spawn(
