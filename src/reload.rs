@@ -260,7 +260,13 @@ pub async fn serve(
                 tokio::time::sleep(DEBOUNCE).await;
                 while changes.try_recv().is_ok() {}
                 let loaded = sources.load();
-                notifications.send_replace(loaded.notifications());
+                let settings = loaded.notifications();
+                // Wakes the UI only when they changed.
+                notifications.send_if_modified(|current| {
+                    let changed = *current != settings;
+                    *current = settings;
+                    changed
+                });
                 let next = loaded.snapshot();
                 if next == current {
                     tracing::debug!("settings files changed; nothing the core uses did");
