@@ -68,3 +68,123 @@ async fn errors_say_what_failed() {
     assert_eq!(err.kind(), "litefs_unreachable");
     assert!(err.to_string().contains(&port.to_string()), "{err}");
 }
+
+/// Reads an export to its end or its first error, within `limit`.
+async fn drain(client: &Client, limit: Duration) -> Result<u64, LiteFsError> {
+    let read = async {
+        let mut export = client.export().await?;
+        let mut total = 0;
+        while let Some(chunk) = export.chunk().await? {
+            total += chunk.len() as u64;
+        }
+        Ok(total)
+    };
+    tokio::time::timeout(limit, read)
+        .await
+        .expect("the export ended within its bounds")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_that_drips_is_given_up() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(root.path(), 2, None).await;
+    let client = Client::new(&sim.url, "Domain.sqlite3", TIMEOUTS).unwrap();
+    sim.misbehave(litefs_sim::Misbehaviour::DripExport);
+    // A byte every 100 ms never trips the 2 s stall timeout; the rate bound must.
+    let err = drain(&client, Duration::from_secs(30))
+        .await
+        .expect_err("a drip is not a database");
+    assert_eq!(err.kind(), "export_too_slow", "{err}");
+    assert!(err.to_string().contains("too slow"), "{err}");
+
+    sim.misbehave(litefs_sim::Misbehaviour::None);
+    let len = drain(&client, Duration::from_secs(30)).await.unwrap();
+    let pos = sim.sim.position();
+    assert_eq!(len, u64::from(pos.pages) * u64::from(pos.page_size));
+}
+
+/// A server whose every answer is `status` with an endless body; counts what it sent.
+async fn endless_server(status: u16) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let sent = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+            let stream = futures_util::stream::repeat_with(move || {
+                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                Ok::<_, std::io::Error>(chunk.clone())
+            });
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                axum::body::Body::from_stream(stream),
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_error_and_info_bodies_are_not_read_whole() {
+    use std::sync::atomic::Ordering;
+    let (url, sent) = endless_server(500).await;
+    let client = Client::new(&url, "Domain.sqlite3", TIMEOUTS).unwrap();
+    let err = client.export().await.err().expect("a 500 is an error");
+    assert_eq!(err.kind(), "litefs_http_error", "{err}");
+    assert!(err.to_string().contains("500"), "{err}");
+    assert!(err.to_string().len() < 1024, "the message is short: {err}");
+    // Give a client that kept reading the time to pull gigabytes.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after_error = sent.load(Ordering::Relaxed);
+    assert!(
+        after_error < 64 << 20,
+        "{after_error} bytes of an error body were pulled"
+    );
+
+    let (url, sent) = endless_server(200).await;
+    let client = Client::new(&url, "Domain.sqlite3", TIMEOUTS).unwrap();
+    let err = client
+        .info()
+        .await
+        .err()
+        .expect("an endless /info is an error");
+    assert!(err.to_string().contains("/info"), "{err}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after_info = sent.load(Ordering::Relaxed);
+    assert!(
+        after_info < 64 << 20,
+        "{after_info} bytes of /info were pulled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_unreachable_after_the_stall_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts every connection and never says a word.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let client = Client::new(&url, "Domain.sqlite3", TIMEOUTS).unwrap();
+    for result in [
+        tokio::time::timeout(Duration::from_secs(20), client.export())
+            .await
+            .map(|r| r.err()),
+        tokio::time::timeout(Duration::from_secs(20), client.events())
+            .await
+            .map(|r| r.err()),
+    ] {
+        let err = result
+            .expect("the request ended within its bounds")
+            .expect("no answer is an error");
+        assert_eq!(err.kind(), "litefs_unreachable", "{err}");
+        assert!(err.to_string().contains("no answer"), "{err}");
+    }
+}

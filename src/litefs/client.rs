@@ -6,13 +6,23 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use crate::error_chain::error_chain;
 
 use super::events::{parse_line, BadLine, Event, Line, LineSplitter};
+use super::pace::Pace;
 
 /// Longest event line accepted; real ones are a few hundred bytes.
 const MAX_EVENT_LINE: usize = 64 * 1024;
+/// Most of an error body kept for the message; the rest is never read.
+pub const MAX_ERROR_BODY: usize = 4 * 1024;
+/// Largest `/info` body accepted; LiteFS's is a few hundred bytes.
+pub const MAX_INFO_BODY: usize = 64 * 1024;
+/// Slowest average rate an export may keep up over each stall window (bytes per
+/// second). LiteFS on loopback sends hundreds of MB/s; a server below this is broken
+/// or hostile, and it holds LiteFS's lock while it drips.
+pub const MIN_EXPORT_RATE: u64 = 256 * 1024;
 
 /// Errors talking to LiteFS; each says which request failed and how.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +39,13 @@ pub enum LiteFsError {
     },
     #[error("LiteFS export stalled: no data for {0:?}")]
     Stalled(Duration),
+    #[error(
+        "LiteFS export too slow: less than {} KiB arrived in {window:?}; gave up on it (it is retried)",
+        per_window / 1024
+    )]
+    TooSlow { per_window: u64, window: Duration },
+    #[error("LiteFS sent an /info answer larger than {} KiB", MAX_INFO_BODY / 1024)]
+    InfoTooLarge,
     #[error("LiteFS connection broke during {what}: {reason}")]
     Broken { what: &'static str, reason: String },
 }
@@ -41,6 +58,8 @@ impl LiteFsError {
             LiteFsError::NoDatabase { .. } => "litefs_no_database",
             LiteFsError::Status { .. } => "litefs_http_error",
             LiteFsError::Stalled(_) => "export_stalled",
+            LiteFsError::TooSlow { .. } => "export_too_slow",
+            LiteFsError::InfoTooLarge => "litefs_http_error",
             LiteFsError::Broken { .. } => "export_interrupted",
         }
     }
@@ -50,7 +69,8 @@ impl LiteFsError {
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     pub connect: Duration,
-    /// Longest pause between two chunks of an export.
+    /// Longest wait for an answer's headers, and between two chunks of an export; an
+    /// export must also bring [`MIN_EXPORT_RATE`] on average over every such window.
     pub stall: Duration,
 }
 
@@ -98,12 +118,20 @@ impl Client {
         what: &'static str,
         query: &[(&str, &str)],
     ) -> Result<reqwest::Response, LiteFsError> {
-        let resp = self
+        let request = self
             .http
             .get(format!("{}{}", self.base, what))
             .query(query)
-            .send()
+            .send();
+        let resp = tokio::time::timeout(self.timeouts.stall, request)
             .await
+            .map_err(|_| LiteFsError::Unreachable {
+                url: self.base.clone(),
+                reason: format!(
+                    "it took the connection but sent no answer within {:?}",
+                    self.timeouts.stall
+                ),
+            })?
             .map_err(|e| LiteFsError::Unreachable {
                 url: self.base.clone(),
                 reason: error_chain(&e),
@@ -117,11 +145,11 @@ impl Client {
                 db: self.db.clone(),
             });
         }
-        let body = tokio::time::timeout(self.timeouts.stall, resp.text())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let mut resp = resp;
+        let body = match read_capped(&mut resp, MAX_ERROR_BODY, self.timeouts.stall).await {
+            Ok((body, _)) => String::from_utf8_lossy(&body).into_owned(),
+            Err(_) => String::new(),
+        };
         Err(LiteFsError::Status {
             what,
             status: status.as_u16(),
@@ -129,13 +157,20 @@ impl Client {
         })
     }
 
-    /// `GET /info`: the node's description, as JSON.
+    /// `GET /info`: the node's description, as JSON (at most [`MAX_INFO_BODY`] read).
     pub async fn info(&self) -> Result<serde_json::Value, LiteFsError> {
-        let resp = self.get("/info", &[]).await?;
-        resp.json().await.map_err(|e| LiteFsError::Broken {
+        let mut resp = self.get("/info", &[]).await?;
+        let broken = |reason: String| LiteFsError::Broken {
             what: "/info",
-            reason: error_chain(&e),
-        })
+            reason,
+        };
+        let (body, complete) = read_capped(&mut resp, MAX_INFO_BODY, self.timeouts.stall)
+            .await
+            .map_err(broken)?;
+        if !complete {
+            return Err(LiteFsError::InfoTooLarge);
+        }
+        serde_json::from_slice(&body).map_err(|e| broken(e.to_string()))
     }
 
     /// `GET /export?name=<db>`: a stream of the database image's bytes.
@@ -145,6 +180,8 @@ impl Client {
             expected_len: resp.content_length(),
             resp,
             stall: self.timeouts.stall,
+            pace: Pace::new(Instant::now(), self.timeouts.stall, MIN_EXPORT_RATE),
+            received: 0,
         })
     }
 
@@ -159,10 +196,37 @@ impl Client {
     }
 }
 
+/// Reads at most `cap` bytes of a body, each chunk within `stall`; the bool says whether
+/// the body ended within the cap. The rest of a longer body is never read.
+async fn read_capped(
+    resp: &mut reqwest::Response,
+    cap: usize,
+    stall: Duration,
+) -> Result<(Vec<u8>, bool), String> {
+    let mut body = Vec::new();
+    loop {
+        let chunk = tokio::time::timeout(stall, resp.chunk())
+            .await
+            .map_err(|_| format!("no data for {stall:?}"))?
+            .map_err(|e| error_chain(&e))?;
+        let Some(chunk) = chunk else {
+            return Ok((body, true));
+        };
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+}
+
 /// An export being received.
 pub struct Export {
     resp: reqwest::Response,
     stall: Duration,
+    pace: Pace,
+    received: u64,
     expected_len: Option<u64>,
 }
 
@@ -173,15 +237,28 @@ impl Export {
     }
 
     /// The next chunk; `None` at the end. Fails when no byte arrives within the stall
-    /// timeout or the connection breaks.
+    /// timeout, when the export falls below [`MIN_EXPORT_RATE`] (see [`Pace`]), or when
+    /// the connection breaks.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, LiteFsError> {
-        match tokio::time::timeout(self.stall, self.resp.chunk()).await {
+        let stall_at = Instant::now() + self.stall;
+        let pace_at = self.pace.deadline();
+        match tokio::time::timeout_at(stall_at.min(pace_at), self.resp.chunk()).await {
+            Err(_) if pace_at < stall_at => Err(LiteFsError::TooSlow {
+                per_window: self.pace.per_window(),
+                window: self.pace.window(),
+            }),
             Err(_) => Err(LiteFsError::Stalled(self.stall)),
             Ok(Err(e)) => Err(LiteFsError::Broken {
                 what: "/export",
                 reason: error_chain(&e),
             }),
-            Ok(Ok(chunk)) => Ok(chunk),
+            Ok(Ok(chunk)) => {
+                if let Some(chunk) = &chunk {
+                    self.received += chunk.len() as u64;
+                    self.pace.advance(self.received, Instant::now());
+                }
+                Ok(chunk)
+            }
         }
     }
 }

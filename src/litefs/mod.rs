@@ -3,6 +3,7 @@
 pub mod checksum;
 pub mod client;
 pub mod events;
+pub mod pace;
 pub mod pos;
 
 pub use checksum::{Checksum, Checksummer};

@@ -20,6 +20,8 @@ pub(crate) struct ExportPlan {
     pub(crate) flip_at: Option<u64>,
     /// After sending, keep the response open until the client leaves.
     pub(crate) stall: bool,
+    /// After sending, send the rest one byte at a time, slowly.
+    pub(crate) drip: bool,
 }
 
 impl ExportPlan {
@@ -31,6 +33,7 @@ impl ExportPlan {
             content_length: Some(len),
             flip_at: None,
             stall: false,
+            drip: false,
         };
         match mode {
             Misbehaviour::TruncatedExport => ExportPlan {
@@ -46,6 +49,11 @@ impl ExportPlan {
             Misbehaviour::StalledExport => ExportPlan {
                 send: STALL_AFTER.min(len),
                 stall: true,
+                ..full
+            },
+            Misbehaviour::DripExport => ExportPlan {
+                send: STALL_AFTER.min(len),
+                drip: true,
                 ..full
             },
             _ => full,
@@ -76,6 +84,8 @@ mod tests {
 
         let stalled = ExportPlan::new(Misbehaviour::StalledExport, LEN, 4096);
         assert_eq!((stalled.send, stalled.stall), (LEN, true));
+        let drip = ExportPlan::new(Misbehaviour::DripExport, 100 * LEN, 4096);
+        assert_eq!((drip.send, drip.drip, drip.stall), (65536, true, false));
         let big = ExportPlan::new(Misbehaviour::StalledExport, 100 * LEN, 4096);
         assert_eq!((big.send, big.content_length), (65536, Some(100 * LEN)));
     }

@@ -33,6 +33,9 @@ use crate::store::Snapshot;
 /// Size of the chunks an export is streamed in.
 const EXPORT_CHUNK: u64 = 256 * 1024;
 
+/// How often a dripping export sends its next byte.
+const DRIP_EVERY: Duration = Duration::from_millis(100);
+
 /// How long to wait before failing a body, so the bytes before the failure go out.
 const FLUSH_GRACE: Duration = Duration::from_millis(50);
 
@@ -205,6 +208,9 @@ async fn export(State(sim): State<Sim>, Query(query): Query<ExportQuery>) -> Res
             "internal error: simulated failure",
         );
     }
+    if mode == Misbehaviour::EndlessErrorBody {
+        return endless_error();
+    }
     let (guard, snapshot) = match sim.export_snapshot().await {
         Ok(found) => found,
         Err(err) => return internal_error(&err),
@@ -256,6 +262,18 @@ async fn stream_export(
             return Ok(()); // the client went away
         }
     }
+    if plan.drip {
+        // Holds the lock as a dripping LiteFS export would, one byte per tick.
+        let mut byte = [0u8; 1];
+        while sent < snapshot.len() {
+            tokio::time::sleep(DRIP_EVERY).await;
+            file.read_exact(&mut byte).await?;
+            sent += 1;
+            if tx.send(Ok(byte.to_vec().into())).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
     drop(guard);
     if plan.stall {
         tx.closed().await;
@@ -263,7 +281,22 @@ async fn stream_export(
     Ok(())
 }
 
-async fn info() -> Json<serde_json::Value> {
+/// A 500 whose body never ends (until the client leaves).
+fn endless_error() -> Response {
+    let (tx, body) = channel_body();
+    tokio::spawn(async move {
+        let junk = Bytes::from(vec![b'x'; 64 * 1024]);
+        while tx.send(Ok(junk.clone())).await.is_ok() {}
+    });
+    let mut response = body.into_response();
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+async fn info(State(sim): State<Sim>) -> Response {
+    if sim.misbehaviour() == Misbehaviour::EndlessErrorBody {
+        return endless_error();
+    }
     Json(json!({
         "clusterID": "LFSCsim",
         "isPrimary": true,
@@ -271,6 +304,7 @@ async fn info() -> Json<serde_json::Value> {
         "path": "/litefs",
         "primary": {"hostname": HOSTNAME},
     }))
+    .into_response()
 }
 
 #[derive(Deserialize)]

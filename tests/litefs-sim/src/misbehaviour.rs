@@ -19,6 +19,11 @@ pub enum Misbehaviour {
     Http500,
     /// `/export` sends the first 64 KiB and then nothing, until the client leaves.
     StalledExport,
+    /// `/export` sends the first 64 KiB, then one byte every 100 ms: never silent for
+    /// long, never done.
+    DripExport,
+    /// `/export` and `/info` answer 500 with a body that never ends.
+    EndlessErrorBody,
     /// `/events` sends half of the next `tx` line and drops the connection.
     CutStream,
     /// `/events` sends a garbage line, an unknown event type and another
