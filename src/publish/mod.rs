@@ -135,6 +135,9 @@ impl Publisher {
             PublishMode::Versioned => self.link_versioned(&mut staged, now)?,
             PublishMode::Single => self.rename_single(&mut staged)?,
         };
+        if self.mode == PublishMode::Versioned {
+            self.set_aside_future(now);
+        }
         sync_dir(&self.dir)?;
         Ok(Published { path })
     }
@@ -154,7 +157,11 @@ impl Publisher {
     /// does not exist yet).
     pub fn newest(&self) -> Result<Option<PathBuf>, PublishError> {
         match self.mode {
-            PublishMode::Versioned => Ok(self.versions()?.into_iter().max().map(|(_, path)| path)),
+            PublishMode::Versioned => Ok(self
+                .plausible_versions(SystemTime::now())?
+                .into_iter()
+                .max()
+                .map(|(_, path)| path)),
             PublishMode::Single => {
                 let path = self.dir.join(&self.db_name);
                 match fs::metadata(&path) {
@@ -174,7 +181,7 @@ impl Publisher {
         now: SystemTime,
     ) -> Result<PathBuf, PublishError> {
         let newest = self
-            .versions()?
+            .plausible_versions(now)?
             .into_iter()
             .map(|(seconds, _)| seconds)
             .max();
@@ -209,9 +216,40 @@ impl Publisher {
         Ok(target)
     }
 
+    /// Moves versioned files named further ahead of the clock than
+    /// [`naming::MAX_AHEAD_SECS`] to hidden names, once a version of ours is newer in the
+    /// POS app's eyes. Failures are logged; the next publish tries again.
+    fn set_aside_future(&self, now: SystemTime) {
+        let now_secs = unix_seconds(now);
+        let Ok(versions) = self.versions() else {
+            return;
+        };
+        for (_, path) in versions
+            .into_iter()
+            .filter(|(seconds, _)| !naming::is_plausible(*seconds, now_secs))
+        {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let aside = self.dir.join(naming::set_aside_name(name));
+            match fs::rename(&path, &aside) {
+                Ok(()) => tracing::warn!(
+                    path = %path.display(),
+                    moved_to = %aside.display(),
+                    "a database named far ahead of the clock was set aside so the POS app reads the current one"
+                ),
+                Err(err) => tracing::warn!(
+                    path = %path.display(),
+                    error = %err,
+                    "could not set aside a database named far ahead of the clock"
+                ),
+            }
+        }
+    }
+
     /// Deletes all but the newest `keep` versions; returns what it deleted.
     fn apply_retention(&self) -> Vec<PathBuf> {
-        let versions = match self.versions() {
+        let versions = match self.plausible_versions(SystemTime::now()) {
             Ok(versions) => versions,
             Err(err) => {
                 tracing::warn!(error = %err, "retention skipped");
@@ -258,6 +296,14 @@ impl Publisher {
                 versions.push((seconds, entry.path()));
             }
         }
+        Ok(versions)
+    }
+
+    /// The versions whose names follow the clock at `now` (see [`naming::is_plausible`]).
+    fn plausible_versions(&self, now: SystemTime) -> Result<Vec<(u64, PathBuf)>, PublishError> {
+        let now_secs = unix_seconds(now);
+        let mut versions = self.versions()?;
+        versions.retain(|(seconds, _)| naming::is_plausible(*seconds, now_secs));
         Ok(versions)
     }
 

@@ -24,6 +24,22 @@ pub fn versioned_name(seconds: u64, db_name: &str) -> String {
     format!("{seconds}-{db_name}")
 }
 
+/// How far past the clock a versioned name may be and still count as a version: names
+/// follow the clock, so a name further ahead (a stranger's file, or ours from a clock
+/// that was set wrong) is set aside rather than followed.
+pub const MAX_AHEAD_SECS: u64 = 24 * 60 * 60;
+
+/// Whether a versioned name of `seconds` can be one of ours at `now_secs`.
+pub fn is_plausible(seconds: u64, now_secs: u64) -> bool {
+    seconds <= now_secs.saturating_add(MAX_AHEAD_SECS)
+}
+
+/// The hidden name a versioned file from the far future is moved to, out of the POS
+/// app's sight but kept for whoever put it there.
+pub fn set_aside_name(name: &str) -> String {
+    format!(".{name}.ahead-of-clock")
+}
+
 /// The seconds for the next versioned name: `now`, but always after the
 /// newest existing version, so names are unique and strictly increasing even
 /// when the clock stands still or goes backwards.
@@ -129,6 +145,21 @@ mod tests {
         assert_eq!(next_seconds(100, Some(100)), 101);
         assert_eq!(next_seconds(90, Some(100)), 101);
         assert_eq!(next_seconds(0, Some(u64::MAX)), u64::MAX);
+    }
+
+    #[test]
+    fn names_up_to_a_day_ahead_of_the_clock_are_plausible() {
+        let now = 1_764_079_392;
+        assert!(is_plausible(now, now));
+        assert!(is_plausible(0, now));
+        assert!(is_plausible(now + MAX_AHEAD_SECS, now));
+        assert!(!is_plausible(now + MAX_AHEAD_SECS + 1, now));
+        assert!(!is_plausible(u64::MAX, now));
+        assert!(is_plausible(u64::MAX, u64::MAX));
+        let aside = set_aside_name("99999999999-Domain.sqlite3");
+        assert!(aside.starts_with('.'));
+        assert_eq!(parse_versioned(&aside, DB), None);
+        assert!(!is_our_temp(&aside, DB));
     }
 
     #[test]

@@ -433,3 +433,61 @@ fn disk_full_is_recognised_and_leaves_the_published_file_intact() {
     assert_eq!(publisher.newest().unwrap(), Some(previous));
     assert_eq!(names(&dir), ["1000-Domain.sqlite3"]);
 }
+
+#[test]
+fn names_follow_the_clock_not_a_file_planted_far_in_the_future() {
+    let tmp = TempDir::new().unwrap();
+    let publisher = publisher(tmp.path(), PublishMode::Versioned, 3);
+    let now = SystemTime::now();
+    let now_secs = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let planted = [
+        "18446744073709551615-Domain.sqlite3",
+        "99999999999-Domain.sqlite3",
+    ];
+    for name in planted {
+        fs::write(tmp.path().join(name), b"planted").unwrap();
+    }
+    // A planted name is not what the POS should read as the newest.
+    assert_eq!(publisher.newest().unwrap(), None);
+
+    let first = publish(&publisher, b"ours", now_secs);
+    assert_eq!(first.path, tmp.path().join(format!("{now_secs}-{DB}")));
+    let second = publish(&publisher, b"ours again", now_secs);
+    assert_eq!(
+        second.path,
+        tmp.path().join(format!("{}-{DB}", now_secs + 1))
+    );
+    assert_eq!(publisher.newest().unwrap(), Some(second.path.clone()));
+
+    // What the POS app sees: our two versions, and the planted ones set aside, not lost.
+    let visible: Vec<String> = names(tmp.path())
+        .into_iter()
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(
+        visible,
+        vec![format!("{now_secs}-{DB}"), format!("{}-{DB}", now_secs + 1)]
+    );
+    for name in planted {
+        let aside = tmp.path().join(format!(".{name}.ahead-of-clock"));
+        assert_eq!(fs::read(&aside).unwrap(), b"planted", "{name} was kept");
+    }
+}
+
+#[test]
+fn a_version_a_few_hours_ahead_is_still_followed() {
+    // A clock that went back an hour: names stay strictly increasing.
+    let tmp = TempDir::new().unwrap();
+    let publisher = publisher(tmp.path(), PublishMode::Versioned, 3);
+    let now_secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ahead = publish(&publisher, b"v1", now_secs + 3600);
+    let next = publish(&publisher, b"v2", now_secs);
+    assert_eq!(
+        next.path,
+        tmp.path().join(format!("{}-{DB}", now_secs + 3601))
+    );
+    assert!(ahead.path.exists());
+}

@@ -20,6 +20,7 @@ use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
 use super::download::{download, DownloadError};
 use super::ledger::Ledger;
+use super::stamp::Stamp;
 
 /// What a job needs; shared by all jobs of a worker.
 pub struct JobContext {
@@ -41,9 +42,8 @@ pub type Probe = Arc<dyn Fn() -> BoxFuture<'static, Option<Position>> + Send + S
 pub struct Known {
     pub path: PathBuf,
     pub checksum: Checksum,
-    /// Size and modification time, to notice changes behind our back cheaply.
-    pub len: u64,
-    pub modified: Option<SystemTime>,
+    /// To notice changes behind our back cheaply.
+    pub stamp: Stamp,
 }
 
 /// How a successful job ended.
@@ -127,18 +127,17 @@ fn describe(path: PathBuf, checksum: Option<Checksum>) -> Result<Known, SyncErro
         None => checksum_file(&path).map_err(read_err)?.checksum,
     };
     Ok(Known {
-        len: meta.len(),
-        modified: meta.modified().ok(),
+        stamp: Stamp::of(&meta),
         checksum,
         path,
     })
 }
 
-/// Whether `known` still describes the file on disk (same newest path, size and mtime).
+/// Whether `known` still describes the file on disk (same newest path and [`Stamp`]).
 pub fn still_current(publisher: &Publisher, known: &Known) -> bool {
     match publisher.newest() {
         Ok(Some(path)) if path == known.path => std::fs::metadata(&path)
-            .map(|m| m.len() == known.len && m.modified().ok() == known.modified)
+            .map(|m| Stamp::of(&m) == known.stamp)
             .unwrap_or(false),
         _ => false,
     }

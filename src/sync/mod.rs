@@ -2,7 +2,7 @@
 //!
 //! [`listener`] follows LiteFS's event stream, [`ledger`] remembers the transactions it
 //! announced, [`coalesce`] decides when a sync runs, [`download`] streams one export to a
-//! staged file, [`job`] takes a snapshot through verify → publish → inspect, and
+//! staged file, [`stamp`] notices a published file changed behind our back, [`job`] takes a snapshot through verify → publish → inspect, and
 //! [`worker`] ties them together and keeps the status.
 
 pub mod coalesce;
@@ -10,6 +10,7 @@ pub mod download;
 pub mod job;
 pub mod ledger;
 pub mod listener;
+pub mod stamp;
 pub mod worker;
 
 /// What the UI and CLI ask the core to do.
