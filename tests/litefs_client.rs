@@ -150,8 +150,7 @@ async fn endless_error_and_info_bodies_are_not_read_whole() {
     let err = client
         .info()
         .await
-        .err()
-        .expect("an endless /info is an error");
+        .expect_err("an endless /info is an error");
     assert!(err.to_string().contains("/info"), "{err}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after_info = sent.load(Ordering::Relaxed);
