@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
-use notify::Watcher;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 
 use crate::board::Board;
 use crate::config::Config;
@@ -19,10 +19,11 @@ use crate::docker::supervisor::{position_probe, DockerSlot, Supervisor};
 use crate::litefs::client::{Client, Timeouts};
 use crate::publish::Publisher;
 use crate::status::{State, Status};
+use crate::sync::folder_watch::FolderWatch;
 use crate::sync::job::{JobContext, Probe};
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
-use crate::sync::worker::{Inputs, Settings, Worker};
+use crate::sync::worker::{supervise, Inputs, Settings, Worker};
 use crate::sync::Command;
 use crate::telemetry;
 use crate::token;
@@ -179,7 +180,9 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
     })
 }
 
-/// Prepares the sync (event listener + worker); calling the result starts it.
+/// Prepares the sync (event listener + worker); calling the result starts it. The
+/// returned task owns the listener and the folder watch: when it ends (after `Quit`, or
+/// when aborted) they end with it.
 fn sync_starter(
     config: &Config,
     client: Client,
@@ -209,45 +212,23 @@ fn sync_starter(
     move || {
         let (commands_tx, commands) = mpsc::channel(16);
         let (signals_tx, signals) = mpsc::channel(1024);
-        let (folder_tx, folder_changes) = mpsc::channel(1);
-        let watcher = watch_folder(&publish_dir, folder_tx);
-        tokio::spawn(listen(client, ledger, signals_tx, max_backoff));
-        let telemetry = telemetry::start(&telemetry_config, &board);
-        let worker = Worker::new(ctx, board, settings).with_telemetry(telemetry);
+        let telemetry = telemetry::start(&telemetry_config, &board).map(Arc::new);
         let task = tokio::spawn(async move {
-            let _watcher = watcher;
-            worker
-                .run(Inputs {
-                    commands,
-                    signals,
-                    folder_changes,
-                })
-                .await;
+            let mut owned = JoinSet::new();
+            owned.spawn(listen(client, ledger, signals_tx, max_backoff));
+            let mut inputs = Inputs {
+                commands,
+                signals,
+                folder: FolderWatch::new(&publish_dir),
+            };
+            let make = || {
+                Worker::new(ctx.clone(), board.clone(), settings.clone())
+                    .with_telemetry(telemetry.clone())
+            };
+            supervise(make, &mut inputs, &board, max_backoff).await;
+            owned.shutdown().await;
         });
         (commands_tx, task)
-    }
-}
-
-/// Watches the publish folder; a failure to watch only loses that one trigger.
-fn watch_folder(dir: &std::path::Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
-    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Opening or reading the folder (which our own checks do) is not a change.
-        if event.is_ok_and(|e| !e.kind.is_access()) {
-            let _ = tx.try_send(());
-        }
-    });
-    match watcher {
-        Ok(mut w) => match w.watch(dir, notify::RecursiveMode::NonRecursive) {
-            Ok(()) => Some(w),
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the publish folder; changes behind our back are noticed at the next sync");
-                None
-            }
-        },
-        Err(e) => {
-            tracing::warn!(error = %e, "no file watcher available");
-            None
-        }
     }
 }
 

@@ -171,3 +171,43 @@ async fn a_full_disk_loses_nothing_and_recovers() {
     daemon.stop();
     assert_eq!(published(&config.publish_dir).len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_folder_deleted_while_running_is_recreated_and_watched_again() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = DaemonConfig::new(root.path(), &sim.url);
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+
+    // What deleting or reinstalling the VoriPOS app does; nothing new comes from LiteFS.
+    for round in 0..2 {
+        std::fs::remove_dir_all(&config.publish_dir).unwrap();
+        let status = daemon
+            .wait_for(&format!("republish {round}"), WAIT, |s| {
+                s.state == State::UpToDate && s.published_path.as_ref().is_some_and(|p| p.exists())
+            })
+            .await;
+        let files = published(&config.publish_dir);
+        assert_eq!(files.len(), 1, "round {round}: {files:?}");
+        assert_eq!(
+            checksum_of(&files[0]),
+            sim.sim.position().checksum,
+            "round {round}"
+        );
+        integrity_check(&files[0]).unwrap();
+        assert_eq!(status.published_path.as_deref(), Some(files[0].as_path()));
+    }
+    // Still watched after being recreated: a file removed behind our back comes back.
+    let files = published(&config.publish_dir);
+    std::fs::remove_file(&files[0]).unwrap();
+    daemon
+        .wait_for("republish after a removal", WAIT, |s| {
+            s.published_path.as_ref().is_some_and(|p| p.exists())
+        })
+        .await;
+    // And new transactions still arrive.
+    let pos = sim.sim.commit(1).await.unwrap();
+    daemon.wait_synced_to(&pos).await;
+    daemon.stop();
+}

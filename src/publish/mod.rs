@@ -115,10 +115,20 @@ impl Publisher {
     }
 
     /// Creates a new hidden temp file in the publish folder for the caller to
-    /// write the next database into. It is deleted on drop unless published.
+    /// write the next database into. It is deleted on drop unless published. A
+    /// folder deleted while running (the VoriPOS app deleted, reinstalled or
+    /// migrated) is created again.
     pub fn stage(&self) -> Result<Staged, PublishError> {
-        Staged::create(&self.dir, &self.db_name)
-            .map_err(|err| io_error("create a temp file in publish folder", &self.dir, err))
+        let stage_err = |err| io_error("create a temp file in publish folder", &self.dir, err);
+        match Staged::create(&self.dir, &self.db_name) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(&self.dir)
+                    .map_err(|err| io_error("create publish folder", &self.dir, err))?;
+                tracing::warn!(dir = %self.dir.display(), "the publish folder was gone; created it again");
+                Staged::create(&self.dir, &self.db_name).map_err(stage_err)
+            }
+            staged => staged.map_err(stage_err),
+        }
     }
 
     /// Publishes a staged copy: fsyncs it, gives it its final name atomically

@@ -491,3 +491,16 @@ fn a_version_a_few_hours_ahead_is_still_followed() {
     );
     assert!(ahead.path.exists());
 }
+
+#[test]
+fn a_folder_deleted_while_running_is_created_again() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path().join("Domain");
+    let publisher = publisher(&dir, PublishMode::Versioned, 3);
+    publish(&publisher, b"v1", 1000);
+    fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(publisher.newest().unwrap(), None);
+    let again = publish(&publisher, b"v2", 1001);
+    assert_eq!(fs::read(&again.path).unwrap(), b"v2");
+    assert_eq!(publisher.newest().unwrap(), Some(again.path));
+}

@@ -7,6 +7,7 @@
 
 pub mod coalesce;
 pub mod download;
+pub mod folder_watch;
 pub mod job;
 pub mod ledger;
 pub mod listener;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -20,6 +21,7 @@ use crate::telemetry::Telemetry;
 use crate::verify::Provenance;
 
 use super::coalesce::{Coalescer, Decision, Reason};
+use super::folder_watch::FolderWatch;
 use super::job::{read_known, still_current, JobContext, Known, Outcome, SyncError};
 use super::listener::Signal;
 use super::Command;
@@ -39,12 +41,13 @@ pub struct Settings {
     pub max_backoff: Duration,
 }
 
-/// Where the worker's inputs come from.
+/// Where the worker's inputs come from. They outlive a worker that panicked, so the
+/// next one ([`supervise`]) picks up where it left off.
 pub struct Inputs {
     pub commands: mpsc::Receiver<Command>,
     pub signals: mpsc::Receiver<Signal>,
     /// Something changed in the published folder.
-    pub folder_changes: mpsc::Receiver<()>,
+    pub folder: FolderWatch,
 }
 
 /// A job's result and the published file it compared against.
@@ -60,7 +63,7 @@ pub struct Worker {
     job: Option<JoinHandle<JobResult>>,
     /// When the current (or last) job started, for its trace span.
     job_started: SystemTime,
-    telemetry: Option<Telemetry>,
+    telemetry: Option<Arc<Telemetry>>,
     scheduled: Option<Instant>,
     retry_at: Option<Instant>,
 }
@@ -83,13 +86,13 @@ impl Worker {
     }
 
     /// Sends a trace span for every publish and failed sync.
-    pub fn with_telemetry(mut self, telemetry: Option<Telemetry>) -> Self {
+    pub fn with_telemetry(mut self, telemetry: Option<Arc<Telemetry>>) -> Self {
         self.telemetry = telemetry;
         self
     }
 
     /// Runs until a `Quit` command or until every command sender is gone.
-    pub async fn run(mut self, mut inputs: Inputs) {
+    pub async fn run(mut self, inputs: &mut Inputs) {
         let mut safety = tokio::time::interval(self.settings.safety_check);
         safety.tick().await;
         let mut stale = tokio::time::interval(STALE_TICK);
@@ -108,6 +111,8 @@ impl Worker {
                 result = wait_job(&mut self.job) => {
                     self.job = None;
                     self.on_result(result);
+                    // The folder may have been created again by this sync.
+                    inputs.folder.ensure();
                     let decision = self.coalescer.finished(Instant::now().into_std());
                     self.apply(decision);
                 }
@@ -126,7 +131,7 @@ impl Worker {
                     }
                 }
                 _ = stale.tick() => self.check_stale(),
-                Some(()) = inputs.folder_changes.recv() => self.on_folder_change(),
+                Some(()) = inputs.folder.changes.recv() => self.on_folder_change(),
             }
         }
         if let Some(job) = self.job.take() {
@@ -336,6 +341,55 @@ impl Worker {
     }
 }
 
+/// Runs workers made by `make` until one stops as asked (`Quit`, or every command sender
+/// gone). A worker that panics is shown as state `error` (kind `internal`) and replaced
+/// after a capped backoff; a `Quit` during the pause is honoured.
+pub async fn supervise(
+    make: impl Fn() -> Worker,
+    inputs: &mut Inputs,
+    board: &Board,
+    max_backoff: Duration,
+) {
+    let mut backoff = Backoff::new(Duration::from_secs(1), max_backoff);
+    loop {
+        let run = std::panic::AssertUnwindSafe(make().run(inputs)).catch_unwind();
+        let Err(panic) = run.await else {
+            return;
+        };
+        let message = panic_message(panic.as_ref());
+        let delay = backoff.next_delay();
+        tracing::error!(restart_in = ?delay, "the sync worker stopped unexpectedly: {message}");
+        board.update(|s| {
+            s.set_state(State::Error, Utc::now());
+            s.detail = Some(format!(
+                "restarting the sync in {}s",
+                delay.as_secs().max(1)
+            ));
+            s.error = Some(ErrorInfo {
+                kind: "internal".into(),
+                message: format!("the sync stopped unexpectedly ({message}); it is restarted"),
+            });
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            command = inputs.commands.recv() => {
+                if matches!(command, Some(Command::Quit) | None) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The text a panic carried, if it was text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
 async fn wait_job<T>(job: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
     match job {
         Some(handle) => handle.await,
@@ -347,5 +401,107 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::litefs::client::{Client, Timeouts};
+    use crate::publish::{PublishMode, Publisher};
+    use crate::status::Status;
+    use crate::sync::ledger::Ledger;
+
+    #[tokio::test]
+    async fn a_worker_that_panics_is_shown_as_an_error_and_restarted() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "http://127.0.0.1:9";
+        let short = Duration::from_millis(100);
+        let ctx = Arc::new(JobContext {
+            client: Client::new(
+                url,
+                "Domain.sqlite3",
+                Timeouts {
+                    connect: short,
+                    stall: short,
+                },
+            )
+            .unwrap(),
+            publisher: Arc::new(
+                Publisher::new(
+                    dir.path().join("Domain"),
+                    PublishMode::Versioned,
+                    "Domain.sqlite3",
+                    3,
+                )
+                .unwrap(),
+            ),
+            ledger: Ledger::default(),
+            quick_check: false,
+            tables: Vec::new(),
+            event_grace: Duration::ZERO,
+            probe: None,
+        });
+        let board = Arc::new(Board::new(
+            dir.path().join("status.json"),
+            Status::starting(url, Utc::now()),
+        ));
+        // A zero safety-check period makes tokio's interval panic inside `run`.
+        let settings = Settings {
+            min_interval: Duration::from_millis(1),
+            safety_check: Duration::ZERO,
+            stale_after: Duration::from_secs(3600),
+            max_backoff: Duration::from_millis(200),
+        };
+        let (commands_tx, commands) = mpsc::channel(4);
+        let (_signals_tx, signals) = mpsc::channel(4);
+        let mut inputs = Inputs {
+            commands,
+            signals,
+            folder: FolderWatch::new(dir.path()),
+        };
+        let made = Arc::new(AtomicUsize::new(0));
+        let supervisor = {
+            let (board, made) = (board.clone(), made.clone());
+            tokio::spawn(async move {
+                let make = || {
+                    made.fetch_add(1, Ordering::SeqCst);
+                    Worker::new(ctx.clone(), board.clone(), settings.clone())
+                };
+                supervise(make, &mut inputs, &board, Duration::from_millis(200)).await;
+            })
+        };
+        let mut status = board.subscribe();
+        let shown = tokio::time::timeout(
+            Duration::from_secs(10),
+            status.wait_for(|s| s.state == State::Error),
+        )
+        .await
+        .expect("the panic is shown")
+        .unwrap()
+        .clone();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while made.load(Ordering::SeqCst) < 3 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the worker is restarted");
+        let error = shown.error.expect("an error is shown");
+        assert_eq!(error.kind, "internal");
+        assert!(
+            error.message.contains("stopped unexpectedly"),
+            "{}",
+            error.message
+        );
+        assert!(error.message.contains("non-zero"), "{}", error.message);
+
+        commands_tx.send(Command::Quit).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), supervisor)
+            .await
+            .expect("Quit is honoured between restarts")
+            .unwrap();
     }
 }
