@@ -51,6 +51,16 @@ pub enum Source {
     Container(ContainerSpec),
 }
 
+/// The LiteFS API the core talks to: the managed container's published port, or
+/// `[litefs] url` as configured.
+pub fn litefs_url(config: &Config) -> String {
+    if config.container.manage {
+        ContainerSpec::url_for_port(config.container.host_port)
+    } else {
+        config.litefs.url.clone()
+    }
+}
+
 /// Starts the core as the configuration says: a managed container (which needs the
 /// LiteFS Cloud token; without one the status is `not_configured`) or `litefs.url`.
 pub fn start(config: &Config) -> anyhow::Result<Core> {
@@ -82,7 +92,7 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
                 found.looked_in.join(", ")
             );
             tracing::warn!("{message}");
-            Ok(idle(config.status_file(), &config.litefs.url, |s| {
+            Ok(idle(config.status_file(), &litefs_url(config), |s| {
                 s.set_state(State::NotConfigured, Utc::now());
                 s.detail = Some(message);
             }))

@@ -146,7 +146,7 @@ impl Demo {
                     ui_status.send_replace(s);
                 }
                 Some((request, reply)) = requests.recv() => {
-                    let (response, quit) = reload::answer(&core, request).await;
+                    let (response, quit) = reload::answer(&core, request);
                     let _ = reply.send(response);
                     if quit {
                         break;

@@ -15,7 +15,9 @@ use std::time::Duration;
 use chrono::Utc;
 use notify::Watcher;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
+use crate::backoff::Backoff;
 use crate::config::{Config, Notifications, Secret};
 use crate::daemon::{self, Core};
 use crate::ipc::{
@@ -31,6 +33,9 @@ use crate::user_defaults::{self, POS_DOMAIN};
 
 /// How long to wait for a burst of file events to settle.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
+/// First and longest pause before starting a core that could not start again.
+const START_RETRY: Duration = Duration::from_secs(1);
+const START_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// Error kind in the status when the config file cannot be used.
 pub const CONFIG_INVALID: &str = "config_invalid";
@@ -164,44 +169,65 @@ pub fn concerns(event: &notify::Event, watched: &[PathBuf]) -> bool {
         })
 }
 
+/// A core as [`start`] left it.
+pub struct Started {
+    pub core: Core,
+    /// The core could not start (an unusable publish folder, say): it shows why, and
+    /// [`serve`] tries again after `retry_in`.
+    pub failed: bool,
+}
+
 /// Starts the core for what was read; a configuration that cannot be used, or a core
-/// that cannot start, gives an idle core showing the error instead of an exit.
-pub fn start(loaded: &Loaded) -> Core {
+/// that cannot start, gives an idle core showing the error instead of an exit. A core
+/// that could not start says it is retried in `retry_in`; a configuration that cannot be
+/// used waits for the file to change.
+pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
     let (config, found) = match loaded {
         Loaded::Ready { config, found } => (config, found),
         Loaded::Invalid(message) => {
             tracing::error!("{message}; waiting for the file to be fixed");
-            return failed(&Config::default(), CONFIG_INVALID, message);
+            let core = failed(&Config::default(), CONFIG_INVALID, message, None);
+            return Started {
+                core,
+                failed: false,
+            };
         }
     };
     match daemon::start_resolved(config, found.clone()) {
         Ok(core) => {
             tracing::info!(
-                litefs = %config.litefs.url,
+                litefs = %daemon::litefs_url(config),
                 database = %config.litefs.database,
                 dir = %config.publish_dir().display(),
                 status_file = %core.status_file.display(),
                 "sync core started"
             );
-            core
+            Started {
+                core,
+                failed: false,
+            }
         }
         Err(e) => {
             let message = format!("{e:#}");
-            tracing::error!("cannot start: {message}; waiting for a configuration change");
-            failed(config, START_FAILED, &message)
+            tracing::error!(retry_in = ?retry_in, "cannot start: {message}");
+            let retry = format!("retrying in {}s", retry_in.as_secs().max(1));
+            Started {
+                core: failed(config, START_FAILED, &message, Some(retry)),
+                failed: true,
+            }
         }
     }
 }
 
 /// An idle core showing state `error` with `kind` in `config`'s status file.
-fn failed(config: &Config, kind: &str, message: &str) -> Core {
+fn failed(config: &Config, kind: &str, message: &str, detail: Option<String>) -> Core {
     let error = ErrorInfo {
         kind: kind.into(),
         message: message.into(),
     };
-    daemon::idle(config.status_file(), &config.litefs.url, |s| {
+    daemon::idle(config.status_file(), &daemon::litefs_url(config), |s| {
         s.set_state(State::Error, Utc::now());
-        s.detail = Some(error.message.clone());
+        s.detail = Some(detail.unwrap_or_else(|| error.message.clone()));
         s.error = Some(error);
     })
 }
@@ -235,7 +261,9 @@ pub async fn serve(
     let _watcher = watch(&sources.watched_files(), tx);
     let mut current = loaded.snapshot();
     notifications.send_replace(loaded.notifications());
-    let mut core = start(&loaded);
+    let mut retry = Backoff::new(START_RETRY, START_RETRY_MAX);
+    let mut retry_at = None;
+    let mut core = begin(&loaded, &mut retry, &mut retry_at);
     let mut core_status = core.status.clone();
     ui_status.send_replace(core_status.borrow_and_update().clone());
     let shutdown = daemon::shutdown_signal();
@@ -246,11 +274,20 @@ pub async fn serve(
                 result?;
                 break;
             }
+            _ = sleep_until(retry_at) => {
+                tracing::info!("trying to start the sync core again");
+                let loaded = sources.load();
+                stop(core).await;
+                core = begin(&loaded, &mut retry, &mut retry_at);
+                core_status = core.status.clone();
+                ui_status.send_replace(core_status.borrow_and_update().clone());
+                current = loaded.snapshot();
+            }
             Ok(()) = core_status.changed() => {
                 ui_status.send_replace(core_status.borrow_and_update().clone());
             }
             Some((request, reply)) = requests.recv() => {
-                let (response, quit) = answer(&core, request).await;
+                let (response, quit) = answer(&core, request);
                 let _ = reply.send(response);
                 if quit {
                     break;
@@ -274,7 +311,8 @@ pub async fn serve(
                 }
                 tracing::info!("the configuration or the token changed; restarting the core");
                 stop(core).await;
-                core = start(&loaded);
+                retry.reset();
+                core = begin(&loaded, &mut retry, &mut retry_at);
                 core_status = core.status.clone();
                 ui_status.send_replace(core_status.borrow_and_update().clone());
                 current = next;
@@ -287,16 +325,43 @@ pub async fn serve(
 }
 
 /// Answers a request from the control socket or the UI; `true` when the app should stop.
-pub async fn answer(core: &Core, request: Request) -> (Response, bool) {
+/// Never waits: a core with a full queue of requests says so instead of stalling the
+/// app's loop (and with it signals, the tray and every other client).
+pub fn answer(core: &Core, request: Request) -> (Response, bool) {
     let command = match request {
         Request::Status => return (Response::status(core.status.borrow().clone()), false),
         Request::Quit => return (Response::ok("stopping"), true),
         Request::Resync => Command::Resync,
         Request::Reset => Command::Reset,
     };
-    match core.commands.send(command).await {
+    match core.commands.try_send(command) {
         Ok(()) => (Response::ok(format!("{command:?} requested")), false),
-        Err(_) => (Response::error("the core is restarting; try again"), false),
+        Err(mpsc::error::TrySendError::Full(_)) => (
+            Response::error("the app is still busy with earlier requests; try again in a moment"),
+            false,
+        ),
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            (Response::error("the core is restarting; try again"), false)
+        }
+    }
+}
+
+/// Starts a core for `loaded`; when it cannot start, schedules the next try in
+/// `retry_at` with capped backoff, otherwise clears it.
+fn begin(loaded: &Loaded, retry: &mut Backoff, retry_at: &mut Option<Instant>) -> Core {
+    let delay = retry.next_delay();
+    let started = start(loaded, delay);
+    *retry_at = started.failed.then(|| Instant::now() + delay);
+    if !started.failed {
+        retry.reset();
+    }
+    started.core
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -211,3 +211,37 @@ async fn a_publish_folder_deleted_while_running_is_recreated_and_watched_again()
     daemon.wait_synced_to(&pos).await;
     daemon.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_folder_unusable_at_start_is_retried_until_it_works() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    // A file where the folder's parent should be: like a volume that is not mounted yet,
+    // and unusable even for root (who ignores permission bits).
+    let blocker = root.path().join("Volume");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    config.publish_dir = blocker.join("Domain");
+    let mut daemon = Daemon::start(root.path(), &config);
+    let status = daemon
+        .wait_for("the failed start", WAIT, |s| s.state == State::Error)
+        .await;
+    let error = status.error.clone().expect("the error is named");
+    assert_eq!(error.kind, "start_failed");
+    assert!(
+        error.message.contains(&*blocker.to_string_lossy()),
+        "{}",
+        error.message
+    );
+    assert!(
+        status
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("retrying")),
+        "{status:?}"
+    );
+
+    std::fs::remove_file(&blocker).unwrap();
+    daemon.wait_synced_to(&sim.sim.position()).await;
+    daemon.stop();
+}

@@ -168,7 +168,12 @@ impl ContainerSpec {
 
     /// The URL of LiteFS's API as published on the host.
     pub fn litefs_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.host_port)
+        ContainerSpec::url_for_port(self.host_port)
+    }
+
+    /// The URL of LiteFS's API when the container publishes it on `host_port`.
+    pub fn url_for_port(host_port: u16) -> String {
+        format!("http://127.0.0.1:{host_port}")
     }
 }
 

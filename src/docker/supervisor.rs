@@ -58,19 +58,26 @@ impl Supervisor {
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut backoff = Backoff::new(Duration::from_secs(1), self.max_backoff);
         let mut sync: Option<mpsc::Sender<Command>> = None;
+        let mut queued = Queued::default();
         let mut reset = false;
         loop {
-            let next = match self.round(reset, &mut sync, &mut commands).await {
+            let next = match self
+                .round(reset, &mut sync, &mut commands, &mut queued)
+                .await
+            {
                 Ok(next) => {
                     backoff.reset();
                     next
                 }
                 Err(Failure::Quit) => Next::Quit,
+                Err(Failure::Reset) => Next::Reset,
                 Err(Failure::Retry) => {
-                    match wait_or_command(backoff.next_delay(), &mut commands, sync.as_ref()).await
+                    let delay = backoff.next_delay();
+                    match while_starting(tokio::time::sleep(delay), &mut commands, &mut queued)
+                        .await
                     {
-                        Some(Command::Quit) => Next::Quit,
-                        Some(Command::Reset) => Next::Reset,
+                        Err(Failure::Quit) => Next::Quit,
+                        Err(Failure::Reset) => Next::Reset,
                         _ => Next::Reconcile,
                     }
                 }
@@ -87,26 +94,29 @@ impl Supervisor {
     }
 
     /// One pass: connect, reconcile, wait for LiteFS, then watch until something happens.
+    /// Every long step answers commands meanwhile ([`while_starting`]).
     async fn round(
         &mut self,
         reset: bool,
         sync: &mut Option<mpsc::Sender<Command>>,
         commands: &mut mpsc::Receiver<Command>,
+        queued: &mut Queued,
     ) -> Result<Next, Failure> {
         let candidates =
             endpoint::candidates(&self.env, |p: &Path| std::fs::read_to_string(p).ok());
-        let connected = match endpoint::connect(&candidates).await {
-            Ok(c) => c,
-            Err(unavailable) => {
-                self.board.update(|s| {
-                    s.set_state(State::DockerUnavailable, Utc::now());
-                    s.detail = Some(unavailable.to_string());
-                    s.docker_endpoint = None;
-                    s.container = None;
-                });
-                return Err(Failure::Retry);
-            }
-        };
+        let connected =
+            match while_starting(endpoint::connect(&candidates), commands, queued).await? {
+                Ok(c) => c,
+                Err(unavailable) => {
+                    self.board.update(|s| {
+                        s.set_state(State::DockerUnavailable, Utc::now());
+                        s.detail = Some(unavailable.to_string());
+                        s.docker_endpoint = None;
+                        s.container = None;
+                    });
+                    return Err(Failure::Retry);
+                }
+            };
         let docker = connected.docker;
         if let Ok(mut slot) = self.docker.lock() {
             *slot = Some(docker.clone());
@@ -121,12 +131,12 @@ impl Supervisor {
                 s.detail = Some("Docker is back".into());
             }
         });
-        if let Err(e) = self.reconcile(&docker, reset).await {
+        if let Err(e) = while_starting(self.reconcile(&docker, reset), commands, queued).await? {
             self.fail(&e);
             return Err(Failure::Retry);
         }
         self.show_container(&docker).await;
-        if !self.wait_for_litefs(commands).await? {
+        if !while_starting(self.wait_for_litefs(), commands, queued).await? {
             self.fail_with(
                 "litefs_unreachable",
                 format!(
@@ -138,12 +148,14 @@ impl Supervisor {
             return Err(Failure::Retry);
         }
         match (sync.as_ref(), self.start_sync.take()) {
+            // The first sync runs at once: it does what a queued Resync asked.
             (None, Some(start)) => *sync = Some(start()),
-            (Some(s), _) if reset => {
-                let _ = s.send(Command::Resync).await;
+            (Some(s), _) if reset || queued.resync => {
+                let _ = s.try_send(Command::Resync);
             }
             _ => {}
         }
+        queued.resync = false;
         self.watch(&docker, commands, sync.as_ref()).await
     }
 
@@ -194,32 +206,24 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Polls LiteFS's `/info` until it answers; `Ok(false)` on timeout.
-    async fn wait_for_litefs(
-        &self,
-        commands: &mut mpsc::Receiver<Command>,
-    ) -> Result<bool, Failure> {
+    /// Polls LiteFS's `/info` until it answers; `false` on timeout.
+    async fn wait_for_litefs(&self) -> bool {
         self.progress(false, "waiting for LiteFS to answer");
         let timeouts = Timeouts {
             connect: Duration::from_secs(2),
             stall: Duration::from_secs(5),
         };
         let Ok(client) = Client::new(&self.spec.litefs_url(), &self.database, timeouts) else {
-            return Ok(false);
+            return false;
         };
         let deadline = tokio::time::Instant::now() + LITEFS_STARTUP;
         while tokio::time::Instant::now() < deadline {
             if client.info().await.is_ok() {
-                return Ok(true);
+                return true;
             }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                command = commands.recv() => if matches!(command, Some(Command::Quit) | None) {
-                    return Err(Failure::Quit);
-                }
-            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Ok(false)
+        false
     }
 
     /// Waits for a reason to reconcile: our container died or vanished, Docker went
@@ -264,7 +268,7 @@ impl Supervisor {
                     Some(Command::Reset) => return Ok(Next::Reset),
                     Some(Command::Resync) => {
                         if let Some(sync) = sync {
-                            let _ = sync.send(Command::Resync).await;
+                            let _ = sync.try_send(Command::Resync);
                         }
                     }
                     Some(Command::Quit) | None => return Ok(Next::Quit),
@@ -355,30 +359,37 @@ pub fn position_probe(slot: DockerSlot, spec: ContainerSpec, database: String) -
     })
 }
 
+/// Why a round ended early.
+#[derive(Debug, PartialEq, Eq)]
 enum Failure {
     Retry,
     Quit,
+    Reset,
 }
 
-/// Sleeps `delay` unless a command comes first; Resync is passed on to the sync.
-async fn wait_or_command(
-    delay: Duration,
+/// Requests that arrived while LiteFS was being started, honoured once it answers.
+#[derive(Debug, Default)]
+struct Queued {
+    resync: bool,
+}
+
+/// Runs a long start-up step (connecting, pulling, creating, waiting for LiteFS, a
+/// backoff pause) while answering commands: `Quit` and `Reset` cancel the step (dropping
+/// it stops the pull or the wait) and end the round; `Resync` is queued for when the
+/// sync runs.
+async fn while_starting<T>(
+    step: impl std::future::Future<Output = T>,
     commands: &mut mpsc::Receiver<Command>,
-    sync: Option<&mpsc::Sender<Command>>,
-) -> Option<Command> {
-    let sleep = tokio::time::sleep(delay);
-    tokio::pin!(sleep);
+    queued: &mut Queued,
+) -> Result<T, Failure> {
+    tokio::pin!(step);
     loop {
         tokio::select! {
-            _ = &mut sleep => return None,
+            out = &mut step => return Ok(out),
             command = commands.recv() => match command {
-                Some(Command::Resync) => {
-                    if let Some(sync) = sync {
-                        let _ = sync.send(Command::Resync).await;
-                    }
-                }
-                None => return Some(Command::Quit),
-                other => return other,
+                Some(Command::Quit) | None => return Err(Failure::Quit),
+                Some(Command::Reset) => return Err(Failure::Reset),
+                Some(Command::Resync) => queued.resync = true,
             },
         }
     }
