@@ -26,7 +26,7 @@ pub enum IpcError {
     NotRunning(PathBuf),
     #[error("another instance is already running (it answers at {0})")]
     AlreadyRunning(PathBuf),
-    #[error("the control socket {path} failed: {source}")]
+    #[error("the control socket {path} failed")]
     Io {
         path: PathBuf,
         source: std::io::Error,
