@@ -1,0 +1,183 @@
+//! The control socket under clients that misbehave and starts that collide: the running
+//! instance stays responsive, bounded in what it holds, private, and single.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use voripos_domain_sync::status::State;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn cli(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        .args(args)
+        .arg("--config")
+        .arg(root.join("config.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// `status --json` from the CLI; panics with its stderr unless it succeeds.
+fn status_pid(root: &Path) -> u64 {
+    let out = cli(root, &["status", "--json"]);
+    assert!(
+        out.status.success(),
+        "status failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["pid"].as_u64().unwrap()
+}
+
+fn socket_of(config: &DaemonConfig) -> PathBuf {
+    config.status_file.with_file_name("control.sock")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binding_changes_the_mode_only_of_folders_it_creates() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+
+    // A shared folder that exists already keeps its mode.
+    let shared = root.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let first = root.path().join("first");
+    std::fs::create_dir(&first).unwrap();
+    let mut config = DaemonConfig::new(&first, &sim.url);
+    config.status_file = shared.join("status.json");
+    let mut daemon = Daemon::start(&first, &config);
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    status_pid(&first);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&shared), 0o755, "the shared folder's mode was changed");
+    assert_eq!(mode(&socket_of(&config)), 0o600, "the socket is private");
+    daemon.stop();
+
+    // Folders the app creates are private to the user.
+    let second = root.path().join("second");
+    std::fs::create_dir(&second).unwrap();
+    let mut config = DaemonConfig::new(&second, &sim.url);
+    config.status_file = second.join("made/by-the-app/status.json");
+    let mut daemon = Daemon::start(&second, &config);
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    status_pid(&second);
+    assert_eq!(mode(&second.join("made")), 0o700);
+    assert_eq!(mode(&second.join("made/by-the-app")), 0o700);
+    assert_eq!(mode(&socket_of(&config)), 0o600);
+    daemon.stop();
+}
+
+/// The process's state letter (`T` when stopped).
+fn process_state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap()
+}
+
+/// `n` daemons on `config_path` that start at the same instant: each is held stopped
+/// before it executes the app, then all are resumed by one signal.
+fn spawn_together(n: usize, root: &Path, config_path: &Path, config: &DaemonConfig) -> Vec<Daemon> {
+    let daemons: Vec<Daemon> = (0..n)
+        .map(|i| {
+            let log = root.join(format!("start-{i}-{}.log", fastrand::u32(..)));
+            let child = Command::new("sh")
+                .arg("-c")
+                .arg(r#"kill -STOP $$ && exec "$0" "$@""#)
+                .arg(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+                .args(&config.args)
+                .arg("--config")
+                .arg(config_path)
+                .env("RUST_LOG", "info,voripos_domain_sync=debug")
+                .env("XDG_DATA_HOME", data_home(root))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            Daemon {
+                child,
+                status_file: config.status_file.clone(),
+                log,
+            }
+        })
+        .collect();
+    let deadline = Instant::now() + WAIT;
+    for daemon in &daemons {
+        while process_state(daemon.child.id()) != 'T' {
+            assert!(Instant::now() < deadline, "the shell did not stop itself");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let resumed = Command::new("kill")
+        .arg("-CONT")
+        .args(daemons.iter().map(|d| d.child.id().to_string()))
+        .status()
+        .unwrap();
+    assert!(resumed.success());
+    daemons
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_starts_leave_exactly_one_instance() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = DaemonConfig::new(root.path(), &sim.url);
+    let config_path = root.path().join("config.toml");
+    config.write(&config_path);
+    let socket = socket_of(&config);
+
+    // Rounds after a kill -9 start with the dead instance's socket still there.
+    for round in 0..12 {
+        let mut started = spawn_together(6, root.path(), &config_path, &config);
+        let deadline = Instant::now() + WAIT;
+        let mut exits = Vec::new();
+        while exits.len() < 5 && Instant::now() < deadline {
+            started.retain_mut(|daemon| match daemon.child.try_wait().unwrap() {
+                Some(exit) => {
+                    exits.push((exit, daemon.log_text()));
+                    false
+                }
+                None => true,
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for (exit, stderr) in &exits {
+            assert!(
+                exit.success(),
+                "round {round}: a second start failed ({exit}):\n{stderr}"
+            );
+            assert!(
+                stderr.contains("already running"),
+                "round {round}: a second start did not say why it stopped:\n{stderr}"
+            );
+        }
+        assert_eq!(
+            started.len(),
+            1,
+            "round {round}: {} instances run, {} stopped",
+            started.len(),
+            exits.len()
+        );
+        let mut winner = started.pop().unwrap();
+        winner
+            .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+            .await;
+        assert_eq!(status_pid(root.path()), u64::from(winner.child.id()));
+        if round % 2 == 0 {
+            winner.kill9();
+            assert!(socket.exists(), "a killed instance leaves its socket");
+        } else {
+            winner.stop();
+        }
+    }
+}
