@@ -3,12 +3,16 @@
 
 mod common;
 
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use voripos_domain_sync::ipc::protocol::Response;
+use voripos_domain_sync::ipc::server::{MAX_REQUEST, REQUEST_DEADLINE};
 use voripos_domain_sync::status::State;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -35,8 +39,74 @@ fn status_pid(root: &Path) -> u64 {
     json["pid"].as_u64().unwrap()
 }
 
+/// A daemon synced from a simulator, answering on its control socket.
+async fn started(root: &Path) -> (SimServer, DaemonConfig, Daemon) {
+    let sim = SimServer::start(&root.join("litefs"), 1, None).await;
+    let config = DaemonConfig::new(root, &sim.url);
+    let mut daemon = Daemon::start(root, &config);
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    (sim, config, daemon)
+}
+
 fn socket_of(config: &DaemonConfig) -> PathBuf {
     config.status_file.with_file_name("control.sock")
+}
+
+/// Reads until the server closes the connection (or `within` passes: then panics).
+fn read_until_closed(stream: &mut UnixStream, within: Duration) -> Vec<u8> {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut got = Vec::new();
+    match stream.read_to_end(&mut got) {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the server did not close the connection within {within:?}: {e}"),
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_says_nothing_is_disconnected() {
+    let root = tempfile::tempdir().unwrap();
+    let (_sim, config, daemon) = started(root.path()).await;
+    let mut silent = UnixStream::connect(socket_of(&config)).unwrap();
+    let start = Instant::now();
+    // Others are answered meanwhile.
+    assert_eq!(status_pid(root.path()), u64::from(daemon.child.id()));
+
+    let got = read_until_closed(&mut silent, REQUEST_DEADLINE + Duration::from_secs(5));
+    assert!(
+        start.elapsed() >= REQUEST_DEADLINE,
+        "closed before the deadline"
+    );
+    let answer: Response = serde_json::from_slice(&got).expect("an error answer");
+    assert!(!answer.ok);
+    assert!(
+        answer.message.unwrap_or_default().contains("no request"),
+        "{got:?}"
+    );
+    assert_eq!(status_pid(root.path()), u64::from(daemon.child.id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_request_is_refused_with_a_reason() {
+    let root = tempfile::tempdir().unwrap();
+    let (_sim, config, daemon) = started(root.path()).await;
+    let mut client = UnixStream::connect(socket_of(&config)).unwrap();
+    let mut line = vec![b' '; MAX_REQUEST * 4];
+    line.extend_from_slice(b"{\"command\":\"status\"}\n");
+    // The server may stop reading midway: the rest of the write can fail.
+    let _ = client.write_all(&line);
+    let got = read_until_closed(&mut client, WAIT);
+    let answer: Response = serde_json::from_slice(&got).expect("an error answer");
+    assert!(!answer.ok);
+    let message = answer.message.unwrap_or_default();
+    assert!(
+        message.contains(&format!("{MAX_REQUEST} bytes")),
+        "the answer names the limit: {message}"
+    );
+    assert_eq!(status_pid(root.path()), u64::from(daemon.child.id()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,10 @@
 //! The running instance's side of the control socket.
+//!
+//! What a client can hold is bounded, so that clients that misbehave (or a flood of
+//! them) cannot stop the socket from answering, nor the app from working:
+//!
+//! - a request must arrive within [`REQUEST_DEADLINE`] and be at most [`MAX_REQUEST`]
+//!   bytes; a whole exchange is cut at [`EXCHANGE_DEADLINE`].
 
 use std::fs::{File, TryLockError};
 use std::io::ErrorKind;
@@ -6,15 +12,19 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::protocol::{Request, Response};
 use super::{client, lock_path, IpcError};
 
-/// Longest request line accepted.
-const MAX_REQUEST: u64 = 4096;
+/// Longest request line accepted, newline included.
+pub const MAX_REQUEST: usize = 4096;
+/// How long a client has to send its request after connecting.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a whole exchange (request, the app's answer, writing it) may take.
+pub const EXCHANGE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// How long the check of a socket left by an instance without the lock may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -115,21 +125,27 @@ impl Bound {
                 },
                 _ = to_app.closed() => return,
             };
-            tokio::spawn(answer(stream, to_app.clone()));
+            let to_app = to_app.clone();
+            tokio::spawn(tokio::time::timeout(
+                EXCHANGE_DEADLINE,
+                exchange(stream, to_app, REQUEST_DEADLINE),
+            ));
         }
     }
 }
 
-async fn answer(stream: UnixStream, to_app: mpsc::Sender<Incoming>) {
+/// Serves one connection: reads one request (within `request_deadline`), hands it to
+/// the app, writes the answer. The caller bounds the whole exchange.
+async fn exchange(stream: UnixStream, to_app: mpsc::Sender<Incoming>, request_deadline: Duration) {
     let (read, mut write) = stream.into_split();
-    let mut line = String::new();
-    let read = BufReader::new(read)
-        .take(MAX_REQUEST)
-        .read_line(&mut line)
-        .await;
-    let response = match read.map_err(|e| e.to_string()).and_then(|_| {
-        serde_json::from_str::<Request>(&line).map_err(|e| format!("bad request: {e}"))
-    }) {
+    let request = match tokio::time::timeout(request_deadline, read_request(read)).await {
+        Ok(request) => request,
+        Err(_) => Err(format!(
+            "no request within {}s",
+            request_deadline.as_secs_f32()
+        )),
+    };
+    let response = match request {
         Err(message) => Response::error(message),
         Ok(request) => {
             let (reply, answer) = oneshot::channel();
@@ -148,9 +164,57 @@ async fn answer(stream: UnixStream, to_app: mpsc::Sender<Incoming>) {
     }
 }
 
+/// Reads one request line of at most [`MAX_REQUEST`] bytes; the error is the message
+/// for the client.
+async fn read_request(read: impl AsyncRead + Unpin) -> Result<Request, String> {
+    let mut line = Vec::new();
+    BufReader::new(read)
+        .take(MAX_REQUEST as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .await
+        .map_err(|e| format!("cannot read the request: {e}"))?;
+    if line.len() > MAX_REQUEST {
+        return Err(format!("bad request: longer than {MAX_REQUEST} bytes"));
+    }
+    serde_json::from_slice(&line).map_err(|e| format!("bad request: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn requests_are_one_bounded_json_line() {
+        let status = b"{\"command\":\"status\"}\n";
+        assert_eq!(read_request(&status[..]).await, Ok(Request::Status));
+        let unterminated = b"{\"command\":\"quit\"}";
+        assert_eq!(read_request(&unterminated[..]).await, Ok(Request::Quit));
+        let unknown = b"{\"command\":\"format\"}\n";
+        assert!(read_request(&unknown[..]).await.is_err());
+        let empty = read_request(&b""[..]).await.unwrap_err();
+        assert!(empty.starts_with("bad request"), "{empty}");
+
+        let padded = |spaces: usize| [vec![b' '; spaces], status.to_vec()].concat();
+        let fits = padded(MAX_REQUEST - status.len());
+        assert_eq!(read_request(&fits[..]).await, Ok(Request::Status));
+        let long = padded(MAX_REQUEST - status.len() + 1);
+        let refused = read_request(&long[..]).await.unwrap_err();
+        assert!(refused.contains("longer than 4096 bytes"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_says_nothing_is_told_so_and_dropped() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let (to_app, _app) = mpsc::channel(1);
+        tokio::spawn(exchange(ours, to_app, Duration::from_millis(50)));
+        let mut answer = String::new();
+        let mut theirs = BufReader::new(theirs);
+        theirs.read_line(&mut answer).await.unwrap();
+        let response: Response = serde_json::from_str(&answer).unwrap();
+        assert!(!response.ok);
+        assert_eq!(response.message.as_deref(), Some("no request within 0.05s"));
+        assert_eq!(theirs.read_line(&mut answer).await.unwrap(), 0, "closed");
+    }
 
     #[tokio::test]
     async fn one_instance_holds_the_socket_and_folders_it_did_not_make_keep_their_mode() {
