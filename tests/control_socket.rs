@@ -1,5 +1,8 @@
 //! The control socket under clients that misbehave and starts that collide: the running
 //! instance stays responsive, bounded in what it holds, private, and single.
+//!
+//! The daemon's descriptors, CPU time and process state are read from /proc (Linux, where
+//! CI runs).
 
 mod common;
 
@@ -12,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use voripos_domain_sync::ipc::protocol::Response;
-use voripos_domain_sync::ipc::server::{MAX_REQUEST, REQUEST_DEADLINE};
+use voripos_domain_sync::ipc::server::{MAX_CONNECTIONS, MAX_REQUEST, REQUEST_DEADLINE};
 use voripos_domain_sync::status::State;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -54,6 +57,31 @@ fn socket_of(config: &DaemonConfig) -> PathBuf {
     config.status_file.with_file_name("control.sock")
 }
 
+/// `n` connections that never say anything.
+fn idle_connections(socket: &Path, n: usize) -> Vec<UnixStream> {
+    (0..n)
+        .map(|_| UnixStream::connect(socket).expect("the kernel queues the connection"))
+        .collect()
+}
+
+/// The descriptors the process holds.
+fn descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+/// The CPU time (user + system) the process used so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After the command name (in parentheses) come fields 3…; utime and stime are 14, 15.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let out = Command::new("getconf").arg("CLK_TCK").output().unwrap();
+    let per_second: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
 /// Reads until the server closes the connection (or `within` passes: then panics).
 fn read_until_closed(stream: &mut UnixStream, within: Duration) -> Vec<u8> {
     stream.set_read_timeout(Some(within)).unwrap();
@@ -64,6 +92,58 @@ fn read_until_closed(stream: &mut UnixStream, within: Duration) -> Vec<u8> {
         Err(e) => panic!("the server did not close the connection within {within:?}: {e}"),
     }
     got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_out_of_descriptors_neither_spins_nor_floods_the_log() {
+    let has_prlimit = Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_prlimit {
+        assert!(!in_ci(), "prlimit (util-linux) is needed in CI");
+        eprintln!("SKIPPED: prlimit (util-linux) is missing");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let (_sim, config, daemon) = started(root.path()).await;
+    let pid = daemon.child.id();
+    // A few descriptors to spare, then more clients than that: accepting fails (EMFILE).
+    let limit = descriptors(pid) + 8;
+    let set = Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .arg(format!("--nofile={limit}:{limit}"))
+        .status()
+        .unwrap();
+    assert!(set.success(), "prlimit failed");
+    let log_before = daemon.log_text().len();
+    let clients = idle_connections(&socket_of(&config), 24);
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (cpu, start) = (cpu_time(pid), Instant::now());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (used, elapsed) = (cpu_time(pid) - cpu, start.elapsed());
+    // A loop retrying at once burns a whole core; waiting between tries, almost nothing.
+    assert!(
+        used < elapsed / 4,
+        "the daemon used {used:?} of CPU in {elapsed:?} while it could not accept"
+    );
+    let log = daemon.log_text();
+    let grown = log.len() - log_before;
+    assert!(grown < 100_000, "the log grew by {grown} bytes");
+    let reports = log
+        .lines()
+        .filter(|l| l.contains("control socket cannot accept"))
+        .count();
+    assert_eq!(
+        reports,
+        1,
+        "accept failures are reported once per episode:\n{}",
+        &log[log_before..]
+    );
+
+    drop(clients);
+    assert_eq!(status_pid(root.path()), u64::from(pid));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,6 +167,31 @@ async fn a_client_that_says_nothing_is_disconnected() {
         "{got:?}"
     );
     assert_eq!(status_pid(root.path()), u64::from(daemon.child.id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_and_descriptors_stay_bounded() {
+    let root = tempfile::tempdir().unwrap();
+    let (_sim, config, daemon) = started(root.path()).await;
+    let pid = daemon.child.id();
+    let before = descriptors(pid);
+    let mut clients = idle_connections(&socket_of(&config), MAX_CONNECTIONS + 8);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let held = descriptors(pid);
+    assert!(
+        held <= before + MAX_CONNECTIONS + 4,
+        "{held} descriptors with {} idle clients (was {before})",
+        clients.len()
+    );
+
+    // A real request waits behind the idle ones, which the deadline drops.
+    let asking = root.path().to_path_buf();
+    let answered = tokio::task::spawn_blocking(move || status_pid(&asking));
+    assert_eq!(answered.await.unwrap(), u64::from(pid));
+    for client in &mut clients {
+        read_until_closed(client, REQUEST_DEADLINE * 3);
+    }
+    assert!(descriptors(pid) <= before + 4, "descriptors are given back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,28 +3,43 @@
 //! What a client can hold is bounded, so that clients that misbehave (or a flood of
 //! them) cannot stop the socket from answering, nor the app from working:
 //!
+//! - at most [`MAX_CONNECTIONS`] connections are served at once; a slot is taken
+//!   *before* accepting, so more clients wait in the kernel's queue, holding no
+//!   descriptor and no task of the app;
 //! - a request must arrive within [`REQUEST_DEADLINE`] and be at most [`MAX_REQUEST`]
-//!   bytes; a whole exchange is cut at [`EXCHANGE_DEADLINE`].
+//!   bytes; a whole exchange is cut at [`EXCHANGE_DEADLINE`];
+//! - when accepting fails (e.g. the process is out of descriptors), the next try waits
+//!   ([`AcceptErrors`]), and the failure is logged once per episode, not once per try.
 
 use std::fs::{File, TryLockError};
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use super::protocol::{Request, Response};
 use super::{client, lock_path, IpcError};
+use crate::backoff::Backoff;
 
 /// Longest request line accepted, newline included.
 pub const MAX_REQUEST: usize = 4096;
+/// Connections served at once; more wait in the kernel's queue.
+pub const MAX_CONNECTIONS: usize = 32;
 /// How long a client has to send its request after connecting.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// How long a whole exchange (request, the app's answer, writing it) may take.
 pub const EXCHANGE_DEADLINE: Duration = Duration::from_secs(30);
+/// The first pause after a failed accept; it doubles while accepting keeps failing.
+pub const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between two tries to accept.
+pub const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+/// How long accepting must have worked for an episode of failures to be over.
+pub const ACCEPT_QUIET: Duration = Duration::from_secs(10);
 
 /// How long the check of a socket left by an instance without the lock may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -110,26 +125,121 @@ fn claim(lock: &Path, socket: &Path) -> Result<File, IpcError> {
     }
 }
 
+/// What to do after a failed accept: how long to pause, and whether to log it. An
+/// episode of failures is logged when it starts, and when it ends: at the first accept
+/// that works [`ACCEPT_QUIET`] or more after the last failure (so that accepting one
+/// connection now and then while descriptors stay short does not log each time).
+#[derive(Debug)]
+pub struct AcceptErrors {
+    backoff: Backoff,
+    episode: Option<Episode>,
+}
+
+#[derive(Debug)]
+struct Episode {
+    failures: u32,
+    last: Instant,
+}
+
+/// The decision after one failed accept.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pause {
+    pub delay: Duration,
+    /// The first failure of an episode: worth a log line.
+    pub report: bool,
+}
+
+impl Default for AcceptErrors {
+    fn default() -> Self {
+        AcceptErrors {
+            backoff: Backoff::new(ACCEPT_PAUSE_MIN, ACCEPT_PAUSE_MAX),
+            episode: None,
+        }
+    }
+}
+
+impl AcceptErrors {
+    /// Accepting failed (once more) at `now`.
+    pub fn failed(&mut self, now: Instant) -> Pause {
+        let report = self.episode.is_none();
+        let episode = self.episode.get_or_insert(Episode {
+            failures: 0,
+            last: now,
+        });
+        episode.failures += 1;
+        episode.last = now;
+        Pause {
+            delay: self.backoff.next_ceiling(),
+            report,
+        }
+    }
+
+    /// Accepting worked at `now`: the number of failures of the episode this ends, if
+    /// it ends one.
+    pub fn succeeded(&mut self, now: Instant) -> Option<u32> {
+        self.backoff.reset();
+        let quiet = self
+            .episode
+            .as_ref()
+            .is_some_and(|e| now.saturating_duration_since(e.last) >= ACCEPT_QUIET);
+        if quiet {
+            self.episode.take().map(|e| e.failures)
+        } else {
+            None
+        }
+    }
+}
+
 impl Bound {
     /// Accepts connections until the receiver of `to_app` is gone; each request is
     /// handed to the app, which answers through the oneshot.
     pub async fn serve(self, to_app: mpsc::Sender<Incoming>) {
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut errors = AcceptErrors::default();
         loop {
-            let stream = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "control socket accept failed");
-                        continue;
-                    }
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    // Only a closed semaphore fails, and this one is never closed.
+                    Err(_) => return,
                 },
                 _ = to_app.closed() => return,
             };
-            let to_app = to_app.clone();
-            tokio::spawn(tokio::time::timeout(
-                EXCHANGE_DEADLINE,
-                exchange(stream, to_app, REQUEST_DEADLINE),
-            ));
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                _ = to_app.closed() => return,
+            };
+            match accepted {
+                Ok((stream, _)) => {
+                    if let Some(failures) = errors.succeeded(Instant::now()) {
+                        tracing::info!(failures, "the control socket accepts connections again");
+                    }
+                    let to_app = to_app.clone();
+                    tokio::spawn(async move {
+                        let _slot = slot;
+                        let _ = tokio::time::timeout(
+                            EXCHANGE_DEADLINE,
+                            exchange(stream, to_app, REQUEST_DEADLINE),
+                        )
+                        .await;
+                    });
+                }
+                Err(e) => {
+                    let pause = errors.failed(Instant::now());
+                    if pause.report {
+                        tracing::warn!(
+                            error = %e,
+                            "the control socket cannot accept connections; retrying at most every {}s (logged again when it works)",
+                            ACCEPT_PAUSE_MAX.as_secs()
+                        );
+                    }
+                    drop(slot);
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause.delay) => {}
+                        _ = to_app.closed() => return,
+                    }
+                }
+            }
         }
     }
 }
@@ -182,6 +292,36 @@ async fn read_request(read: impl AsyncRead + Unpin) -> Result<Request, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_failures_pause_longer_each_time_and_are_reported_once_per_episode() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut errors = AcceptErrors::default();
+        assert_eq!(errors.succeeded(at(0)), None, "no episode to end");
+        let pauses: Vec<Pause> = (0..10).map(|i| errors.failed(at(i))).collect();
+        assert!(pauses[0].report);
+        assert!(pauses[1..].iter().all(|p| !p.report), "{pauses:?}");
+        assert_eq!(pauses[0].delay, ACCEPT_PAUSE_MIN);
+        assert_eq!(pauses[1].delay, ACCEPT_PAUSE_MIN * 2);
+        assert_eq!(pauses[9].delay, ACCEPT_PAUSE_MAX);
+        assert!(pauses.iter().all(|p| p.delay >= ACCEPT_PAUSE_MIN));
+
+        // One accept that works soon after does not end the episode, but the pauses
+        // start short again.
+        assert_eq!(errors.succeeded(at(20)), None);
+        let again = errors.failed(at(30));
+        assert!(!again.report, "the same episode");
+        assert_eq!(again.delay, ACCEPT_PAUSE_MIN);
+
+        let quiet = 30 + ACCEPT_QUIET.as_millis() as u64;
+        assert_eq!(errors.succeeded(at(quiet - 1)), None);
+        assert_eq!(errors.succeeded(at(quiet)), Some(11));
+        assert_eq!(errors.succeeded(at(quiet + 1)), None, "ended once");
+        let next = errors.failed(at(quiet + 2));
+        assert!(next.report, "a new episode is reported");
+        assert_eq!(next.delay, ACCEPT_PAUSE_MIN);
+    }
 
     #[tokio::test]
     async fn requests_are_one_bounded_json_line() {
