@@ -357,6 +357,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_sent_byte_by_byte_must_still_arrive_within_the_deadline() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let (to_app, _app) = mpsc::channel(1);
+        let served = tokio::spawn(exchange(ours, to_app, Duration::from_millis(200)));
+        let (read, mut write) = theirs.into_split();
+        tokio::spawn(async move {
+            for byte in b"{\"command\":\"status\"}\n".iter().cycle() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if write.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut answer = String::new();
+        BufReader::new(read).read_line(&mut answer).await.unwrap();
+        let response: Response = serde_json::from_str(&answer).unwrap();
+        assert_eq!(response.message.as_deref(), Some("no request within 0.2s"));
+        served.await.unwrap();
+    }
+
+    #[tokio::test]
     async fn one_instance_holds_the_socket_and_folders_it_did_not_make_keep_their_mode() {
         let root = tempfile::tempdir().unwrap();
         let shared = root.path().join("shared");
