@@ -38,7 +38,7 @@ pub const EXCHANGE_DEADLINE: Duration = Duration::from_secs(30);
 pub const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
 /// The longest pause between two tries to accept.
 pub const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
-/// How long accepting must have worked for an episode of failures to be over.
+/// How long after its last failure an accept that works ends an episode of failures.
 pub const ACCEPT_QUIET: Duration = Duration::from_secs(10);
 
 /// How long the check of a socket left by an instance without the lock may take.
@@ -49,6 +49,8 @@ pub type Incoming = (Request, oneshot::Sender<Response>);
 
 /// A bound control socket; the file is removed when dropped. The lock file beside it
 /// stays locked for as long as this lives: that is what makes this instance the only one.
+/// The lock file itself is never removed: a start that had opened it just before and one
+/// that created a new one could then both hold "the" lock.
 pub struct Bound {
     listener: UnixListener,
     path: PathBuf,
