@@ -356,3 +356,39 @@ async fn simultaneous_starts_leave_exactly_one_instance() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_support_folder_gets_its_control_socket_back() {
+    let root = tempfile::tempdir().unwrap();
+    let (_sim, config, mut daemon) = started(root.path()).await;
+    let folder = config.status_file.parent().unwrap().to_path_buf();
+    std::fs::remove_dir_all(&folder).unwrap();
+    assert!(!cli(root.path(), &["status"]).status.success());
+
+    // Within a few seconds the CLI reaches the instance again, and a second start is
+    // still refused as "already running" instead of starting a second sync.
+    let deadline = Instant::now() + WAIT;
+    while !cli(root.path(), &["status"]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "the socket never came back\n{}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(status_pid(root.path()), u64::from(daemon.child.id()));
+    let second = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        .args(["run", "--headless", "--config"])
+        .arg(root.path().join("config.toml"))
+        .env("XDG_DATA_HOME", data_home(root.path()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already running"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    daemon.stop();
+}

@@ -1,6 +1,7 @@
 //! The Engine API calls the supervisor needs, each refusing to touch what is not ours.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::errors::Error as BollardError;
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -232,7 +233,29 @@ pub async fn remove_volume(docker: &Docker, spec: &ContainerSpec) -> Result<(), 
 }
 
 /// Runs `cmd` in the container and returns its standard output.
+/// Most of an exec's output kept; the rest is not read (a `-pos` file is 34 bytes).
+pub const MAX_EXEC_OUTPUT: usize = 4096;
+/// Longest an exec may take, start to end.
+pub const EXEC_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Runs `cmd` in our container and returns at most [`MAX_EXEC_OUTPUT`] bytes of its
+/// stdout, within [`EXEC_DEADLINE`].
 pub async fn exec_output(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    cmd: Vec<String>,
+) -> Result<String, EngineError> {
+    tokio::time::timeout(EXEC_DEADLINE, exec_capped(docker, spec, cmd))
+        .await
+        .map_err(|_| EngineError::Step {
+            step: "exec in the container",
+            name: spec.name.clone(),
+            reason: format!("no end within {}s", EXEC_DEADLINE.as_secs()),
+            unreachable: false,
+        })?
+}
+
+async fn exec_capped(
     docker: &Docker,
     spec: &ContainerSpec,
     cmd: Vec<String>,
@@ -256,10 +279,16 @@ pub async fn exec_output(
             .await
             .map_err(step("exec in the container", &spec.name))?
     {
+        let mut bytes = Vec::new();
         while let Some(chunk) = output.next().await {
             let chunk = chunk.map_err(step("read exec output", &spec.name))?;
-            text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            bytes.extend_from_slice(&chunk.into_bytes());
+            if bytes.len() >= MAX_EXEC_OUTPUT {
+                bytes.truncate(MAX_EXEC_OUTPUT);
+                break;
+            }
         }
+        text = String::from_utf8_lossy(&bytes).into_owned();
     }
     Ok(text)
 }

@@ -41,6 +41,11 @@ pub const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 /// How long after its last failure an accept that works ends an episode of failures.
 pub const ACCEPT_QUIET: Duration = Duration::from_secs(10);
 
+/// How often the socket file is checked to still be there (a deleted support folder
+/// takes it along; without it the CLI cannot reach this instance, and a second one
+/// could start).
+pub const SOCKET_CHECK: Duration = Duration::from_secs(5);
+
 /// How long the check of a socket left by an instance without the lock may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -72,17 +77,7 @@ impl Drop for Bound {
 /// replaced safely. Missing folders are created private to the user (0700); folders
 /// that exist keep their mode. The socket is made 0600.
 pub async fn bind(path: &Path) -> Result<Bound, IpcError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| IpcError::Io { path, source }
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io(dir))?;
-    let lock = claim(&lock_path(path), path)?;
+    let lock = claim_in_folder(path)?;
     if std::fs::symlink_metadata(path).is_ok() {
         // A version from before the lock file would answer here without holding it.
         if client::request(path, Request::Status, PROBE_TIMEOUT)
@@ -96,13 +91,34 @@ pub async fn bind(path: &Path) -> Result<Bound, IpcError> {
             _ => {}
         }
     }
-    let listener = UnixListener::bind(path).map_err(io(path))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io(path))?;
     Ok(Bound {
-        listener,
+        listener: listen(path)?,
         path: path.to_path_buf(),
         _lock: lock,
     })
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IpcError {
+    let path = path.to_path_buf();
+    move |source| IpcError::Io { path, source }
+}
+
+/// Creates the socket's folder when missing (0700) and claims the lock beside `socket`.
+fn claim_in_folder(socket: &Path) -> Result<File, IpcError> {
+    let dir = socket.parent().unwrap_or(Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))?;
+    claim(&lock_path(socket), socket)
+}
+
+/// Binds the socket at `path` (0600).
+fn listen(path: &Path) -> Result<UnixListener, IpcError> {
+    let listener = UnixListener::bind(path).map_err(io(path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io(path))?;
+    Ok(listener)
 }
 
 /// Opens (creating it 0600) and locks the lock file, without waiting; a lock held by
@@ -193,11 +209,27 @@ impl AcceptErrors {
 }
 
 impl Bound {
+    /// Whether the socket file is gone (deleted with its folder, say).
+    fn gone(&self) -> bool {
+        std::fs::symlink_metadata(&self.path).is_err_and(|e| e.kind() == ErrorKind::NotFound)
+    }
+
+    /// Claims the folder's lock and binds again after the socket was deleted.
+    fn rebind(&mut self) -> Result<(), IpcError> {
+        let lock = claim_in_folder(&self.path)?;
+        self.listener = listen(&self.path)?;
+        self._lock = lock;
+        Ok(())
+    }
+
     /// Accepts connections until the receiver of `to_app` is gone; each request is
-    /// handed to the app, which answers through the oneshot.
-    pub async fn serve(self, to_app: mpsc::Sender<Incoming>) {
+    /// handed to the app, which answers through the oneshot. A socket deleted behind
+    /// the app's back is created again within [`SOCKET_CHECK`].
+    pub async fn serve(mut self, to_app: mpsc::Sender<Incoming>) {
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut errors = AcceptErrors::default();
+        let mut check = tokio::time::interval(SOCKET_CHECK);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let slot = tokio::select! {
                 slot = Arc::clone(&slots).acquire_owned() => match slot {
@@ -208,8 +240,22 @@ impl Bound {
                 _ = to_app.closed() => return,
             };
             let accepted = tokio::select! {
-                accepted = self.listener.accept() => accepted,
+                accepted = self.listener.accept() => Some(accepted),
+                _ = check.tick() => None,
                 _ = to_app.closed() => return,
+            };
+            let Some(accepted) = accepted else {
+                if self.gone() {
+                    match self.rebind() {
+                        Ok(()) => {
+                            tracing::warn!(socket = %self.path.display(), "the control socket was deleted; created it again")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the control socket was deleted and cannot be created again")
+                        }
+                    }
+                }
+                continue;
             };
             match accepted {
                 Ok((stream, _)) => {
