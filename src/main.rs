@@ -5,7 +5,7 @@ mod commands;
 use clap::Parser;
 
 use voripos_domain_sync::cli::{Cli, Cmd, EXIT_FAILURE};
-use voripos_domain_sync::logs;
+use voripos_domain_sync::{logs, secrets};
 
 fn main() {
     let cli = Cli::parse();
@@ -16,7 +16,7 @@ fn main() {
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", secrets::scrub(&format!("{e:#}")));
             EXIT_FAILURE
         }
     };
