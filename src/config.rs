@@ -603,8 +603,8 @@ mod tests {
     #[test]
     fn names_ports_and_counts_are_checked() {
         refuses("container", "host_port", "0", "not 0");
-        refuses("publish", "keep", "1", "at least 2 and at most 100");
-        refuses("publish", "keep", "101", "at most 100");
+        refuses("publish", "keep", "1", "at least 2 and at most 10000");
+        refuses("publish", "keep", "10001", "at most 10000");
         for name in ["\"\"", "\".hidden\"", "\"a/b\"", "'a\\b'", "\"a\\u0000b\""] {
             refuses("litefs", "database", name, "plain file name");
         }
@@ -622,7 +622,7 @@ mod tests {
             refuses("container", "name", name, "container name");
         }
         let text = "[container]\nname = \"litefs_2.dev-x\"\nhost_port = 1\n\
-                    [publish]\nkeep = 100\ntables = [\"_t1\", \"Products\"]\n";
+                    [publish]\nkeep = 10000\ntables = [\"_t1\", \"Products\"]\n";
         Config::parse(text, Path::new("c.toml")).unwrap();
     }
 

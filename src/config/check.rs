@@ -16,7 +16,7 @@ pub const MAX_SYNC: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest period of the status and notifications.
 pub const MAX_LONG: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// The most published files kept.
-pub const MAX_KEEP: usize = 100;
+pub const MAX_KEEP: usize = 10_000;
 
 /// A sync timing that must not be zero (intervals, timeouts, backoff): `0s < d <= 1day`.
 pub fn sync_period<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
