@@ -17,7 +17,7 @@ use crate::inspect::DEFAULT_TABLES;
 use crate::publish::PublishMode;
 use crate::secrets;
 
-mod check;
+pub mod check;
 
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "VORIPOS_DOMAIN_SYNC_CONFIG";

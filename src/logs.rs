@@ -55,10 +55,11 @@ where
     W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
     let writer = Scrubbed(writer);
-    let level = EnvFilter::try_new(spec)
-        .ok()
-        .filter(|_| !spec.trim().is_empty())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+    let level = match spec.trim() {
+        "" => None,
+        spec => EnvFilter::try_new(spec).ok(),
+    }
+    .unwrap_or_else(|| EnvFilter::new("info"));
     let caps = Targets::new()
         .with_default(LevelFilter::TRACE)
         .with_targets(CAPPED.map(|target| (target, LevelFilter::INFO)));
