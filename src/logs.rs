@@ -213,14 +213,15 @@ mod tests {
     fn the_dropped_events_are_counted_in_one_line_when_the_window_ends() {
         let out = Captured::default();
         let limited = fmt::layer()
+            .with_ansi(false)
             .with_writer(out.clone())
             .with_filter(RateLimit::new(
                 out.clone(),
                 Limiter::new(1, std::time::Duration::from_millis(20)),
             ));
         tracing::subscriber::with_default(tracing_subscriber::registry().with(limited), || {
-            for _ in 0..3 {
-                tracing::warn!("again");
+            for i in 0..3 {
+                tracing::warn!(attempt = i, "again");
             }
             std::thread::sleep(std::time::Duration::from_millis(30));
             tracing::warn!("after the window");
@@ -228,11 +229,12 @@ mod tests {
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
-        assert!(lines[0].ends_with("again"), "{text}");
+        assert!(lines[0].ends_with("again attempt=0"), "{text}");
         assert!(
             lines[1].contains("WARN voripos_domain_sync::logs: suppressed 2 similar messages from voripos_domain_sync::logs::tests (src/logs.rs:"),
             "{text}"
         );
+        assert!(lines[1].ends_with("; the last: again attempt=2"), "{text}");
         assert!(lines[2].ends_with("after the window"), "{text}");
     }
 }

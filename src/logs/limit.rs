@@ -4,13 +4,16 @@
 //! [`Limiter`] is the decision alone (given the time, so it is tested with made-up
 //! instants); [`RateLimit`] applies it as a per-layer filter and writes the "suppressed"
 //! lines itself, straight to the layer's writer (an event emitted from inside the
-//! subscriber would be dropped by `tracing`, and no lock is held while writing).
+//! subscriber would be dropped by `tracing`, and no lock is held while writing). The
+//! line quotes the last message dropped, so a burst of state changes still ends with
+//! the state reached.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use tracing::field::{Field, Visit};
 use tracing::{Event, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Filter};
@@ -25,6 +28,8 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 pub struct Suppressed {
     pub key: String,
     pub count: u64,
+    /// The last event dropped, as noted by [`Limiter::note_last`].
+    pub last: Option<String>,
 }
 
 /// What to do with one event.
@@ -50,6 +55,7 @@ struct Window {
     start: Instant,
     written: u32,
     dropped: u64,
+    last: Option<String>,
 }
 
 impl Limiter {
@@ -71,6 +77,7 @@ impl Limiter {
                 report.push(Suppressed {
                     key: k.clone(),
                     count: w.dropped,
+                    last: w.last.take(),
                 });
             }
             open
@@ -80,6 +87,7 @@ impl Limiter {
             start: now,
             written: 0,
             dropped: 0,
+            last: None,
         });
         let write = w.written < self.limit;
         match write {
@@ -87,6 +95,13 @@ impl Limiter {
             false => w.dropped += 1,
         }
         Verdict { write, report }
+    }
+
+    /// Remembers `text` as the last event of `key` dropped, for its report.
+    pub fn note_last(&mut self, key: &str, text: String) {
+        if let Some(w) = self.open.get_mut(key) {
+            w.last = Some(text);
+        }
     }
 }
 
@@ -128,14 +143,20 @@ where
 
     fn event_enabled(&self, event: &Event<'_>, _: &Context<'_, S>) -> bool {
         let key = callsite(event.metadata());
-        let verdict = self
-            .limiter
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .allow(&key, Instant::now());
+        let lock = || self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        let verdict = lock().allow(&key, Instant::now());
+        if !verdict.write {
+            // Formatted without the lock: a field's `Debug` may do anything.
+            let text = describe(event);
+            lock().note_last(&key, text);
+        }
         for s in &verdict.report {
+            let last = s
+                .last
+                .as_deref()
+                .map_or(String::new(), |l| format!("; the last: {l}"));
             let line = format!(
-                "{}  WARN voripos_domain_sync::logs: suppressed {} similar messages from {}\n",
+                "{}  WARN voripos_domain_sync::logs: suppressed {} similar messages from {}{last}\n",
                 chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 s.count,
                 s.key
@@ -145,6 +166,23 @@ where
         }
         verdict.write
     }
+}
+
+/// An event's message and fields on one line (`message k=v …`).
+fn describe(event: &Event<'_>) -> String {
+    struct Text(String);
+    impl Visit for Text {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            let sep = if self.0.is_empty() { "" } else { " " };
+            self.0 += &match field.name() {
+                "message" => format!("{sep}{value:?}"),
+                name => format!("{sep}{name}={value:?}"),
+            };
+        }
+    }
+    let mut text = Text(String::new());
+    event.record(&mut text);
+    text.0
 }
 
 #[cfg(test)]
@@ -171,13 +209,16 @@ mod tests {
         let mut l = Limiter::new(1, WINDOW);
         l.allow("a", t0);
         l.allow("a", at(t0, 1));
+        l.note_last("a", "first dropped".into());
         l.allow("a", at(t0, 59));
+        l.note_last("a", "state: ok".into());
         let v = l.allow("b", at(t0, 60));
         assert_eq!(
             v.report,
             [Suppressed {
                 key: "a".into(),
-                count: 2
+                count: 2,
+                last: Some("state: ok".into()),
             }]
         );
         assert!(v.write);
