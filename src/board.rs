@@ -3,11 +3,16 @@
 //! Every change is published to watchers (the menu, through a `watch` channel) and
 //! written atomically to the status file (for `status` and support tooling) by a writer
 //! task off the sync path; changes that come faster than the disk are merged.
+//!
+//! The free-text fields (`detail`, `error.message`) are scrubbed of every registered
+//! secret first: the status file is what support copies into tickets.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use tokio::sync::watch;
 
+use crate::secrets;
 use crate::status::{self, State, Status};
 
 pub struct Board {
@@ -16,7 +21,8 @@ pub struct Board {
 
 impl Board {
     /// Creates the board and its status-file writer (needs a tokio runtime).
-    pub fn new(file: PathBuf, initial: Status) -> Self {
+    pub fn new(file: PathBuf, mut initial: Status) -> Self {
+        scrub(&mut initial);
         let tx = watch::Sender::new(initial);
         tokio::spawn(write_changes(file, tx.subscribe()));
         Board { tx }
@@ -37,6 +43,7 @@ impl Board {
         let before = self.get();
         let changed = self.tx.send_if_modified(|s| {
             change(s);
+            scrub(s);
             *s != before
         });
         if !changed {
@@ -58,6 +65,16 @@ impl Board {
     }
 }
 
+/// Removes the registered secrets from the status's free text.
+fn scrub(s: &mut Status) {
+    let texts = [s.detail.as_mut(), s.error.as_mut().map(|e| &mut e.message)];
+    for text in texts.into_iter().flatten() {
+        if let Cow::Owned(clean) = secrets::scrub(text) {
+            *text = clean;
+        }
+    }
+}
+
 /// Writes the newest snapshot to `file` after each change, until the board is gone.
 async fn write_changes(file: PathBuf, mut rx: watch::Receiver<Status>) {
     loop {
@@ -71,5 +88,44 @@ async fn write_changes(file: PathBuf, mut rx: watch::Receiver<Status>) {
         if rx.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::ErrorInfo;
+    use chrono::Utc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn secrets_never_reach_the_status_or_its_file() {
+        secrets::register("board-secret-1618");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("status.json");
+        let board = Board::new(file.clone(), Status::starting("http://h:1", Utc::now()));
+        board.update(|s| {
+            s.set_state(State::Error, Utc::now());
+            s.detail = Some("detail board-secret-1618".into());
+            s.error = Some(ErrorInfo {
+                kind: "start_failed".into(),
+                message: "cannot start: token board-secret-1618 refused".into(),
+            });
+        });
+        let status = board.get();
+        assert_eq!(status.detail.as_deref(), Some("detail [redacted]"));
+        let error = status.error.unwrap();
+        assert_eq!(error.message, "cannot start: token [redacted] refused");
+        for _ in 0..200 {
+            match std::fs::read_to_string(&file) {
+                Ok(text) if text.contains("start_failed") => {
+                    assert!(!text.contains("1618"), "{text}");
+                    assert!(text.contains("token [redacted] refused"), "{text}");
+                    return;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+        panic!("the status file was not written");
     }
 }

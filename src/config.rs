@@ -3,6 +3,10 @@
 //! Every key has a default, so an empty or missing file is a valid configuration. The
 //! file is found through `--config`, then `VORIPOS_DOMAIN_SYNC_CONFIG`, then the
 //! platform's config folder. Paths may start with `~/`.
+//!
+//! Every value is checked as it is read (see [`check`]), so a value that could crash or
+//! mislead the app is refused with the file, line, column and key; errors never quote
+//! the file's text, which may hold the token.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::inspect::DEFAULT_TABLES;
 use crate::publish::PublishMode;
+use crate::secrets;
+
+pub mod check;
 
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "VORIPOS_DOMAIN_SYNC_CONFIG";
@@ -31,10 +38,13 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LiteFs {
+    #[serde(deserialize_with = "check::url")]
     pub url: String,
+    #[serde(deserialize_with = "check::file_name")]
     pub database: String,
     #[serde(skip_serializing)]
     pub cloud_token: Option<Secret>,
+    #[serde(deserialize_with = "check::optional_url")]
     pub cloud_endpoint: Option<String>,
 }
 
@@ -52,11 +62,14 @@ impl Default for LiteFs {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Publish {
+    #[serde(deserialize_with = "check::path")]
     pub dir: PathBuf,
     pub mode: PublishMode,
+    #[serde(deserialize_with = "check::keep")]
     pub keep: usize,
     pub quick_check: bool,
     /// Tables whose row counts the status shows.
+    #[serde(deserialize_with = "check::tables")]
     pub tables: Vec<String>,
 }
 
@@ -78,8 +91,11 @@ impl Default for Publish {
 #[serde(default, deny_unknown_fields)]
 pub struct Container {
     pub manage: bool,
+    #[serde(deserialize_with = "check::not_empty")]
     pub image: String,
+    #[serde(deserialize_with = "check::container_name")]
     pub name: String,
+    #[serde(deserialize_with = "check::port")]
     pub host_port: u16,
     pub privileged: bool,
 }
@@ -100,8 +116,12 @@ impl Default for Container {
 #[serde(default, deny_unknown_fields)]
 pub struct Status {
     /// Empty means `<app data dir>/status.json`.
+    #[serde(deserialize_with = "check::optional_path")]
     pub file: Option<PathBuf>,
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::long_period"
+    )]
     pub stale_after: Duration,
 }
 
@@ -119,21 +139,39 @@ impl Default for Status {
 #[serde(default, deny_unknown_fields)]
 pub struct Sync {
     /// Shortest time between the starts of two automatic syncs (bursts coalesce).
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::sync_delay"
+    )]
     pub min_interval: Duration,
     /// How often to check LiteFS while its event stream is down.
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::sync_period"
+    )]
     pub safety_check: Duration,
     /// Give up on an export that sends nothing for this long.
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::sync_period"
+    )]
     pub stall_timeout: Duration,
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::sync_period"
+    )]
     pub connect_timeout: Duration,
     /// Longest wait between retries and reconnects.
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::sync_period"
+    )]
     pub max_backoff: Duration,
     /// How long a snapshot whose checksum matches no event yet waits for that event.
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::sync_delay"
+    )]
     pub event_grace: Duration,
 }
 
@@ -159,6 +197,7 @@ pub struct Telemetry {
     /// The collector's OTLP/HTTP base URL (`/v1/traces` is appended unless there); the standard
     /// `OTEL_EXPORTER_OTLP_*` variables override it, the POS app's user defaults and then
     /// `http://localhost:4318` stand in for it.
+    #[serde(deserialize_with = "check::optional_url")]
     pub otlp_endpoint: Option<String>,
 }
 
@@ -179,7 +218,10 @@ pub struct Notifications {
     pub enabled: bool,
     /// How long the state must have been `error` or `stale` before one notification is
     /// sent (once per episode; another says when it recovers).
-    #[serde(with = "humantime_serde")]
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::long_delay"
+    )]
     pub after: Duration,
 }
 
@@ -192,19 +234,28 @@ impl Default for Notifications {
     }
 }
 
-/// A secret (the LiteFS Cloud token): its `Debug` and `Display` never show it.
+/// A secret (the LiteFS Cloud token): its `Debug` and `Display` never show it, and its
+/// value is registered with [`secrets`] so that no message the app emits shows it either.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
+#[serde(from = "String")]
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `value` and registers it for scrubbing.
     pub fn new(value: String) -> Self {
+        secrets::register(&value);
         Secret(value)
     }
 
     /// The secret itself, for the one place that must hand it on (the container env).
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret::new(value)
     }
 }
 
@@ -228,8 +279,7 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the config file {path} is not valid: {message}")]
-    Parse { path: PathBuf, message: String },
+    /// `message` names the line, column and key, never quotes the file.
     #[error("the config file {path} is not valid: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -250,39 +300,15 @@ impl Config {
         Config::parse(&text, path)
     }
 
-    /// Parses TOML text; errors name the file, the line and the key.
+    /// Parses TOML text; errors name the file, the line, the column and the key.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: describe_toml_error(text, &e),
-        })?;
-        config.validate().map_err(|message| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        })?;
-        Ok(config)
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        if self.publish.keep < 2 {
-            return Err(format!(
-                "[publish] keep = {} — keep must be at least 2",
-                self.publish.keep
-            ));
-        }
-        if self.litefs.database.is_empty() || self.litefs.database.contains('/') {
-            return Err(format!(
-                "[litefs] database = {:?} — must be a plain file name",
-                self.litefs.database
-            ));
-        }
-        if !(self.litefs.url.starts_with("http://") || self.litefs.url.starts_with("https://")) {
-            return Err(format!(
-                "[litefs] url = {:?} — must start with http:// or https://",
-                self.litefs.url
-            ));
-        }
-        Ok(())
+        serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+            register_token(text);
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: describe_error(text, &e),
+            }
+        })
     }
 
     /// The publish folder with `~` expanded.
@@ -299,25 +325,41 @@ impl Config {
     }
 }
 
-/// Formats a TOML error as "line N, column M (`the line`): message", so the key is named.
-fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
-    let message = err.message().trim().to_string();
-    match err.span() {
-        Some(span) => {
-            let start = span.start.min(text.len());
-            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-            let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-            let line = text[..start].matches('\n').count() + 1;
-            let column = start - line_start + 1;
-            let source = text[line_start..line_end].trim();
-            // The line may hold the token: name its key only.
-            let source = match source.split_once('=') {
-                Some((key, _)) if key.contains("token") => format!("{}= [redacted]", key),
-                _ => source.to_string(),
-            };
-            format!("line {line}, column {column} (`{source}`): {message}")
-        }
-        None => message,
+/// Formats an error as "line N, column M, key a.b: message", without quoting the text
+/// and without any registered secret.
+fn describe_error(text: &str, err: &serde_path_to_error::Error<toml::de::Error>) -> String {
+    let inner = err.inner();
+    let mut place = Vec::new();
+    if let Some(span) = inner.span() {
+        let start = span.start.min(text.len());
+        let before = text.get(..start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        place.push(format!("line {line}, column {column}"));
+    }
+    let key = err.path().to_string();
+    if key != "." {
+        place.push(format!("key {key}"));
+    }
+    let message = inner.message().trim();
+    let described = match place.is_empty() {
+        true => message.to_string(),
+        false => format!("{}: {message}", place.join(", ")),
+    };
+    secrets::scrub(&described).into_owned()
+}
+
+/// Registers `[litefs] cloud_token` of a file that is valid TOML but not a valid
+/// configuration, so that the value is scrubbed even though it was never used.
+fn register_token(text: &str) {
+    let table: Result<toml::Table, _> = text.parse();
+    if let Some(token) = table.ok().as_ref().and_then(|t| {
+        t.get("litefs")?
+            .get("cloud_token")?
+            .as_str()
+            .map(String::from)
+    }) {
+        secrets::register(&token);
     }
 }
 
@@ -429,10 +471,7 @@ mod tests {
         let err = Config::parse("[litefs]\ncloud_token = \"sekrit\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("line 2") && err.contains("cloud_token"),
-            "{err}"
-        );
+        assert!(err.contains("line 2, column"), "{err}");
         assert!(!err.contains("sekrit"), "{err}");
     }
 
@@ -475,6 +514,144 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("endpoint") && err.contains("line 2"), "{err}");
+    }
+
+    /// The error for `text`, which must be refused.
+    fn refused(text: &str) -> String {
+        match Config::parse(text, Path::new("/etc/vds.toml")) {
+            Ok(c) => panic!("accepted:\n{text}\n{c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// `[section] key = value` on line 2 is refused, naming the file, line, key and `why`.
+    fn refuses(section: &str, key: &str, value: &str, why: &str) {
+        let err = refused(&format!("[{section}]\n{key} = {value}\n"));
+        for part in ["/etc/vds.toml", "line 2", &format!("{section}.{key}"), why] {
+            assert!(
+                err.contains(part),
+                "{section}.{key} = {value}: {part:?} not in {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_that_would_crash_are_refused() {
+        for key in [
+            "safety_check",
+            "stall_timeout",
+            "connect_timeout",
+            "max_backoff",
+        ] {
+            refuses("sync", key, "\"0s\"", "more than 0s");
+        }
+        for key in [
+            "min_interval",
+            "safety_check",
+            "stall_timeout",
+            "connect_timeout",
+            "max_backoff",
+            "event_grace",
+        ] {
+            refuses("sync", key, "\"500000000years\"", "at most 1day");
+            refuses("sync", key, "\"25h\"", "at most 1day");
+        }
+        refuses("status", "stale_after", "\"0s\"", "more than 0s");
+        refuses("status", "stale_after", "\"366days\"", "at most 365days");
+        refuses(
+            "notifications",
+            "after",
+            "\"500000000years\"",
+            "at most 365days",
+        );
+        refuses("sync", "safety_check", "\"soon\"", "safety_check");
+    }
+
+    #[test]
+    fn durations_within_the_bounds_are_accepted() {
+        let text = "[sync]\nmin_interval = \"0s\"\nevent_grace = \"0s\"\nsafety_check = \"1day\"\n\
+                    [status]\nstale_after = \"365days\"\n[notifications]\nafter = \"0s\"\n";
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(c.sync.min_interval, Duration::ZERO);
+        assert_eq!(c.sync.safety_check, Duration::from_secs(86_400));
+        assert_eq!(c.status.stale_after, Duration::from_secs(365 * 86_400));
+    }
+
+    #[test]
+    fn urls_must_be_plain_http_base_urls() {
+        for (section, key) in [
+            ("litefs", "url"),
+            ("litefs", "cloud_endpoint"),
+            ("telemetry", "otlp_endpoint"),
+        ] {
+            refuses(section, key, "\"http://\"", "not a URL");
+            refuses(section, key, "\"localhost:20202\"", "http or https");
+            refuses(section, key, "\"ftp://host\"", "http or https");
+            refuses(section, key, "\"http://host:1/?a=b\"", "query");
+            refuses(section, key, "\"http://host:1/#top\"", "fragment");
+            refuses(
+                section,
+                key,
+                "\"http://user:pw@host:1\"",
+                "user name or password",
+            );
+            let text = format!("[{section}]\n{key} = \"https://host.example:8443/base\"\n");
+            Config::parse(&text, Path::new("c.toml")).unwrap();
+        }
+    }
+
+    #[test]
+    fn names_ports_and_counts_are_checked() {
+        refuses("container", "host_port", "0", "not 0");
+        refuses("publish", "keep", "1", "at least 2 and at most 10000");
+        refuses("publish", "keep", "10001", "at most 10000");
+        for name in ["\"\"", "\".hidden\"", "\"a/b\"", "'a\\b'", "\"a\\u0000b\""] {
+            refuses("litefs", "database", name, "plain file name");
+        }
+        refuses("status", "file", "\"\"", "not be empty");
+        refuses("publish", "dir", "\"\"", "not be empty");
+        refuses("container", "image", "\"\"", "not be empty");
+        refuses(
+            "publish",
+            "tables",
+            "[\"products\", \"x; drop\"]",
+            "SQL identifier",
+        );
+        refuses("publish", "tables", "[\"\"]", "SQL identifier");
+        for name in ["\"\"", "\"-x\"", "\"a b\"", "\"a/b\""] {
+            refuses("container", "name", name, "container name");
+        }
+        let text = "[container]\nname = \"litefs_2.dev-x\"\nhost_port = 1\n\
+                    [publish]\nkeep = 10000\ntables = [\"_t1\", \"Products\"]\n";
+        Config::parse(text, Path::new("c.toml")).unwrap();
+    }
+
+    /// Config files that are refused, each holding `token` where a parser error could
+    /// quote it: an inline table, a multi-line string, a quoted key with escapes, and the
+    /// token (properly set) pasted into another key.
+    fn files_holding(token: &str) -> [String; 4] {
+        [
+            format!("litefs = {{ cloud_token = \"{token}\", url = 5 }}\n"),
+            format!("[litefs]\ncloud_token = \"\"\"\n{token} \\q\n\"\"\"\n"),
+            format!("[litefs]\n\"cloud_\\u0074oken\" = \"{token}\" x\n"),
+            format!("[litefs]\ncloud_token = \"{token}\"\n[container]\nhost_port = \"{token}\"\n"),
+        ]
+    }
+
+    #[test]
+    fn no_config_error_quotes_the_token() {
+        let token = "tok-1nline-secret-7";
+        let places = [
+            "line 1, column 55, key litefs.url",
+            "line 3",
+            "line 2",
+            "line 4, column 13, key container.host_port",
+        ];
+        for (text, place) in files_holding(token).iter().zip(places) {
+            let err = refused(text);
+            assert!(!err.contains("1nline"), "{err}");
+            assert!(err.contains(place), "{place:?} not in {err}");
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod menu;
 pub mod publish;
 pub mod recent_errors;
 pub mod reload;
+pub mod secrets;
 pub mod status;
 pub mod sync;
 pub mod telemetry;

@@ -5,10 +5,11 @@ mod commands;
 use clap::Parser;
 
 use voripos_domain_sync::cli::{Cli, Cmd, EXIT_FAILURE};
-use voripos_domain_sync::logs;
+use voripos_domain_sync::{logs, secrets, token};
 
 fn main() {
     let cli = Cli::parse();
+    token::register_environment();
     // The long-running app also logs to files; the short commands only to stderr.
     let long_running = matches!(cli.command, None | Some(Cmd::Run { .. }));
     let log_dir = long_running.then(logs::dir);
@@ -16,7 +17,7 @@ fn main() {
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", secrets::scrub(&format!("{e:#}")));
             EXIT_FAILURE
         }
     };

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Secret};
+use crate::secrets;
 use crate::user_defaults::{self, UserDefaults, POS_DOMAIN};
 
 /// Environment variable holding the token (also the key looked up in `.env`).
@@ -29,7 +30,8 @@ pub struct Found {
 }
 
 /// What the token is looked up in, so the lookup is testable without the process's state.
-#[derive(Clone, Debug)]
+/// Its `Debug` does not show the environment's value.
+#[derive(Clone)]
 pub struct Places<'a> {
     /// The value of `LITEFS_CLOUD_TOKEN` in the environment.
     pub env: Option<String>,
@@ -37,6 +39,24 @@ pub struct Places<'a> {
     pub work_dir: &'a Path,
     /// The user's home folder, for the user defaults; `None` when there is none.
     pub home: Option<&'a Path>,
+}
+
+impl std::fmt::Debug for Places<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Places")
+            .field("env", &self.env.as_ref().map(|_| secrets::REDACTED))
+            .field("work_dir", &self.work_dir)
+            .field("home", &self.home)
+            .finish()
+    }
+}
+
+/// Registers the environment's token with [`secrets`] at startup, so it is scrubbed from
+/// every message even before (or without) a lookup that picks it.
+pub fn register_environment() {
+    if let Ok(token) = std::env::var(TOKEN_ENV) {
+        secrets::register(&token);
+    }
 }
 
 /// One place to look in; it may add a warning.
@@ -275,5 +295,21 @@ mod tests {
         assert!(found.warnings[0].contains(".env"));
         assert!(found.warnings[1].contains("com.vori.VoriPOS.plist"));
         assert!(!format!("{found:?}").contains("never-closed"));
+    }
+
+    #[test]
+    fn the_places_and_the_found_token_never_print_the_value() {
+        let dirs = Dirs::new();
+        let places = Places {
+            env: Some("env-token-value-77".into()),
+            work_dir: dirs.work.path(),
+            home: None,
+        };
+        let found = resolve(&config(""), &places);
+        let printed = format!("{places:?} {found:?}");
+        assert!(!printed.contains("value-77"), "{printed}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        // The token found is registered for scrubbing.
+        assert_eq!(secrets::scrub("x env-token-value-77"), "x [redacted]");
     }
 }

@@ -1,6 +1,12 @@
 //! The command line as scripts and support staff use it: output, exit codes, secrets.
 
+mod common;
+
 use std::process::Command;
+use std::time::Duration;
+
+use common::{data_home, Daemon, DaemonConfig};
+use voripos_domain_sync::status::State;
 
 fn app() -> Command {
     Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
@@ -144,4 +150,34 @@ fn a_malformed_config_names_the_file_line_and_key() {
         err.contains("broken.toml") && err.contains("line 2") && err.contains("keep"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_config_value_that_would_crash_the_worker_shows_config_invalid() {
+    let root = tempfile::tempdir().unwrap();
+    let config_path = root.path().join("config.toml");
+    std::fs::write(
+        &config_path,
+        "[container]\nmanage = false\n[sync]\nmin_interval = \"1s\"\nsafety_check = \"0s\"\n",
+    )
+    .unwrap();
+    let mut config = DaemonConfig::new(root.path(), "http://127.0.0.1:9");
+    config.status_file = data_home(root.path()).join("voripos-domain-sync/status.json");
+    let mut daemon = Daemon::spawn(root.path(), &config_path, &config);
+    let status = daemon
+        .wait_for("state error", Duration::from_secs(30), |s| {
+            s.state == State::Error
+        })
+        .await;
+    let error = status.error.expect("an error");
+    assert_eq!(error.kind, "config_invalid");
+    assert!(
+        error.message.contains("config.toml")
+            && error.message.contains("line 5")
+            && error.message.contains("key sync.safety_check")
+            && error.message.contains("more than 0s"),
+        "{}",
+        error.message
+    );
+    daemon.stop();
 }
