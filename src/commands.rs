@@ -149,8 +149,9 @@ fn verify_command(file: &Path, expect: Option<&str>) -> anyhow::Result<i32> {
 fn config_command(path: &Path, from_flag: bool, config: &Config) -> anyhow::Result<i32> {
     let raw = match std::fs::read_to_string(path) {
         Ok(text) => Some(
+            // The message only: the error's display would quote the file (and a token in it).
             toml::from_str::<toml::Table>(&text)
-                .with_context(|| format!("cannot parse {}", path.display()))?,
+                .map_err(|e| anyhow::anyhow!("cannot parse {}: {}", path.display(), e.message()))?,
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => bail!("cannot read the config file {}: {e}", path.display()),

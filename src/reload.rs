@@ -52,7 +52,7 @@ pub struct Sources {
     pub work_dir: PathBuf,
     pub home: Option<PathBuf>,
     /// `LITEFS_CLOUD_TOKEN` (the environment does not change while running).
-    pub env_token: Option<String>,
+    pub env_token: Option<Secret>,
 }
 
 impl Sources {
@@ -63,7 +63,7 @@ impl Sources {
             explicit,
             work_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             home: token::home_dir(),
-            env_token: std::env::var(token::TOKEN_ENV).ok(),
+            env_token: std::env::var(token::TOKEN_ENV).ok().map(Secret::new),
         }
     }
 
@@ -85,7 +85,7 @@ impl Sources {
         let found = token::resolve(
             &config,
             &Places {
-                env: self.env_token.clone(),
+                env: self.env_token.as_ref().map(|t| t.expose().to_string()),
                 work_dir: &self.work_dir,
                 home: self.home.as_deref(),
             },

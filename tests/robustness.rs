@@ -43,11 +43,6 @@ async fn a_reader_in_another_process_never_sees_a_broken_database() {
         report["reads"].as_u64().unwrap() >= publishes,
         "the reader kept reading: {report}"
     );
-    let published_count = daemon.log_text().matches("published").count();
-    assert!(
-        published_count > publishes as usize,
-        "{published_count} publishes"
-    );
     // Retention runs just after each publish; once the daemon has stopped it is done.
     daemon.stop();
     assert_eq!(published(&config.publish_dir).len(), 3, "retention keeps 3");

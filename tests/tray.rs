@@ -639,7 +639,6 @@ async fn trouble_changes_the_icon_and_lasting_trouble_and_its_end_are_notified_o
             .contains("Domain data is up to date again")
             .then_some(())
     });
-    wait_for_icon(&app.log, "Ok");
     wait_until("the up-to-date icon again", || {
         (x.icon_pixels() == up_to_date).then_some(())
     });

@@ -316,8 +316,9 @@ async fn exchange(stream: UnixStream, to_app: mpsc::Sender<Incoming>, request_de
             }
         }
     };
-    if let Ok(mut text) = serde_json::to_string(&response) {
-        text.push('\n');
+    // A client may be another user's script: no known secret leaves in an answer.
+    if let Ok(text) = serde_json::to_string(&response) {
+        let text = crate::secrets::scrub(&text) + "\n";
         let _ = write.write_all(text.as_bytes()).await;
     }
 }

@@ -156,8 +156,9 @@ impl Worker {
     fn start(&mut self, reason: Reason) {
         tracing::debug!(?reason, "sync starting");
         self.retry_at = None;
-        // A periodic check is quiet: the menu should not flicker "Syncing…" for it.
-        if reason != Reason::SafetyCheck {
+        // A periodic check and a retry are quiet: the menu should not flicker
+        // "Syncing…" for them (a retry every few seconds made the icon blink).
+        if !matches!(reason, Reason::SafetyCheck | Reason::Retry) {
             self.board.update(|s| {
                 if s.state != State::Starting {
                     s.set_state(State::Syncing, Utc::now());
