@@ -1,5 +1,8 @@
 //! The command line: one binary for the app, the headless daemon and the support commands.
 
+pub mod commands;
+pub mod config_report;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};

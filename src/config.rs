@@ -18,6 +18,8 @@ use crate::publish::PublishMode;
 use crate::secrets;
 
 pub mod check;
+pub mod token;
+pub mod user_defaults;
 
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "VORIPOS_DOMAIN_SYNC_CONFIG";

@@ -41,7 +41,7 @@ pub const FILE_PREFIX: &str = "voripos-domain-sync";
 /// folder elsewhere.
 pub fn dir() -> PathBuf {
     #[cfg(target_os = "macos")]
-    if let Some(home) = crate::token::home_dir() {
+    if let Some(home) = crate::config::token::home_dir() {
         return home.join("Library/Logs/VoriPOS Domain Sync");
     }
     config::app_dirs().data.join("logs")

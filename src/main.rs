@@ -1,11 +1,10 @@
 //! `voripos-domain-sync`: the entry point; parses the command line and runs a command.
 
-mod commands;
-
 use clap::Parser;
 
-use voripos_domain_sync::cli::{Cli, Cmd, EXIT_FAILURE};
-use voripos_domain_sync::{logs, secrets, token};
+use voripos_domain_sync::cli::{commands, Cli, Cmd, EXIT_FAILURE};
+use voripos_domain_sync::config::token;
+use voripos_domain_sync::{logs, secrets};
 
 fn main() {
     let cli = Cli::parse();

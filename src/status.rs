@@ -5,6 +5,8 @@
 //! never renamed. The token never reaches it: nothing here is built from the config's
 //! secret.
 
+pub mod board;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

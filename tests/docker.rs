@@ -15,12 +15,12 @@ use bollard::Docker;
 use common::*;
 use litefs_sim::Position;
 use voripos_domain_sync::config::{Config, Secret};
-use voripos_domain_sync::daemon::{self, Source};
+use voripos_domain_sync::control::Command;
 use voripos_domain_sync::docker::endpoint::{self, Env};
 use voripos_domain_sync::docker::image;
 use voripos_domain_sync::docker::spec::ContainerSpec;
+use voripos_domain_sync::host::sync_core::{self, Source};
 use voripos_domain_sync::status::State;
-use voripos_domain_sync::sync::Command;
 
 const IMAGE: &str = "voripos-domain-sync/litefs-sim:test";
 const WAIT: Duration = Duration::from_secs(60);
@@ -285,7 +285,7 @@ async fn reset_removes_the_data_and_publishes_again() {
     daemon_config(root.path(), &names, "reset-token").write(&config_path);
     let config = Config::load(&config_path, true).unwrap();
     let spec = ContainerSpec::new(&config, Some(&Secret::new("reset-token".into())));
-    let core = daemon::start_with(&config, Source::Container(spec)).unwrap();
+    let core = sync_core::start_with(&config, Source::Container(spec)).unwrap();
     let mut status = core.status.clone();
     status
         .wait_for(|s| s.state == State::UpToDate)

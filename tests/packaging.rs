@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use voripos_domain_sync::launch_agent;
+use voripos_domain_sync::tray::launch_agent;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const APP: &str = "VoriPOS Domain Sync.app";

@@ -105,6 +105,9 @@ async fn every_export_fault_publishes_nothing_and_recovers() {
         (Misbehaviour::BadEventChecksum, "checksum_mismatch"),
         (Misbehaviour::Http500, "litefs_http_error"),
         (Misbehaviour::StalledExport, "export_stalled"),
+        // A byte every 100 ms never trips the stall timeout; the rate bound gives up.
+        (Misbehaviour::DripExport, "export_too_slow"),
+        (Misbehaviour::EndlessErrorBody, "litefs_http_error"),
     ];
     for (fault, kind) in faults {
         let before = published(&config.publish_dir);
@@ -235,13 +238,13 @@ async fn a_published_file_deleted_behind_our_back_is_republished() {
 /// *Resync now* through the core's command channel (what the menu and CLI send).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_checks_litefs_again_and_quit_stops_the_core() {
-    use voripos_domain_sync::{config::Config, daemon, sync::Command};
+    use voripos_domain_sync::{config::Config, control::Command, host::sync_core};
     let root = tempfile::tempdir().unwrap();
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let config_path = root.path().join("config.toml");
     DaemonConfig::new(root.path(), &sim.url).write(&config_path);
     let config = Config::load(&config_path, true).unwrap();
-    let core = daemon::start(&config).unwrap();
+    let core = sync_core::start(&config).unwrap();
     let mut status = core.status.clone();
     let synced = status
         .wait_for(|s| s.state == State::UpToDate)

@@ -17,12 +17,12 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
-use crate::board::Board;
+use crate::control::Command;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::{self, Position};
+use crate::status::board::Board;
 use crate::status::{ContainerInfo, ErrorInfo, State};
 use crate::sync::job::Probe;
-use crate::sync::Command;
 
 use super::endpoint::{self, Env};
 use super::engine::{self, EngineError};

@@ -243,7 +243,7 @@ impl Export {
         let stall_at = Instant::now() + self.stall;
         let pace_at = self.pace.deadline();
         match tokio::time::timeout_at(stall_at.min(pace_at), self.resp.chunk()).await {
-            Err(_) if pace_at < stall_at => Err(LiteFsError::TooSlow {
+            Err(_) if dripping(pace_at, stall_at, self.stall) => Err(LiteFsError::TooSlow {
                 per_window: self.pace.per_window(),
                 window: self.pace.window(),
             }),
@@ -261,6 +261,12 @@ impl Export {
             }
         }
     }
+}
+
+/// Whether an export given up at `pace_at` was still sending (too slow) rather than
+/// silent (stalled): its stall deadline, counted from its last byte, was well ahead.
+fn dripping(pace_at: Instant, stall_at: Instant, stall: Duration) -> bool {
+    stall_at.saturating_duration_since(pace_at) >= stall / 10
 }
 
 /// The `/events` stream of one connection.
@@ -291,5 +297,31 @@ impl EventStream {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_is_a_stall_and_a_trickle_is_too_slow() {
+        let t0 = Instant::now();
+        let stall = Duration::from_secs(30);
+        // The last byte came just after the window opened: the server went quiet.
+        assert!(!dripping(
+            t0 + stall,
+            t0 + stall + Duration::from_millis(5),
+            stall
+        ));
+        assert!(!dripping(t0 + stall, t0 + stall, stall));
+        // The last byte came late in the window: it is still sending, slowly.
+        assert!(dripping(
+            t0 + stall,
+            t0 + stall + Duration::from_secs(29),
+            stall
+        ));
+        // The stall deadline came first.
+        assert!(!dripping(t0 + stall, t0 + Duration::from_secs(10), stall));
     }
 }

@@ -13,14 +13,3 @@ pub mod ledger;
 pub mod listener;
 pub mod stamp;
 pub mod worker;
-
-/// What the UI and CLI ask the core to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Export, verify and publish now if LiteFS has something newer.
-    Resync,
-    /// Remove the LiteFS container and its data, start again, resync.
-    Reset,
-    /// Stop syncing and exit.
-    Quit,
-}

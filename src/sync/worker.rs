@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
-use crate::board::Board;
 use crate::litefs::client::LiteFsError;
+use crate::status::board::Board;
 use crate::status::{is_stale, ErrorInfo, State, Txid};
 use crate::telemetry::Telemetry;
 use crate::verify::Provenance;
@@ -24,7 +24,7 @@ use super::coalesce::{Coalescer, Decision, Reason};
 use super::folder_watch::FolderWatch;
 use super::job::{read_known, still_current, JobContext, Known, Outcome, SyncError};
 use super::listener::Signal;
-use super::Command;
+use crate::control::Command;
 
 /// Failures in a row before "waiting for LiteFS" becomes an error.
 const PATIENCE: u32 = 3;

@@ -13,10 +13,10 @@ pub mod span;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::board::Board;
 use crate::config;
+use crate::config::user_defaults::{UserDefaults, POS_DOMAIN};
+use crate::status::board::Board;
 use crate::sync::job::{Outcome, SyncError};
-use crate::user_defaults::{UserDefaults, POS_DOMAIN};
 use crate::verify::Provenance;
 
 use endpoint::{Provisioned, Sources};

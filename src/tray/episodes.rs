@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::menu;
 use crate::status::{self, State, Status};
+use crate::tray::menu;
 
 /// A notification to show.
 #[derive(Clone, Debug, PartialEq, Eq)]

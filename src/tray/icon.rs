@@ -9,7 +9,7 @@ use std::io::Cursor;
 
 use tray_icon::{Icon, TrayIcon};
 
-use crate::menu::{icon_png, IconKind};
+use crate::tray::menu::{icon_png, IconKind};
 
 /// An icon could not be made from its embedded image.
 #[derive(Debug, thiserror::Error)]

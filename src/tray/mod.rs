@@ -11,7 +11,11 @@ pub mod dialog;
 pub mod display;
 pub mod episodes;
 pub mod icon;
+pub mod launch_agent;
+pub mod link;
+pub mod menu;
 pub mod native;
+pub mod recent_errors;
 
 mod desktop;
 
@@ -27,12 +31,11 @@ use tray_icon::menu::MenuEvent;
 use tray_icon::{TrayIcon, TrayIconBuilder};
 
 use crate::ipc::protocol::Request;
-use crate::launch_agent;
-use crate::link::UiLink;
-use crate::menu::{self, ActionId, IconKind, LaunchAtLogin, MenuModel};
-use crate::recent_errors::RecentErrors;
 use crate::status::Status;
+use crate::tray::link::UiLink;
+use crate::tray::recent_errors::RecentErrors;
 use episodes::Episodes;
+use menu::{ActionId, IconKind, LaunchAtLogin, MenuModel};
 use native::NativeMenu;
 
 /// What wakes the event loop.
@@ -230,7 +233,7 @@ impl Ui {
         match action {
             ActionId::Resync => self.send(Request::Resync),
             ActionId::Reset => {
-                let (title, text) = menu::reset_confirmation();
+                let (title, text) = crate::control::reset_confirmation();
                 if dialog::confirm(title, text, "Reset") {
                     self.send(Request::Reset);
                 } else {

@@ -5,7 +5,7 @@ use tray_icon::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem, Submenu,
 };
 
-use crate::menu::{ActionId, Item, MenuModel};
+use crate::tray::menu::{ActionId, Item, MenuModel};
 
 /// Every clickable action, for mapping menu ids back.
 const ACTIONS: [ActionId; 8] = [

@@ -11,22 +11,22 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::board::Board;
+use crate::config::token;
 use crate::config::Config;
+use crate::control::Command;
 use crate::docker::endpoint::Env;
 use crate::docker::spec::ContainerSpec;
 use crate::docker::supervisor::{position_probe, DockerSlot, Supervisor};
 use crate::litefs::client::{Client, Timeouts};
 use crate::publish::Publisher;
+use crate::status::board::Board;
 use crate::status::{State, Status};
 use crate::sync::folder_watch::FolderWatch;
 use crate::sync::job::{JobContext, Probe};
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
 use crate::sync::worker::{supervise, Inputs, Settings, Worker};
-use crate::sync::Command;
 use crate::telemetry;
-use crate::token;
 
 /// A running core: send it commands, watch its status.
 pub struct Core {

@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::user_defaults::{self, UserDefaults, POS_DOMAIN};
 use crate::config::{Config, Secret};
 use crate::secrets;
-use crate::user_defaults::{self, UserDefaults, POS_DOMAIN};
 
 /// Environment variable holding the token (also the key looked up in `.env`).
 pub const TOKEN_ENV: &str = "LITEFS_CLOUD_TOKEN";

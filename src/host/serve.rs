@@ -18,18 +18,18 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
+use crate::config::token::{self, Found, Places, DOTENV_FILE};
+use crate::config::user_defaults::{self, POS_DOMAIN};
 use crate::config::{Config, Notifications, Secret};
-use crate::daemon::{self, Core};
+use crate::control::Command;
+use crate::host::sync_core::{self, Core};
 use crate::ipc::{
     self,
     protocol::{Request, Response},
     server, IpcError,
 };
-use crate::link::AppLink;
 use crate::status::{ErrorInfo, State};
-use crate::sync::Command;
-use crate::token::{self, Found, Places, DOTENV_FILE};
-use crate::user_defaults::{self, POS_DOMAIN};
+use crate::tray::link::AppLink;
 
 /// How long to wait for a burst of file events to settle.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -193,10 +193,10 @@ pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
             };
         }
     };
-    match daemon::start_resolved(config, found.clone()) {
+    match sync_core::start_resolved(config, found.clone()) {
         Ok(core) => {
             tracing::info!(
-                litefs = %daemon::litefs_url(config),
+                litefs = %sync_core::litefs_url(config),
                 database = %config.litefs.database,
                 dir = %config.publish_dir().display(),
                 status_file = %core.status_file.display(),
@@ -225,7 +225,7 @@ fn failed(config: &Config, kind: &str, message: &str, detail: Option<String>) ->
         kind: kind.into(),
         message: message.into(),
     };
-    daemon::idle(config.status_file(), &daemon::litefs_url(config), |s| {
+    sync_core::idle(config.status_file(), &sync_core::litefs_url(config), |s| {
         s.set_state(State::Error, Utc::now());
         s.detail = Some(detail.unwrap_or_else(|| error.message.clone()));
         s.error = Some(error);
@@ -266,7 +266,7 @@ pub async fn serve(
     let mut core = begin(&loaded, &mut retry, &mut retry_at);
     let mut core_status = core.status.clone();
     ui_status.send_replace(core_status.borrow_and_update().clone());
-    let shutdown = daemon::shutdown_signal();
+    let shutdown = sync_core::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 
-pub use crate::launch_agent::State as LaunchAtLogin;
-use crate::recent_errors::RecentErrors;
 use crate::status::{ago, State, Status};
+pub use crate::tray::launch_agent::State as LaunchAtLogin;
+use crate::tray::recent_errors::RecentErrors;
 
 /// The app's name as shown in *About* and in diagnostics.
 pub const APP_NAME: &str = env!("CARGO_PKG_NAME");
@@ -81,7 +81,7 @@ pub enum ActionId {
     /// Shows the published file in the Finder.
     RevealFile,
     Resync,
-    /// Asks with [`reset_confirmation`] first.
+    /// Asks with [`crate::control::reset_confirmation`] first.
     Reset,
     OpenLogs,
     CopyDiagnostics,
@@ -228,16 +228,6 @@ pub fn icon_png(kind: IconKind, retina: bool) -> &'static [u8] {
         (IconKind::Off, false) => icon!("tray-off.png"),
         (IconKind::Off, true) => icon!("tray-off@2x.png"),
     }
-}
-
-/// The title and text of the dialog shown before *Reset…* does anything.
-pub fn reset_confirmation() -> (&'static str, &'static str) {
-    (
-        "Reset the local database copy?",
-        "This deletes the local LiteFS replica (its container and its data) and downloads \
-         the database again from LiteFS Cloud. The POS keeps using its current file \
-         meanwhile; it is replaced once the new download has been verified.",
-    )
 }
 
 /// The title and text of the *About* dialog.
@@ -982,22 +972,6 @@ mod tests {
         assert!(words.is_empty(), "token-like {words:?} in\n{text}");
         for marker in ["FlyV1", "fm2_", "Bearer", "token="] {
             assert!(!text.contains(marker), "{marker} in\n{text}");
-        }
-    }
-
-    #[test]
-    fn reset_confirmation_says_what_it_does() {
-        let (title, text) = reset_confirmation();
-        assert!(title.starts_with("Reset"));
-        for words in [
-            "deletes the local LiteFS replica",
-            "container",
-            "data",
-            "downloads",
-            "again",
-            "POS keeps using its current file",
-        ] {
-            assert!(text.contains(words), "{words:?} not in {text:?}");
         }
     }
 

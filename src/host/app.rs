@@ -9,11 +9,11 @@ use anyhow::Context;
 use tao::event_loop::EventLoopProxy;
 use tokio::runtime::Runtime;
 
+use crate::config::token;
+use crate::host::serve::{self, Sources};
 use crate::ipc::IpcError;
-use crate::link::{self, AppLink};
 use crate::logs;
-use crate::reload::{self, Sources};
-use crate::token;
+use crate::tray::link::{self, AppLink};
 use crate::tray::{self, display, Wake};
 
 /// How a launch ended.
@@ -28,13 +28,13 @@ pub enum Outcome {
 /// Runs the app until SIGTERM, SIGINT or *Quit*.
 pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
     let runtime = runtime()?;
-    let (loaded, socket) = match runtime.block_on(reload::claim(&sources)) {
+    let (loaded, socket) = match runtime.block_on(serve::claim(&sources)) {
         Ok(claimed) => claimed,
         Err(IpcError::AlreadyRunning(path)) => return Ok(Outcome::AlreadyRunning(path)),
         Err(e) => return Err(e.into()),
     };
     run_core(runtime, headless, move |app| {
-        reload::serve(sources, loaded, socket, app)
+        serve::serve(sources, loaded, socket, app)
     })?;
     Ok(Outcome::Stopped)
 }

@@ -7,14 +7,17 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use chrono::Utc;
 
-use voripos_domain_sync::cli::{Cli, Cmd, EXIT_FAILURE, EXIT_NO_INSTANCE};
-use voripos_domain_sync::config::{self, Config};
-use voripos_domain_sync::ipc::{self, protocol::Request, protocol::Response, IpcError};
-use voripos_domain_sync::litefs::checksum::checksum_file;
-use voripos_domain_sync::litefs::Checksum;
-use voripos_domain_sync::menu;
-use voripos_domain_sync::verify::check_layout;
-use voripos_domain_sync::{app, config_report, demo, reload, telemetry, token};
+use crate::cli::config_report;
+use crate::cli::{Cli, Cmd, EXIT_FAILURE, EXIT_NO_INSTANCE};
+use crate::config::token;
+use crate::config::{self, Config};
+use crate::control;
+use crate::host::{app, demo, serve};
+use crate::ipc::{self, protocol::Request, protocol::Response, IpcError};
+use crate::litefs::checksum::checksum_file;
+use crate::litefs::Checksum;
+use crate::telemetry;
+use crate::verify::check_layout;
 
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -24,7 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         None | Some(Cmd::Run { .. }) => {
             let headless = matches!(cli.command, Some(Cmd::Run { headless: true }));
-            let sources = reload::Sources::from_process(config_path, explicit);
+            let sources = serve::Sources::from_process(config_path, explicit);
             match app::run(sources, headless)? {
                 app::Outcome::Stopped => Ok(0),
                 app::Outcome::AlreadyRunning(socket) => {
@@ -93,7 +96,7 @@ fn control(config: &Config, request: Request) -> anyhow::Result<i32> {
 }
 
 fn confirm_reset() -> anyhow::Result<bool> {
-    let (title, text) = menu::reset_confirmation();
+    let (title, text) = control::reset_confirmation();
     if !std::io::stdin().is_terminal() {
         bail!(
             "{title}: {text} Run `voripos-domain-sync reset --yes` to confirm without a terminal."

@@ -65,7 +65,7 @@ mod tests {
     async fn the_ui_sees_statuses_and_settings_and_its_requests_reach_the_app() {
         let (mut app, mut ui) = link();
         assert_eq!(
-            crate::menu::headline(&ui.status.borrow(), Utc::now()),
+            crate::tray::menu::headline(&ui.status.borrow(), Utc::now()),
             "Starting…"
         );
         let mut status = Status::starting("http://127.0.0.1:20202", Utc::now());

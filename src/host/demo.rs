@@ -12,15 +12,15 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 
 use crate::config::Config;
-use crate::daemon::{self, Source};
+use crate::control::Command;
 use crate::docker::endpoint::{self, Env};
 use crate::docker::spec::{ContainerSpec, DATA_DIR, LITEFS_PORT};
 use crate::docker::{engine, image};
+use crate::host::serve;
+use crate::host::sync_core::{self, Source};
 use crate::ipc::server;
-use crate::link::AppLink;
-use crate::reload;
 use crate::status::Status;
-use crate::sync::Command;
+use crate::tray::link::AppLink;
 
 /// The image the demo builds.
 pub const IMAGE: &str = "voripos-domain-sync/litefs-sim:demo";
@@ -112,7 +112,7 @@ impl Demo {
     /// container and its volume. Statuses go to `app`'s UI, whose requests and the control socket's
     /// are answered.
     pub async fn run(self, socket: server::Bound, app: AppLink) -> anyhow::Result<()> {
-        let core = daemon::start_with(&self.config, Source::Container(self.spec.clone()))?;
+        let core = sync_core::start_with(&self.config, Source::Container(self.spec.clone()))?;
         println!(
             "Container {CONTAINER}: LiteFS API on {}; publishing into {}\n\
              Ask it with `voripos-domain-sync status --config {}` (or resync, quit).\n\
@@ -129,7 +129,7 @@ impl Demo {
         } = app;
         let mut status = core.status.clone();
         let mut last_line = String::new();
-        let shutdown = daemon::shutdown_signal();
+        let shutdown = sync_core::shutdown_signal();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -146,7 +146,7 @@ impl Demo {
                     ui_status.send_replace(s);
                 }
                 Some((request, reply)) = requests.recv() => {
-                    let (response, quit) = reload::answer(&core, request);
+                    let (response, quit) = serve::answer(&core, request);
                     let _ = reply.send(response);
                     if quit {
                         break;

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::config::token::{Found, TOKEN_ENV};
 use crate::config::{Config, CONFIG_ENV};
 use crate::telemetry::endpoint::{self, Provisioned, Sources};
-use crate::token::{Found, TOKEN_ENV};
 
 /// Environment variables that change the effective configuration.
 pub const ENV_VARS: [&str; 4] = [
