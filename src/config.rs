@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::inspect::DEFAULT_TABLES;
-use crate::publish::PublishMode;
 use crate::secrets;
 
 pub mod check;
@@ -23,6 +21,30 @@ pub mod user_defaults;
 
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "VORIPOS_DOMAIN_SYNC_CONFIG";
+
+/// The tables whose row counts the fleet's old scripts reported.
+pub const DEFAULT_TABLES: [&str; 9] = [
+    "departments",
+    "tax_rates",
+    "products",
+    "product_barcodes",
+    "promotions",
+    "offers",
+    "offer_benefits",
+    "offer_conditions",
+    "product_ranges",
+];
+
+/// The layout of the publish folder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// `<unix-seconds>-<db>` files, the newest `keep` kept.
+    #[default]
+    Versioned,
+    /// One file named `<db>`, replaced atomically.
+    Single,
+}
 
 /// The whole configuration.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]

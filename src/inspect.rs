@@ -15,19 +15,6 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
-/// The tables whose row counts the fleet's old scripts reported.
-pub const DEFAULT_TABLES: [&str; 9] = [
-    "departments",
-    "tax_rates",
-    "products",
-    "product_barcodes",
-    "promotions",
-    "offers",
-    "offer_benefits",
-    "offer_conditions",
-    "product_ranges",
-];
-
 /// The `metadata` row of a domain database. `None` means the table, the
 /// column or the row is missing, or the value is NULL; numbers are shown as
 /// text.
@@ -311,6 +298,7 @@ fn summarize(problems: &[String], total: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_TABLES;
     use std::fs;
     use tempfile::TempDir;
 

@@ -19,10 +19,9 @@ use tokio::sync::mpsc;
 use crate::backoff::Backoff;
 use crate::control::Command;
 use crate::litefs::client::{Client, Timeouts};
-use crate::litefs::pos::{self, Position};
+use crate::litefs::pos::{self, Position, Probe};
 use crate::status::board::Board;
 use crate::status::{ContainerInfo, ErrorInfo, State};
-use crate::sync::job::Probe;
 
 use super::endpoint::{self, Env};
 use super::engine::{self, EngineError};

@@ -1,5 +1,9 @@
 //! The `<db>-pos` file LiteFS keeps in its FUSE mount: `<16-hex TXID>/<16-hex checksum>`.
 
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
 use super::Checksum;
 
 /// A database's replication position: its last TXID and the checksum after it.
@@ -8,6 +12,9 @@ pub struct Position {
     pub txid: u64,
     pub checksum: Checksum,
 }
+
+/// Asks LiteFS where it is, without exporting; `None` when it cannot be read.
+pub type Probe = Arc<dyn Fn() -> BoxFuture<'static, Option<Position>> + Send + Sync>;
 
 /// Parses the contents of a `-pos` file.
 pub fn parse(text: &str) -> Option<Position> {

@@ -23,6 +23,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use crate::config::PublishMode;
 pub use error::{classify_io, PublishError};
 pub use staging::Staged;
 
@@ -31,17 +32,6 @@ use error::io_error;
 /// How many later seconds to try when a versioned name is already taken
 /// (by a file that is not a regular file, or one created behind our back).
 const MAX_NAME_ATTEMPTS: u32 = 64;
-
-/// The layout of the publish folder.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PublishMode {
-    /// `<unix-seconds>-<db>` files, the newest `keep` kept.
-    #[default]
-    Versioned,
-    /// One file named `<db>`, replaced atomically.
-    Single,
-}
 
 /// Publishes databases into one folder.
 #[derive(Clone, Debug)]

@@ -8,12 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use futures_util::future::BoxFuture;
-
 use crate::inspect::{self, Inspection};
 use crate::litefs::checksum::checksum_file;
 use crate::litefs::client::{Client, LiteFsError};
-use crate::litefs::pos::Position;
+use crate::litefs::pos::{Position, Probe};
 use crate::litefs::Checksum;
 use crate::publish::{classify_io, PublishError, Publisher};
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
@@ -33,9 +31,6 @@ pub struct JobContext {
     /// Reads LiteFS's own position (its `-pos` file), when the container is ours.
     pub probe: Option<Probe>,
 }
-
-/// Asks LiteFS where it is, without exporting; `None` when it cannot be read.
-pub type Probe = Arc<dyn Fn() -> BoxFuture<'static, Option<Position>> + Send + Sync>;
 
 /// The newest published file as the worker knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]

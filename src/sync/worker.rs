@@ -17,7 +17,7 @@ use crate::backoff::Backoff;
 use crate::litefs::client::LiteFsError;
 use crate::status::board::Board;
 use crate::status::{is_stale, ErrorInfo, State, Txid};
-use crate::telemetry::Telemetry;
+use crate::telemetry::{Publish, Report, Telemetry};
 use crate::verify::Provenance;
 
 use super::coalesce::{Coalescer, Decision, Reason};
@@ -194,7 +194,7 @@ impl Worker {
             Err(e) => (Err(SyncError::Internal(e.to_string())), self.known.clone()),
         };
         if let Some(telemetry) = &self.telemetry {
-            telemetry.record(self.job_started, &result);
+            report(telemetry, self.job_started, &result);
         }
         match result {
             Ok(outcome) => {
@@ -339,6 +339,38 @@ impl Worker {
                 s.set_state(State::Stale, now);
             }
         });
+    }
+}
+
+/// Tells telemetry how a job ended: a publish or a failure.
+fn report(telemetry: &Telemetry, started: SystemTime, result: &Result<Outcome, SyncError>) {
+    match result {
+        Ok(Outcome::Published {
+            known,
+            provenance,
+            inspection,
+            bytes,
+        }) => telemetry.record(
+            started,
+            Report::Published(Publish {
+                path: &known.path,
+                checksum: known.checksum,
+                txid: match provenance {
+                    Provenance::Tx(txid) => Some(*txid),
+                    Provenance::Unconfirmed => None,
+                },
+                metadata: inspection.as_ref().map(|i| &i.metadata),
+                bytes: *bytes,
+            }),
+        ),
+        Ok(Outcome::Unchanged { .. }) => {}
+        Err(e) => telemetry.record(
+            started,
+            Report::Failed {
+                kind: e.kind(),
+                message: &e.to_string(),
+            },
+        ),
     }
 }
 

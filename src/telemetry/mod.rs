@@ -16,12 +16,11 @@ use std::time::SystemTime;
 use crate::config;
 use crate::config::user_defaults::{UserDefaults, POS_DOMAIN};
 use crate::status::board::Board;
-use crate::sync::job::{Outcome, SyncError};
-use crate::verify::Provenance;
 
 use endpoint::{Provisioned, Sources};
 use exporter::{Exporter, Settings};
-use span::{Ids, Publish, Timing};
+pub use span::Publish;
+use span::{Ids, Timing};
 
 /// Sends the spans of sync results.
 pub struct Telemetry {
@@ -64,23 +63,16 @@ impl Telemetry {
         }
     }
 
-    /// Sends the span of a job that started at `started` and just ended with `result`:
-    /// a publish or a failure (a job that found nothing new sends nothing).
-    pub fn record(&self, started: SystemTime, result: &Result<Outcome, SyncError>) {
+    /// Sends the span of a job that started at `started` and just ended as `report`
+    /// says (a job that found nothing new sends nothing).
+    pub fn record(&self, started: SystemTime, report: Report<'_>) {
         let timing = Timing {
             start: started,
             end: SystemTime::now(),
         };
-        let span = match result {
-            Ok(Outcome::Published {
-                known,
-                provenance,
-                inspection,
-                bytes,
-                ..
-            }) => {
-                let metadata = inspection.as_ref().map(|i| &i.metadata);
-                let link = metadata.and_then(|m| {
+        let span = match report {
+            Report::Published(publish) => {
+                let link = publish.metadata.and_then(|m| {
                     span::link(m)
                         .inspect_err(|e| {
                             tracing::debug!(error = %e, "the database's trace link is malformed; the span is sent without it")
@@ -88,23 +80,21 @@ impl Telemetry {
                         .ok()
                         .flatten()
                 });
-                let publish = Publish {
-                    path: &known.path,
-                    checksum: known.checksum,
-                    txid: match provenance {
-                        Provenance::Tx(txid) => Some(*txid),
-                        Provenance::Unconfirmed => None,
-                    },
-                    metadata,
-                    bytes: *bytes,
-                };
                 span::publish_span(&publish, link, timing, Ids::random())
             }
-            Ok(Outcome::Unchanged { .. }) => return,
-            Err(e) => span::failure_span(e.kind(), &e.to_string(), timing, Ids::random()),
+            Report::Failed { kind, message } => {
+                span::failure_span(kind, message, timing, Ids::random())
+            }
         };
         self.exporter.send(span);
     }
+}
+
+/// How a job ended, as telemetry needs to know it (plain data: telemetry knows nothing
+/// of the sync's types).
+pub enum Report<'a> {
+    Published(Publish<'a>),
+    Failed { kind: &'a str, message: &'a str },
 }
 
 /// The collector host and port the fleet's provisioning stored for the POS app.

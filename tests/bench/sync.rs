@@ -56,7 +56,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use litefs_sim::{Sim, SimConfig};
-use voripos_domain_sync::inspect::{Inspection, DEFAULT_TABLES};
+use voripos_domain_sync::config::DEFAULT_TABLES;
+use voripos_domain_sync::inspect::Inspection;
 use voripos_domain_sync::litefs::client::{Client, Timeouts};
 use voripos_domain_sync::publish::{PublishMode, Publisher};
 use voripos_domain_sync::status::{self, Status};
