@@ -218,9 +218,9 @@ impl Default for Sync {
 pub struct Telemetry {
     /// `false` sends no spans at all.
     pub enabled: bool,
-    /// The collector's OTLP/HTTP base URL (`/v1/traces` is appended unless there); the standard
-    /// `OTEL_EXPORTER_OTLP_*` variables override it, the POS app's user defaults and then
-    /// `http://localhost:4318` stand in for it.
+    /// The collector's OTLP/HTTP base URL (`/v1/traces` and `/v1/metrics` are appended); the
+    /// standard `OTEL_EXPORTER_OTLP_*` variables override it, `http://localhost:4318` (the
+    /// local collector) stands in for it. The POS app's provisioned OTLP keys are never used.
     #[serde(deserialize_with = "check::optional_url")]
     pub otlp_endpoint: Option<String>,
 }

@@ -58,6 +58,11 @@ struct Receiver {
 
 impl Receiver {
     async fn start() -> Receiver {
+        Receiver::start_on("127.0.0.1:0").await
+    }
+
+    /// A receiver on `addr` (which must be free).
+    async fn start_on(addr: &str) -> Receiver {
         let spans = Arc::new(Mutex::new(Vec::new()));
         let seen = spans.clone();
         let app = axum::Router::new().route(
@@ -81,7 +86,9 @@ impl Receiver {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .unwrap_or_else(|e| panic!("cannot listen on {addr}: {e}"));
         let port = listener.local_addr().unwrap().port();
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -218,7 +225,8 @@ async fn a_publish_sends_a_span_with_the_old_attributes_and_the_generator_link()
     daemon.stop();
 }
 
-/// Writes the POS app's (sandboxed) user defaults as the fleet's provisioning does.
+/// Writes the POS app's (sandboxed) user defaults as the fleet's provisioning does: the
+/// local collector's upstream.
 fn provision_collector(home: &Path, port: u16) {
     let path = home.join(
         "Library/Containers/com.vori.VoriPOS/Data/Library/Preferences/com.vori.VoriPOS.plist",
@@ -235,15 +243,20 @@ fn provision_collector(home: &Path, port: u16) {
         .unwrap();
 }
 
+/// The local collector's standard OTLP/HTTP address, where a Mac with nothing configured
+/// sends. Only this test binds it.
+const LOCAL_COLLECTOR: &str = "127.0.0.1:4318";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_sync_sends_an_error_span_to_the_provisioned_collector() {
+async fn a_provisioned_mac_sends_to_the_local_collector_not_its_upstream() {
     let root = tempfile::tempdir().unwrap();
-    let receiver = Receiver::start().await;
+    let local = Receiver::start_on(LOCAL_COLLECTOR).await;
+    let upstream = Receiver::start().await;
     let home = root.path().join("home");
-    provision_collector(&home, receiver.port);
+    provision_collector(&home, upstream.port);
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let mut config = DaemonConfig::new(root.path(), &sim.url);
-    // No variable and no config key: the endpoint comes from the user defaults.
+    // No variable and no config key: the default, whatever the user defaults say.
     config.env = otel_env("");
     config.env.push(("HOME".into(), home.display().to_string()));
     let mut daemon = Daemon::start(root.path(), &config);
@@ -259,7 +272,7 @@ async fn a_failed_sync_sends_an_error_span_to_the_provisioned_collector() {
         })
         .await;
     let error = status.error.unwrap();
-    let got = receiver
+    let got = local
         .wait_for("the failure", &daemon, |r| {
             r.span
                 .status
@@ -271,7 +284,11 @@ async fn a_failed_sync_sends_an_error_span_to_the_provisioned_collector() {
     assert_eq!(got.span.status.clone().unwrap().message, error.message);
     assert_eq!(got.attr("error.type"), Some(text("litefs_http_error")));
     assert!(got.span.links.is_empty());
-    assert!(daemon.log_text().contains("user defaults"));
+    assert!(
+        upstream.spans.lock().unwrap().is_empty(),
+        "spans went to the collector's upstream"
+    );
+    assert!(daemon.log_text().contains("the local collector"));
 
     sim.misbehave(Misbehaviour::None);
     daemon.wait_synced_to(&sim.sim.position()).await;

@@ -17,7 +17,7 @@ use crate::config;
 use crate::config::user_defaults::{UserDefaults, POS_DOMAIN};
 use crate::status::board::Board;
 
-use endpoint::{Provisioned, Sources};
+use endpoint::{Provisioned, Signal, Sources};
 use exporter::{Exporter, Settings};
 pub use span::Publish;
 use span::{Ids, Timing};
@@ -39,12 +39,8 @@ impl Telemetry {
             tracing::info!("telemetry is turned off ([telemetry] enabled = false)");
             return None;
         }
-        let sources = Sources {
-            traces_env: std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").ok(),
-            env: std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok(),
-            config: config.otlp_endpoint.clone(),
-        };
-        let endpoint = match endpoint::resolve(sources, provisioned) {
+        let sources = Sources::from_process(Signal::Traces, config.otlp_endpoint.clone());
+        let endpoint = match endpoint::resolve(Signal::Traces, sources) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!("no trace spans will be sent: {e}");
@@ -97,7 +93,8 @@ pub enum Report<'a> {
     Failed { kind: &'a str, message: &'a str },
 }
 
-/// The collector host and port the fleet's provisioning stored for the POS app.
+/// The collector upstream the fleet's provisioning stored for the POS app: shown by the
+/// `config` command as what is *not* used (see [`endpoint`]).
 pub fn provisioned() -> Provisioned {
     let Some(home) = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()) else {
         return Provisioned::default();
@@ -108,7 +105,7 @@ pub fn provisioned() -> Provisioned {
             port: d.get_integer("provisioned_otlpPort"),
         },
         Err(e) => {
-            tracing::warn!("{e}; the OpenTelemetry collector address is not taken from it");
+            tracing::debug!("{e}; the provisioned collector upstream is not shown");
             Provisioned::default()
         }
     }
