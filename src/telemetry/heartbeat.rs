@@ -136,3 +136,105 @@ impl Heartbeat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use chrono::Utc;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
+
+    use super::*;
+    use crate::status::State;
+
+    /// A collector that answers 503 to the first `refuse` requests, then 200; it keeps
+    /// every request it decoded.
+    async fn collector(refuse: usize) -> (String, Arc<Mutex<Vec<ExportMetricsServiceRequest>>>) {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let count = Arc::new(AtomicUsize::new(0));
+        let app = axum::Router::new().route(
+            "/v1/metrics",
+            post(move |bytes: Bytes| {
+                let seen = seen.clone();
+                let count = count.clone();
+                async move {
+                    if count.fetch_add(1, Ordering::SeqCst) < refuse {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let request = ExportMetricsServiceRequest::decode(bytes).expect("protobuf");
+                    seen.lock().unwrap().push(request);
+                    StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/metrics", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, requests)
+    }
+
+    fn dropped_exports(request: &ExportMetricsServiceRequest) -> i64 {
+        let metric = request.resource_metrics[0].scope_metrics[0]
+            .metrics
+            .iter()
+            .find(|m| m.name == "domain_sync.telemetry.dropped_metric_exports")
+            .unwrap();
+        let Some(metric::Data::Sum(sum)) = &metric.data else {
+            panic!("not a sum");
+        };
+        match sum.data_points[0].value {
+            Some(number_data_point::Value::AsInt(n)) => n,
+            ref other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_exports_are_counted_in_the_next_one_that_arrives() {
+        let (url, requests) = collector(2).await;
+        let (tx, rx) = watch::channel(Status::starting("http://h:1", Utc::now()));
+        let instruments = Instruments::new(SystemTime::now());
+        start(url, Duration::from_millis(20), rx, instruments.clone()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while requests.lock().unwrap().is_empty() {
+            assert!(Instant::now() < deadline, "no export arrived");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(dropped_exports(&requests.lock().unwrap()[0]), 2);
+        assert_eq!(instruments.counts().dropped_metric_exports, 2);
+        drop(tx);
+    }
+
+    #[tokio::test]
+    async fn the_heartbeat_ends_with_the_status_board() {
+        let (url, requests) = collector(0).await;
+        let (tx, rx) = watch::channel(Status::starting("http://h:1", Utc::now()));
+        start(
+            url,
+            Duration::from_millis(20),
+            rx,
+            Instruments::new(SystemTime::now()),
+        )
+        .unwrap();
+        tx.send_modify(|s| s.set_state(State::DockerUnavailable, Utc::now()));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while requests.lock().unwrap().len() < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "the heartbeat did not keep coming"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drop(tx);
+        // An export already on its way may still land.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = requests.lock().unwrap().len();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(requests.lock().unwrap().len(), after, "still beating");
+    }
+}
