@@ -430,7 +430,7 @@ async fn a_provisioned_mac_sends_to_the_local_collector_not_its_upstream() {
             r.span
                 .status
                 .as_ref()
-                .is_some_and(|s| s.code == SpanStatus::Error as i32)
+                .is_some_and(|s| s.code == SpanStatus::Error as i32 && s.message == error.message)
         })
         .await;
     assert_eq!(got.span.name, "Copy domain data to host");

@@ -14,6 +14,9 @@
 //! `domain_sync.telemetry.dropped_metric_exports`. Histograms: `domain_sync.publish.duration`
 //! (seconds) and `domain_sync.publish.size` (bytes).
 //!
+//! Dimensionless gauges have no unit (a unit of `1` would make Prometheus exporters
+//! append `_ratio` to their names).
+//!
 //! Nothing secret is sent: no free text from the status (detail, error messages, paths),
 //! only states, error kinds, table names and numbers.
 
@@ -67,7 +70,7 @@ pub fn request(status: &Status, counts: &Counts, now: SystemTime) -> ExportMetri
     let mut metrics = vec![gauge(
         "domain_sync.state",
         "1 for the state the app is in, 0 for the others",
-        "1",
+        "",
         STATES
             .iter()
             .map(|&s| {
@@ -114,7 +117,7 @@ pub fn request(status: &Status, counts: &Counts, now: SystemTime) -> ExportMetri
         metrics.push(gauge(
             "domain_sync.txid",
             "the LiteFS TXID of the published file",
-            "1",
+            "",
             vec![at.int(vec![], i64::try_from(txid.0).unwrap_or(i64::MAX))],
         ));
     }
@@ -127,7 +130,7 @@ pub fn request(status: &Status, counts: &Counts, now: SystemTime) -> ExportMetri
         metrics.push(gauge(
             "domain_sync.schema_version",
             "the published file's metadata schema_version",
-            "1",
+            "",
             vec![at.int(vec![], version)],
         ));
     }
