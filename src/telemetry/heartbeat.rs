@@ -87,10 +87,9 @@ impl Heartbeat {
     }
 
     async fn beat(&mut self) {
-        let request = {
-            let status = self.status.borrow_and_update();
-            metrics::request(&status, &self.instruments.counts(), SystemTime::now())
-        };
+        // A copy, so the board is never kept waiting while the request is built.
+        let status = self.status.borrow_and_update().clone();
+        let request = metrics::request(&status, &self.instruments.counts(), SystemTime::now());
         match self.post(Bytes::from(request.encode_to_vec())).await {
             Ok(()) => {
                 if self.failing {
