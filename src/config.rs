@@ -212,17 +212,24 @@ impl Default for Sync {
     }
 }
 
-/// Trace spans sent to the local OpenTelemetry collector (see `telemetry`).
+/// Trace spans and heartbeat metrics sent to the local OpenTelemetry collector (see
+/// `telemetry`).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Telemetry {
-    /// `false` sends no spans at all.
+    /// `false` sends no spans and no metrics at all.
     pub enabled: bool,
-    /// The collector's OTLP/HTTP base URL (`/v1/traces` is appended unless there); the standard
-    /// `OTEL_EXPORTER_OTLP_*` variables override it, the POS app's user defaults and then
-    /// `http://localhost:4318` stand in for it.
+    /// The collector's OTLP/HTTP base URL (`/v1/traces` and `/v1/metrics` are appended); the
+    /// standard `OTEL_EXPORTER_OTLP_*` variables override it, `http://localhost:4318` (the
+    /// local collector) stands in for it. The POS app's provisioned OTLP keys are never used.
     #[serde(deserialize_with = "check::optional_url")]
     pub otlp_endpoint: Option<String>,
+    /// How often the heartbeat's metrics are exported.
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::sync_period"
+    )]
+    pub metrics_interval: Duration,
 }
 
 impl Default for Telemetry {
@@ -230,6 +237,7 @@ impl Default for Telemetry {
         Telemetry {
             enabled: true,
             otlp_endpoint: None,
+            metrics_interval: Duration::from_secs(60),
         }
     }
 }
@@ -527,6 +535,15 @@ mod tests {
         let c = Config::parse("", Path::new("c.toml")).unwrap();
         assert!(c.telemetry.enabled);
         assert_eq!(c.telemetry.otlp_endpoint, None);
+        assert_eq!(c.telemetry.metrics_interval, Duration::from_secs(60));
+        let c = Config::parse(
+            "[telemetry]\nmetrics_interval = \"250ms\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.telemetry.metrics_interval, Duration::from_millis(250));
+        refuses("telemetry", "metrics_interval", "\"0s\"", "more than 0s");
+        refuses("telemetry", "metrics_interval", "\"25h\"", "at most 1day");
         let text = "[telemetry]\nenabled = false\notlp_endpoint = \"http://10.0.0.2:4318\"\n";
         let c = Config::parse(text, Path::new("c.toml")).unwrap();
         assert!(!c.telemetry.enabled);

@@ -1,5 +1,6 @@
-//! End to end: the daemon (a real process) syncing from litefs-sim sends its spans to an
-//! OTLP/HTTP receiver run by the test, which decodes the real protobuf requests; and a
+//! End to end: the daemon (a real process) syncing from litefs-sim sends its spans and its
+//! heartbeat metrics to an OTLP/HTTP receiver run by the test, which decodes the real
+//! protobuf requests; the heartbeat keeps coming when the app cannot sync; and a
 //! collector that is missing or never answers does not slow syncing down.
 
 mod common;
@@ -14,9 +15,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use common::*;
 use litefs_sim::Misbehaviour;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, NumberDataPoint};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode as SpanStatus;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
@@ -47,41 +50,158 @@ fn text(v: &str) -> Value {
     Value::StringValue(v.to_string())
 }
 
-/// An OTLP/HTTP traces receiver on a loopback port.
+/// One heartbeat as received: each metric's points, and the resource.
+#[derive(Clone, Debug)]
+struct Beat {
+    resource: BTreeMap<String, Value>,
+    metrics: BTreeMap<String, Vec<Point>>,
+}
+
+/// A point: its string attributes and its value (a histogram's is its count, with its
+/// sum beside it).
+#[derive(Clone, Debug)]
+struct Point {
+    attributes: BTreeMap<String, String>,
+    value: f64,
+    sum: Option<f64>,
+}
+
+impl Beat {
+    fn decode(request: ExportMetricsServiceRequest) -> Vec<Beat> {
+        request
+            .resource_metrics
+            .into_iter()
+            .map(|rm| Beat {
+                resource: attributes(&rm.resource.unwrap_or_default().attributes),
+                metrics: rm
+                    .scope_metrics
+                    .into_iter()
+                    .flat_map(|s| s.metrics)
+                    .map(|m| {
+                        let points = match m.data.expect("metric data") {
+                            metric::Data::Gauge(g) => numbers(g.data_points),
+                            metric::Data::Sum(s) => numbers(s.data_points),
+                            metric::Data::Histogram(h) => h
+                                .data_points
+                                .into_iter()
+                                .map(|p| Point {
+                                    attributes: strings(&p.attributes),
+                                    value: p.count as f64,
+                                    sum: p.sum,
+                                })
+                                .collect(),
+                            other => panic!("unexpected metric data {other:?}"),
+                        };
+                        (m.name, points)
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The value of a metric with one point, `None` when it has no point.
+    fn single(&self, name: &str) -> Option<f64> {
+        let points = self.metrics.get(name)?;
+        assert_eq!(points.len(), 1, "{name}: {points:?}");
+        Some(points[0].value)
+    }
+
+    /// The state whose point is 1 (asserting there is exactly one).
+    fn state(&self) -> String {
+        let current: Vec<_> = self.metrics["domain_sync.state"]
+            .iter()
+            .filter(|p| p.value == 1.0)
+            .map(|p| p.attributes["state"].clone())
+            .collect();
+        assert_eq!(current.len(), 1, "{self:#?}");
+        current[0].clone()
+    }
+}
+
+fn numbers(points: Vec<NumberDataPoint>) -> Vec<Point> {
+    points
+        .into_iter()
+        .map(|p| Point {
+            attributes: strings(&p.attributes),
+            value: match p.value.expect("a value") {
+                number_data_point::Value::AsInt(i) => i as f64,
+                number_data_point::Value::AsDouble(d) => d,
+            },
+            sum: None,
+        })
+        .collect()
+}
+
+fn strings(kvs: &[KeyValue]) -> BTreeMap<String, String> {
+    attributes(kvs)
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::StringValue(s) => (k, s),
+            other => panic!("{k} is not a string: {other:?}"),
+        })
+        .collect()
+}
+
+/// An OTLP/HTTP traces and metrics receiver on a loopback port.
 struct Receiver {
     /// Base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it.
     base: String,
     port: u16,
     spans: Arc<Mutex<Vec<Received>>>,
+    beats: Arc<Mutex<Vec<Beat>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Receiver {
     async fn start() -> Receiver {
+        Receiver::start_on("127.0.0.1:0").await
+    }
+
+    /// A receiver on `addr` (which must be free).
+    async fn start_on(addr: &str) -> Receiver {
         let spans = Arc::new(Mutex::new(Vec::new()));
         let seen = spans.clone();
-        let app = axum::Router::new().route(
-            "/v1/traces",
-            post(move |headers: HeaderMap, body: Bytes| {
-                let seen = seen.clone();
-                async move {
-                    assert_eq!(headers["content-type"], "application/x-protobuf");
-                    let request = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
-                    let mut seen = seen.lock().unwrap();
-                    for rs in request.resource_spans {
-                        let resource = attributes(&rs.resource.unwrap_or_default().attributes);
-                        for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
-                            seen.push(Received {
-                                resource: resource.clone(),
-                                span,
-                            });
-                        }
+        let beats = Arc::new(Mutex::new(Vec::new()));
+        let seen_beats = beats.clone();
+        let app = axum::Router::new()
+            .route(
+                "/v1/metrics",
+                post(move |headers: HeaderMap, body: Bytes| {
+                    let seen = seen_beats.clone();
+                    async move {
+                        assert_eq!(headers["content-type"], "application/x-protobuf");
+                        let request =
+                            ExportMetricsServiceRequest::decode(body).expect("OTLP protobuf");
+                        seen.lock().unwrap().extend(Beat::decode(request));
+                        (StatusCode::OK, [("content-type", "application/x-protobuf")])
                     }
-                    (StatusCode::OK, [("content-type", "application/x-protobuf")])
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                }),
+            )
+            .route(
+                "/v1/traces",
+                post(move |headers: HeaderMap, body: Bytes| {
+                    let seen = seen.clone();
+                    async move {
+                        assert_eq!(headers["content-type"], "application/x-protobuf");
+                        let request =
+                            ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
+                        let mut seen = seen.lock().unwrap();
+                        for rs in request.resource_spans {
+                            let resource = attributes(&rs.resource.unwrap_or_default().attributes);
+                            for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
+                                seen.push(Received {
+                                    resource: resource.clone(),
+                                    span,
+                                });
+                            }
+                        }
+                        (StatusCode::OK, [("content-type", "application/x-protobuf")])
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .unwrap_or_else(|e| panic!("cannot listen on {addr}: {e}"));
         let port = listener.local_addr().unwrap().port();
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -90,8 +210,44 @@ impl Receiver {
             base: format!("http://127.0.0.1:{port}"),
             port,
             spans,
+            beats,
             task,
         }
+    }
+
+    /// Waits for the `n`th heartbeat (counting from 1) after the first `skip` that
+    /// satisfies `pred`; returns it.
+    async fn wait_for_beats(
+        &self,
+        what: &str,
+        daemon: &Daemon,
+        skip: usize,
+        n: usize,
+        pred: impl Fn(&Beat) -> bool,
+    ) -> Beat {
+        let start = Instant::now();
+        loop {
+            let found: Vec<_> = self.beats.lock().unwrap()[skip..]
+                .iter()
+                .filter(|b| pred(b))
+                .cloned()
+                .collect();
+            if found.len() >= n {
+                return found[n - 1].clone();
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "{} of {n} heartbeats for {what}; last received: {:#?}\nlog:\n{}",
+                found.len(),
+                self.beats.lock().unwrap().last(),
+                daemon.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn beat_count(&self) -> usize {
+        self.beats.lock().unwrap().len()
     }
 
     /// Waits for a span satisfying `pred`.
@@ -129,8 +285,12 @@ fn otel_env(base: &str) -> Vec<(String, String)> {
     vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), base.into()),
         ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".into(), String::new()),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT".into(), String::new()),
     ]
 }
+
+/// A heartbeat every 100 ms instead of every minute.
+const QUICK_HEARTBEAT: &str = "[telemetry]\nmetrics_interval = \"100ms\"\n";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -218,7 +378,8 @@ async fn a_publish_sends_a_span_with_the_old_attributes_and_the_generator_link()
     daemon.stop();
 }
 
-/// Writes the POS app's (sandboxed) user defaults as the fleet's provisioning does.
+/// Writes the POS app's (sandboxed) user defaults as the fleet's provisioning does: the
+/// local collector's upstream.
 fn provision_collector(home: &Path, port: u16) {
     let path = home.join(
         "Library/Containers/com.vori.VoriPOS/Data/Library/Preferences/com.vori.VoriPOS.plist",
@@ -235,15 +396,20 @@ fn provision_collector(home: &Path, port: u16) {
         .unwrap();
 }
 
+/// The local collector's standard OTLP/HTTP address, where a Mac with nothing configured
+/// sends. Only this test binds it.
+const LOCAL_COLLECTOR: &str = "127.0.0.1:4318";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_sync_sends_an_error_span_to_the_provisioned_collector() {
+async fn a_provisioned_mac_sends_to_the_local_collector_not_its_upstream() {
     let root = tempfile::tempdir().unwrap();
-    let receiver = Receiver::start().await;
+    let local = Receiver::start_on(LOCAL_COLLECTOR).await;
+    let upstream = Receiver::start().await;
     let home = root.path().join("home");
-    provision_collector(&home, receiver.port);
+    provision_collector(&home, upstream.port);
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let mut config = DaemonConfig::new(root.path(), &sim.url);
-    // No variable and no config key: the endpoint comes from the user defaults.
+    // No variable and no config key: the default, whatever the user defaults say.
     config.env = otel_env("");
     config.env.push(("HOME".into(), home.display().to_string()));
     let mut daemon = Daemon::start(root.path(), &config);
@@ -259,19 +425,23 @@ async fn a_failed_sync_sends_an_error_span_to_the_provisioned_collector() {
         })
         .await;
     let error = status.error.unwrap();
-    let got = receiver
+    let got = local
         .wait_for("the failure", &daemon, |r| {
             r.span
                 .status
                 .as_ref()
-                .is_some_and(|s| s.code == SpanStatus::Error as i32)
+                .is_some_and(|s| s.code == SpanStatus::Error as i32 && s.message == error.message)
         })
         .await;
     assert_eq!(got.span.name, "Copy domain data to host");
     assert_eq!(got.span.status.clone().unwrap().message, error.message);
     assert_eq!(got.attr("error.type"), Some(text("litefs_http_error")));
     assert!(got.span.links.is_empty());
-    assert!(daemon.log_text().contains("user defaults"));
+    assert!(
+        upstream.spans.lock().unwrap().is_empty(),
+        "spans went to the collector's upstream"
+    );
+    assert!(daemon.log_text().contains("the local collector"));
 
     sim.misbehave(Misbehaviour::None);
     daemon.wait_synced_to(&sim.sim.position()).await;
@@ -312,6 +482,7 @@ async fn a_missing_collector_neither_slows_syncing_nor_goes_unnoticed() {
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let mut config = DaemonConfig::new(root.path(), &sim.url);
     config.env = otel_env(&nobody);
+    config.extra = QUICK_HEARTBEAT.into();
     let mut daemon = Daemon::start(root.path(), &config);
     daemon.wait_synced_to(&sim.sim.position()).await;
 
@@ -328,6 +499,11 @@ async fn a_missing_collector_neither_slows_syncing_nor_goes_unnoticed() {
         1,
         "one warning, not one per span:\n{log}"
     );
+    assert_eq!(
+        log.matches("cannot deliver metrics").count(),
+        1,
+        "one warning, not one per heartbeat:\n{log}"
+    );
     daemon.stop();
 }
 
@@ -338,6 +514,7 @@ async fn a_collector_that_never_answers_does_not_slow_syncing() {
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let mut config = DaemonConfig::new(root.path(), &sim.url);
     config.env = otel_env(&silent);
+    config.extra = QUICK_HEARTBEAT.into();
     let mut daemon = Daemon::start(root.path(), &config);
     daemon.wait_synced_to(&sim.sim.position()).await;
 
@@ -352,13 +529,198 @@ async fn telemetry_can_be_turned_off() {
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let mut config = DaemonConfig::new(root.path(), &sim.url);
     config.env = otel_env(&receiver.base);
-    config.extra = "[telemetry]\nenabled = false\n".into();
+    config.extra = "[telemetry]\nenabled = false\nmetrics_interval = \"100ms\"\n".into();
     let mut daemon = Daemon::start(root.path(), &config);
     daemon.wait_synced_to(&sim.sim.position()).await;
     let pos = sim.sim.commit(1).await.unwrap();
     daemon.wait_synced_to(&pos).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receiver.spans.lock().unwrap().is_empty());
+    assert_eq!(receiver.beat_count(), 0);
     assert!(daemon.log_text().contains("telemetry is turned off"));
+    daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_shows_what_the_status_shows() {
+    let root = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start().await;
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    config.env = otel_env(&receiver.base);
+    config.extra = QUICK_HEARTBEAT.into();
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+    let pos = sim.sim.commit(1).await.unwrap();
+    daemon.wait_synced_to(&pos).await;
+    let skip = receiver.beat_count();
+    let beat = receiver
+        .wait_for_beats("the new TXID", &daemon, skip, 1, |b| {
+            b.single("domain_sync.txid") == Some(pos.txid as f64)
+        })
+        .await;
+    let status = daemon.status().unwrap();
+    assert_eq!(status.state, State::UpToDate);
+    assert_eq!(beat.state(), "up_to_date");
+    assert_eq!(
+        beat.metrics["domain_sync.state"].len(),
+        7,
+        "one point per state"
+    );
+    assert_eq!(status.txid.unwrap().0, pos.txid);
+    let meta = status.metadata.clone().unwrap();
+    assert_eq!(
+        beat.single("domain_sync.schema_version"),
+        Some(meta.schema_version.unwrap().parse::<f64>().unwrap())
+    );
+    let rows: BTreeMap<String, f64> = beat.metrics["domain_sync.table.rows"]
+        .iter()
+        .map(|p| (p.attributes["table"].clone(), p.value))
+        .collect();
+    let shown: BTreeMap<String, f64> = status
+        .row_counts
+        .iter()
+        .filter_map(|(t, n)| Some((t.clone(), (*n)? as f64)))
+        .collect();
+    assert!(!shown.is_empty());
+    assert_eq!(rows, shown);
+
+    // The ages are those of the status's times (give or take the heartbeat's own age).
+    let now = chrono::Utc::now();
+    let generated = chrono::DateTime::parse_from_rfc3339(meta.generated_at.as_deref().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let near = |name: &str, since: chrono::DateTime<chrono::Utc>| {
+        let age = beat.single(name).unwrap_or_else(|| panic!("no {name}"));
+        let expected = (now - since).as_seconds_f64();
+        assert!(
+            age <= expected + 1.0 && age >= expected - 30.0,
+            "{name} = {age}, the status says {expected}"
+        );
+    };
+    near("domain_sync.data.age", generated);
+    near("domain_sync.last_publish.age", status.last_sync_at.unwrap());
+    assert!(beat.single("domain_sync.last_check.age").unwrap() >= 0.0);
+
+    // Two publishes so far (the start-up one and the commit's), each measured.
+    assert_eq!(beat.single("domain_sync.publishes"), Some(2.0));
+    let duration = &beat.metrics["domain_sync.publish.duration"][0];
+    assert_eq!(duration.value, 2.0);
+    assert!(duration.sum.unwrap() > 0.0);
+    let size = &beat.metrics["domain_sync.publish.size"][0];
+    assert_eq!(size.value, 2.0);
+    let published = std::fs::metadata(status.published_path.as_ref().unwrap())
+        .unwrap()
+        .len();
+    assert!(size.sum.unwrap() >= published as f64, "{size:?}");
+    assert!(beat.metrics["domain_sync.sync.failures"].is_empty());
+    assert_eq!(beat.single("domain_sync.container.restarts"), Some(0.0));
+    assert_eq!(
+        beat.single("domain_sync.telemetry.dropped_spans"),
+        Some(0.0)
+    );
+    assert_eq!(
+        beat.single("domain_sync.telemetry.dropped_metric_exports"),
+        Some(0.0)
+    );
+    assert_eq!(beat.resource["service.name"], text("voripos-domain-sync"));
+    assert_eq!(
+        beat.resource["service.version"],
+        text(env!("CARGO_PKG_VERSION"))
+    );
+
+    // A failed sync is counted by its kind.
+    sim.misbehave(Misbehaviour::Http500);
+    sim.sim.commit(1).await.unwrap();
+    let skip = receiver.beat_count();
+    let beat = receiver
+        .wait_for_beats("the failure", &daemon, skip, 1, |b| {
+            !b.metrics["domain_sync.sync.failures"].is_empty()
+        })
+        .await;
+    let failures = &beat.metrics["domain_sync.sync.failures"];
+    assert_eq!(failures[0].attributes["error.type"], "litefs_http_error");
+    assert!(failures[0].value >= 1.0);
+    sim.misbehave(Misbehaviour::None);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+    daemon.stop();
+}
+
+/// A managed container whose Docker engine does not exist, with a token: the app is
+/// stuck in `docker_unavailable` and never starts a sync worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_keeps_coming_while_docker_is_unavailable() {
+    let root = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start().await;
+    let mut config = DaemonConfig::new(root.path(), "http://127.0.0.1:1");
+    config.container = format!(
+        "manage = true\nimage = \"fake/litefs:test\"\nname = \"telemetry-test\"\nhost_port = {}\n",
+        free_port()
+    );
+    config.env = otel_env(&receiver.base);
+    config.env.extend([
+        ("DOCKER_HOST".into(), "unix:///nonexistent.sock".into()),
+        ("LITEFS_CLOUD_TOKEN".into(), "telemetry-test-token".into()),
+        (
+            "HOME".into(),
+            root.path().join("home").display().to_string(),
+        ),
+    ]);
+    config.extra = QUICK_HEARTBEAT.into();
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon
+        .wait_for("docker_unavailable", WAIT, |s| {
+            s.state == State::DockerUnavailable
+        })
+        .await;
+    let skip = receiver.beat_count();
+    let beat = receiver
+        .wait_for_beats("docker_unavailable", &daemon, skip, 3, |b| {
+            b.state() == "docker_unavailable"
+        })
+        .await;
+    assert_eq!(beat.single("domain_sync.publishes"), Some(0.0));
+    assert!(!beat.metrics.contains_key("domain_sync.txid"));
+    let text = format!("{:?}", receiver.beats.lock().unwrap());
+    assert!(!text.contains("telemetry-test-token"), "the token was sent");
+    daemon.stop();
+}
+
+/// No token (`not_configured`), then an unusable config file (`error`): idle cores that
+/// never sync still report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_keeps_coming_while_idle() {
+    let root = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start().await;
+    let mut config = DaemonConfig::new(root.path(), "http://127.0.0.1:1");
+    config.container = "manage = true\n".into();
+    config.env = otel_env(&receiver.base);
+    config.env.extend([
+        ("LITEFS_CLOUD_TOKEN".into(), String::new()),
+        (
+            "HOME".into(),
+            root.path().join("home").display().to_string(),
+        ),
+    ]);
+    config.extra = QUICK_HEARTBEAT.into();
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon
+        .wait_for("not_configured", WAIT, |s| s.state == State::NotConfigured)
+        .await;
+    let skip = receiver.beat_count();
+    receiver
+        .wait_for_beats("not_configured", &daemon, skip, 3, |b| {
+            b.state() == "not_configured"
+        })
+        .await;
+    daemon.stop();
+
+    let path = root.path().join("broken.toml");
+    std::fs::write(&path, "[telemetry]\nno_such_key = 1\n").unwrap();
+    let skip = receiver.beat_count();
+    let mut daemon = Daemon::spawn(root.path(), &path, &config);
+    receiver
+        .wait_for_beats("config_invalid", &daemon, skip, 1, |b| b.state() == "error")
+        .await;
     daemon.stop();
 }

@@ -10,14 +10,15 @@ use std::path::Path;
 
 use crate::config::token::{Found, TOKEN_ENV};
 use crate::config::{Config, CONFIG_ENV};
-use crate::telemetry::endpoint::{self, Provisioned, Sources};
+use crate::telemetry::endpoint::{self, Provisioned, Signal, Sources};
 
 /// Environment variables that change the effective configuration.
-pub const ENV_VARS: [&str; 4] = [
+pub const ENV_VARS: [&str; 5] = [
     CONFIG_ENV,
     TOKEN_ENV,
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    endpoint::BASE_VARIABLE,
 ];
 
 /// The values of [`ENV_VARS`] that are set.
@@ -41,7 +42,7 @@ pub struct Inputs<'a> {
     pub raw: Option<&'a toml::Table>,
     pub env: &'a EnvSnapshot,
     pub token: &'a Found,
-    /// What the POS app's user defaults say about the collector (telemetry's fallback).
+    /// The collector upstream in the POS app's user defaults (named as not used).
     pub provisioned: Provisioned,
     /// The effective status file.
     pub status_file: &'a Path,
@@ -110,18 +111,22 @@ fn unset_lines(section: &str, values: &toml::Table, inputs: &Inputs<'_>) -> Stri
             );
         }
         "telemetry" if inputs.config.telemetry.enabled => {
-            let sources = Sources {
-                traces_env: inputs
-                    .env
-                    .get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-                    .cloned(),
-                env: inputs.env.get("OTEL_EXPORTER_OTLP_ENDPOINT").cloned(),
-                config: inputs.config.telemetry.otlp_endpoint.clone(),
-            };
-            out += &match endpoint::resolve(sources, || inputs.provisioned.clone()) {
-                Ok(e) => line(&format!("# spans go to {}", e.url), &e.origin.to_string()),
-                Err(e) => format!("# no spans are sent: {e}\n"),
-            };
+            for (signal, what) in [(Signal::Traces, "spans"), (Signal::Metrics, "metrics")] {
+                let sources = Sources::from_lookup(
+                    signal,
+                    inputs.config.telemetry.otlp_endpoint.clone(),
+                    |name| inputs.env.get(name).cloned(),
+                );
+                out += &match endpoint::resolve(signal, sources) {
+                    Ok(e) => line(&format!("# {what} go to {}", e.url), &e.origin.to_string()),
+                    Err(e) => format!("# no {what} are sent: {e}\n"),
+                };
+            }
+            if let Some(upstream) = inputs.provisioned.describe() {
+                out += &format!(
+                    "# provisioned_otlpHostname/provisioned_otlpPort ({upstream}) in the POS app's user defaults: the local collector's upstream, never sent to\n"
+                );
+            }
         }
         _ => {}
     }
@@ -196,7 +201,15 @@ mod tests {
         assert!(line_of(&text, "# file = \"/data/status.json\"").ends_with("# default"));
         assert!(line_of(&text, "# cloud_token: not set").contains("/w/.env"));
         let spans = line_of(&text, "# spans go to http://localhost:4318/v1/traces");
-        assert!(spans.ends_with("# the default"), "{spans}");
+        assert!(
+            spans.ends_with("# the default (the local collector)"),
+            "{spans}"
+        );
+        let metrics = line_of(&text, "# metrics go to http://localhost:4318/v1/metrics");
+        assert!(
+            metrics.ends_with("# the default (the local collector)"),
+            "{metrics}"
+        );
         // The report is itself a valid config file.
         toml::from_str::<toml::Table>(&text).unwrap();
     }
@@ -243,8 +256,34 @@ mod tests {
             line_of(&text, "# spans go to http://collector:4318/v1/traces")
                 .ends_with("# OTEL_EXPORTER_OTLP_ENDPOINT")
         );
+        case.env.insert(
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT".into(),
+            "http://m:1/metrics".into(),
+        );
+        let text = case.render(true);
+        assert!(line_of(&text, "# metrics go to http://m:1/metrics")
+            .ends_with("# OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"));
         let mut case = Case::new("[telemetry]\nenabled = false\n");
         case.provisioned.port = Some(9999);
         assert!(!case.render(true).contains("spans go to"));
+    }
+
+    #[test]
+    fn the_provisioned_upstream_is_named_and_not_used() {
+        let mut case = Case::new("");
+        case.provisioned = Provisioned {
+            hostname: Some("otel.vori.example".into()),
+            port: Some(4317),
+        };
+        let text = case.render(false);
+        assert!(
+            line_of(&text, "# spans go to http://localhost:4318/v1/traces")
+                .ends_with("(the local collector)")
+        );
+        assert!(line_of(
+            &text,
+            "# provisioned_otlpHostname/provisioned_otlpPort (otel.vori.example:4317)"
+        )
+        .ends_with("never sent to"));
     }
 }

@@ -22,6 +22,7 @@ use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::{self, Position, Probe};
 use crate::status::board::Board;
 use crate::status::{ContainerInfo, ErrorInfo, State};
+use crate::telemetry::Counter;
 
 use super::endpoint::{self, Env};
 use super::engine::{self, EngineError};
@@ -44,6 +45,8 @@ pub struct Supervisor {
     pub board: Arc<Board>,
     pub max_backoff: Duration,
     pub start_sync: Option<StartSync>,
+    /// Counts the times the container was found stopped and brought back (telemetry).
+    pub restarts: Counter,
 }
 
 /// Why the watch loop ended.
@@ -244,6 +247,7 @@ impl Supervisor {
                 event = events.next() => match event {
                     Some(Ok(action)) if matches!(action.as_str(), "die" | "oom" | "destroy" | "stop" | "kill") => {
                         tracing::warn!(container = %self.spec.name, %action, "the LiteFS container stopped; recovering");
+                        self.restarts.add(1);
                         self.show_container(docker).await;
                         self.fail_with("container_stopped", format!("the LiteFS container {} ({action}); recovering", self.spec.name));
                         return Ok(Next::Reconcile);
@@ -258,7 +262,10 @@ impl Supervisor {
                 _ = check.tick() => {
                     match engine::inspect(docker, &self.spec).await {
                         Ok(Some(found)) if found.running => {}
-                        Ok(_) => return Ok(Next::Reconcile),
+                        Ok(_) => {
+                            self.restarts.add(1);
+                            return Ok(Next::Reconcile);
+                        }
                         Err(e) if e.is_unreachable() => return Err(Failure::Retry),
                         Err(e) => {
                             self.fail(&e);

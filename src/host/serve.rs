@@ -225,7 +225,7 @@ fn failed(config: &Config, kind: &str, message: &str, detail: Option<String>) ->
         kind: kind.into(),
         message: message.into(),
     };
-    sync_core::idle(config.status_file(), &sync_core::litefs_url(config), |s| {
+    sync_core::idle(config, |s| {
         s.set_state(State::Error, Utc::now());
         s.detail = Some(detail.unwrap_or_else(|| error.message.clone()));
         s.error = Some(error);

@@ -27,7 +27,7 @@ use crate::sync::job::JobContext;
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
 use crate::sync::worker::{supervise, Inputs, Settings, Worker};
-use crate::telemetry;
+use crate::telemetry::{self, Instruments};
 
 /// A running core: send it commands, watch its status.
 pub struct Core {
@@ -93,7 +93,7 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
                 found.looked_in.join(", ")
             );
             tracing::warn!("{message}");
-            Ok(idle(config.status_file(), &litefs_url(config), |s| {
+            Ok(idle(config, |s| {
                 s.set_state(State::NotConfigured, Utc::now());
                 s.detail = Some(message);
             }))
@@ -101,14 +101,17 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
     }
 }
 
-/// A core that does not sync: it shows the status `change` makes and waits for
-/// `Command::Quit` (no token yet, an unusable configuration).
-pub fn idle(status_file: PathBuf, litefs_url: &str, change: impl FnOnce(&mut Status)) -> Core {
+/// A core that does not sync: it shows the status `change` makes in `config`'s status
+/// file, sends its heartbeat, and waits for `Command::Quit` (no token yet, an unusable
+/// configuration).
+pub fn idle(config: &Config, change: impl FnOnce(&mut Status)) -> Core {
+    let status_file = config.status_file();
     let board = Board::new(
         status_file.clone(),
-        Status::starting(litefs_url, Utc::now()),
+        Status::starting(&litefs_url(config), Utc::now()),
     );
     board.update(change);
+    telemetry::heartbeat(&config.telemetry, board.subscribe());
     let (commands, mut rx) = mpsc::channel(16);
     let status = board.subscribe();
     let task = tokio::spawn(async move {
@@ -164,12 +167,21 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
         Status::starting(client.url(), Utc::now()),
     ));
     let status = board.subscribe();
+    let instruments = telemetry::heartbeat(&config.telemetry, board.subscribe());
+    let restarts = instruments.container_restarts();
     let (commands, task) = match source {
-        Source::Url => sync_starter(config, client, publisher, board, None)(),
+        Source::Url => sync_starter(config, client, publisher, board, instruments, None)(),
         Source::Container(spec) => {
             let slot = DockerSlot::default();
             let probe = position_probe(slot.clone(), spec.clone(), config.litefs.database.clone());
-            let start_sync = sync_starter(config, client, publisher, board.clone(), Some(probe));
+            let start_sync = sync_starter(
+                config,
+                client,
+                publisher,
+                board.clone(),
+                instruments,
+                Some(probe),
+            );
             let (commands, rx) = mpsc::channel(16);
             let supervisor = Supervisor {
                 spec,
@@ -179,6 +191,7 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
                 board,
                 max_backoff: config.sync.max_backoff,
                 start_sync: Some(Box::new(move || start_sync().0)),
+                restarts,
             };
             (commands, tokio::spawn(supervisor.run(rx)))
         }
@@ -199,6 +212,7 @@ fn sync_starter(
     client: Client,
     publisher: Arc<Publisher>,
     board: Arc<Board>,
+    instruments: Instruments,
     probe: Option<Probe>,
 ) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
     let publish_dir = config.publish_dir();
@@ -223,7 +237,7 @@ fn sync_starter(
     move || {
         let (commands_tx, commands) = mpsc::channel(16);
         let (signals_tx, signals) = mpsc::channel(1024);
-        let telemetry = telemetry::start(&telemetry_config, &board).map(Arc::new);
+        let telemetry = telemetry::start(&telemetry_config, &board, instruments).map(Arc::new);
         let task = tokio::spawn(async move {
             let mut owned = JoinSet::new();
             owned.spawn(listen(client, ledger, signals_tx, max_backoff));

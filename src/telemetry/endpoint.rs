@@ -1,60 +1,100 @@
-//! Where spans are sent: the OTLP/HTTP traces URL, resolved from its sources in order.
+//! Where spans and metrics are sent: the OTLP/HTTP URL of each signal, resolved from its
+//! sources in order.
 //!
 //! First found wins:
-//! 1. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, used as is;
-//! 2. `OTEL_EXPORTER_OTLP_ENDPOINT`, with `/v1/traces` appended (the OTLP exporter spec);
+//! 1. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (spans) or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`
+//!    (metrics), used as is;
+//! 2. `OTEL_EXPORTER_OTLP_ENDPOINT`, with `/v1/traces` or `/v1/metrics` appended (the OTLP
+//!    exporter spec);
 //! 3. `[telemetry] otlp_endpoint` in the config file: the collector's base URL like the
-//!    variable above (`/v1/traces` is appended unless the URL already ends with it);
-//! 4. the host and port the fleet's provisioning wrote into the VoriPOS app's user
-//!    defaults (`provisioned_otlpHostname`, `provisioned_otlpPort`; a missing one defaults
-//!    to `localhost` / `4318`);
-//! 5. `http://localhost:4318/v1/traces`, the local collector's standard port.
+//!    variable above (a URL already ending with a signal's path has it replaced);
+//! 4. `http://localhost:4318`, the store Mac's local collector.
+//!
+//! The POS app's user defaults `provisioned_otlpHostname` / `provisioned_otlpPort` are
+//! **never** used: they are the local collector's own upstream (OTLP/gRPC with OAuth2),
+//! and a request sent there directly has no credentials and no store tags.
 //!
 //! Empty variables count as unset, as the OpenTelemetry spec asks. Only `http://` URLs
 //! are accepted: the collector runs on the POS Mac itself, and no TLS stack is built in.
 
 use std::fmt;
 
-/// The OTLP/HTTP traces path.
-const TRACES_PATH: &str = "/v1/traces";
+/// The local collector's OTLP/HTTP base URL.
+const LOCAL_COLLECTOR: &str = "http://localhost:4318";
 
-/// The collector's standard OTLP/HTTP port.
-const DEFAULT_PORT: i64 = 4318;
+/// What is sent: each has its own path and its own variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Metrics,
+}
+
+impl Signal {
+    /// The OTLP/HTTP path of the signal.
+    pub fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+        }
+    }
+
+    /// The variable that names this signal's URL.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            Signal::Metrics => "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        }
+    }
+}
+
+/// The variable that names the collector's base URL for every signal.
+pub const BASE_VARIABLE: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
 /// Where an endpoint came from, for the start-up log and error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
-    TracesEnv,
+    SignalEnv(Signal),
     Env,
     Config,
-    UserDefaults,
     Default,
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Origin::TracesEnv => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            Origin::Env => "OTEL_EXPORTER_OTLP_ENDPOINT",
+            Origin::SignalEnv(signal) => signal.variable(),
+            Origin::Env => BASE_VARIABLE,
             Origin::Config => "[telemetry] otlp_endpoint",
-            Origin::UserDefaults => "the com.vori.VoriPOS user defaults",
-            Origin::Default => "the default",
+            Origin::Default => "the default (the local collector)",
         })
     }
 }
 
-/// The resolved traces URL.
+/// The resolved URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     pub url: String,
     pub origin: Origin,
 }
 
-/// The host and port found in the user defaults.
+/// The host and port the fleet's provisioning stored in the POS app's user defaults: the
+/// local collector's upstream, shown by the `config` command and never sent to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Provisioned {
     pub hostname: Option<String>,
     pub port: Option<i64>,
+}
+
+impl Provisioned {
+    /// `host:port` as found (`?` for a missing part); `None` when neither is set.
+    pub fn describe(&self) -> Option<String> {
+        if self.hostname.is_none() && self.port.is_none() {
+            return None;
+        }
+        let host = self.hostname.as_deref().unwrap_or("?");
+        let port = self.port.map_or("?".to_string(), |p| p.to_string());
+        Some(format!("{host}:{port}"))
+    }
 }
 
 /// An endpoint that cannot be used.
@@ -62,69 +102,67 @@ pub struct Provisioned {
 pub enum EndpointError {
     #[error("{origin} = {value:?} is not an http:// URL (only plain HTTP to a local collector is supported)")]
     NotHttp { origin: Origin, value: String },
-    #[error("{origin} port {port} is not a TCP port")]
-    BadPort { origin: Origin, port: i64 },
 }
 
-/// The explicit sources; the user defaults are read only when these are all unset.
+/// The explicit sources, as the process and the config file give them.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
-    pub traces_env: Option<String>,
+    /// The signal's own variable (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `…_METRICS_…`).
+    pub signal_env: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub env: Option<String>,
+    /// `[telemetry] otlp_endpoint`.
     pub config: Option<String>,
 }
 
-/// Resolves the endpoint; `provisioned` is called only when nothing before it is set.
-pub fn resolve(
-    sources: Sources,
-    provisioned: impl FnOnce() -> Provisioned,
-) -> Result<Endpoint, EndpointError> {
+impl Sources {
+    /// The process's variables for `signal` beside the config file's key.
+    pub fn from_process(signal: Signal, config: Option<String>) -> Sources {
+        Sources::from_lookup(signal, config, |name| std::env::var(name).ok())
+    }
+
+    /// The variables for `signal` as `lookup` gives them, beside the config file's key.
+    pub fn from_lookup(
+        signal: Signal,
+        config: Option<String>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Sources {
+        Sources {
+            signal_env: lookup(signal.variable()),
+            env: lookup(BASE_VARIABLE),
+            config,
+        }
+    }
+}
+
+/// Resolves the URL of `signal`.
+pub fn resolve(signal: Signal, sources: Sources) -> Result<Endpoint, EndpointError> {
     let set = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    if let Some(url) = set(sources.traces_env) {
-        return checked(url, Origin::TracesEnv);
+    if let Some(url) = set(sources.signal_env) {
+        return checked(url, Origin::SignalEnv(signal));
     }
     if let Some(base) = set(sources.env) {
-        return checked(join(&base), Origin::Env);
+        return checked(join(&base, signal), Origin::Env);
     }
     if let Some(base) = set(sources.config) {
-        let url = match base.trim_end_matches('/').ends_with(TRACES_PATH) {
-            true => base,
-            false => join(&base),
-        };
-        return checked(url, Origin::Config);
-    }
-    let Provisioned { hostname, port } = provisioned();
-    let hostname = set(hostname);
-    if hostname.is_some() || port.is_some() {
-        let origin = Origin::UserDefaults;
-        let port = port.unwrap_or(DEFAULT_PORT);
-        if !(1..=i64::from(u16::MAX)).contains(&port) {
-            return Err(EndpointError::BadPort { origin, port });
-        }
-        let host = hostname.unwrap_or_else(|| "localhost".into());
-        let url = match host.contains("://") {
-            true => join(&host),
-            false => format!("http://{}:{port}{TRACES_PATH}", bracket(&host)),
-        };
-        return checked(url, origin);
+        return checked(join(&base, signal), Origin::Config);
     }
     Ok(Endpoint {
-        url: format!("http://localhost:{DEFAULT_PORT}{TRACES_PATH}"),
+        url: join(LOCAL_COLLECTOR, signal),
         origin: Origin::Default,
     })
 }
 
-/// `base` + `/v1/traces`, without doubling the slash.
-fn join(base: &str) -> String {
-    format!("{}{TRACES_PATH}", base.trim_end_matches('/'))
-}
-
-/// IPv6 literals need brackets in a URL.
-fn bracket(host: &str) -> String {
-    match host.contains(':') && !host.starts_with('[') {
-        true => format!("[{host}]"),
-        false => host.to_string(),
+/// `base` + the signal's path, without doubling the slash; a base that already ends with
+/// a signal's path (a full URL) has that path replaced.
+fn join(base: &str, signal: Signal) -> String {
+    let mut base = base.trim_end_matches('/');
+    for known in [Signal::Traces, Signal::Metrics] {
+        if let Some(stripped) = base.strip_suffix(known.path()) {
+            base = stripped;
+        }
     }
+    format!("{}{}", base.trim_end_matches('/'), signal.path())
 }
 
 fn checked(url: String, origin: Origin) -> Result<Endpoint, EndpointError> {
@@ -139,13 +177,9 @@ fn checked(url: String, origin: Origin) -> Result<Endpoint, EndpointError> {
 mod tests {
     use super::*;
 
-    fn none() -> Provisioned {
-        Provisioned::default()
-    }
-
-    fn sources(traces_env: Option<&str>, env: Option<&str>, config: Option<&str>) -> Sources {
+    fn sources(signal_env: Option<&str>, env: Option<&str>, config: Option<&str>) -> Sources {
         Sources {
-            traces_env: traces_env.map(String::from),
+            signal_env: signal_env.map(String::from),
             env: env.map(String::from),
             config: config.map(String::from),
         }
@@ -159,33 +193,56 @@ mod tests {
     #[test]
     fn nothing_set_gives_the_local_collector() {
         assert_eq!(
-            url(resolve(Sources::default(), none)),
+            url(resolve(Signal::Traces, Sources::default())),
             ("http://localhost:4318/v1/traces".into(), Origin::Default)
+        );
+        assert_eq!(
+            url(resolve(Signal::Metrics, Sources::default())),
+            ("http://localhost:4318/v1/metrics".into(), Origin::Default)
         );
     }
 
     #[test]
-    fn the_traces_variable_is_used_as_is_and_wins() {
+    fn the_signal_variable_is_used_as_is_and_wins() {
         let s = sources(
             Some("http://127.0.0.1:9000/custom"),
             Some("http://other:4318"),
             Some("http://config:4318"),
         );
         assert_eq!(
-            url(resolve(s, || panic!("user defaults read needlessly"))),
-            ("http://127.0.0.1:9000/custom".into(), Origin::TracesEnv)
+            url(resolve(Signal::Metrics, s)),
+            (
+                "http://127.0.0.1:9000/custom".into(),
+                Origin::SignalEnv(Signal::Metrics)
+            )
         );
     }
 
     #[test]
-    fn the_generic_variable_gets_the_traces_path() {
+    fn each_signal_reads_its_own_variable() {
+        let env = |name: &str| match name {
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" => Some("http://t:1/x".to_string()),
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://base:2".to_string()),
+            _ => None,
+        };
+        let traces = Sources::from_lookup(Signal::Traces, None, env);
+        assert_eq!(url(resolve(Signal::Traces, traces)).0, "http://t:1/x");
+        let metrics = Sources::from_lookup(Signal::Metrics, None, env);
+        assert_eq!(
+            url(resolve(Signal::Metrics, metrics)),
+            ("http://base:2/v1/metrics".into(), Origin::Env)
+        );
+    }
+
+    #[test]
+    fn the_generic_variable_gets_the_signal_path() {
         let s = sources(
             None,
             Some("http://127.0.0.1:4318/"),
             Some("http://config:1"),
         );
         assert_eq!(
-            url(resolve(s, none)),
+            url(resolve(Signal::Traces, s)),
             ("http://127.0.0.1:4318/v1/traces".into(), Origin::Env)
         );
     }
@@ -194,76 +251,43 @@ mod tests {
     fn empty_variables_count_as_unset() {
         let s = sources(Some(""), Some("  "), Some("http://config:4318"));
         assert_eq!(
-            url(resolve(s, none)),
+            url(resolve(Signal::Traces, s)),
             ("http://config:4318/v1/traces".into(), Origin::Config)
         );
     }
 
     #[test]
     fn the_config_key_takes_a_base_or_a_full_url() {
-        let full = sources(None, None, Some("http://c:4318/v1/traces"));
-        assert_eq!(url(resolve(full, none)).0, "http://c:4318/v1/traces");
+        let full = || sources(None, None, Some("http://c:4318/v1/traces"));
+        assert_eq!(
+            url(resolve(Signal::Traces, full())).0,
+            "http://c:4318/v1/traces"
+        );
+        assert_eq!(
+            url(resolve(Signal::Metrics, full())).0,
+            "http://c:4318/v1/metrics"
+        );
         let prefixed = sources(None, None, Some("http://c:4318/otel"));
         assert_eq!(
-            url(resolve(prefixed, none)).0,
+            url(resolve(Signal::Traces, prefixed)).0,
             "http://c:4318/otel/v1/traces"
         );
     }
 
     #[test]
-    fn user_defaults_come_before_the_default() {
-        let p = || Provisioned {
-            hostname: Some("10.1.2.3".into()),
-            port: Some(14318),
-        };
-        assert_eq!(
-            url(resolve(Sources::default(), p)),
-            (
-                "http://10.1.2.3:14318/v1/traces".into(),
-                Origin::UserDefaults
-            )
-        );
-        let host_only = || Provisioned {
-            hostname: Some("collector".into()),
+    fn provisioned_keys_are_described_for_the_report() {
+        assert_eq!(Provisioned::default().describe(), None);
+        let p = Provisioned {
+            hostname: Some("otel.example".into()),
             port: None,
         };
-        assert_eq!(
-            url(resolve(Sources::default(), host_only)).0,
-            "http://collector:4318/v1/traces"
-        );
-        let port_only = || Provisioned {
-            hostname: None,
-            port: Some(5000),
-        };
-        assert_eq!(
-            url(resolve(Sources::default(), port_only)).0,
-            "http://localhost:5000/v1/traces"
-        );
-        let v6 = || Provisioned {
-            hostname: Some("::1".into()),
-            port: Some(4318),
-        };
-        assert_eq!(
-            url(resolve(Sources::default(), v6)).0,
-            "http://[::1]:4318/v1/traces"
-        );
+        assert_eq!(p.describe().as_deref(), Some("otel.example:?"));
     }
 
     #[test]
-    fn a_bad_port_or_a_non_http_url_is_refused() {
-        let p = || Provisioned {
-            hostname: Some("h".into()),
-            port: Some(70000),
-        };
-        assert_eq!(
-            resolve(Sources::default(), p),
-            Err(EndpointError::BadPort {
-                origin: Origin::UserDefaults,
-                port: 70000
-            })
-        );
+    fn a_non_http_url_is_refused() {
         let s = sources(None, Some("https://collector.example:4318"), None);
-        let err = resolve(s, none).unwrap_err();
+        let err = resolve(Signal::Traces, s).unwrap_err();
         assert!(matches!(
             err,
             EndpointError::NotHttp {
@@ -276,6 +300,6 @@ mod tests {
             "{err}"
         );
         let s = sources(None, None, Some("localhost:4318"));
-        assert!(resolve(s, none).is_err());
+        assert!(resolve(Signal::Metrics, s).is_err());
     }
 }

@@ -192,22 +192,11 @@ fn base(attributes: Vec<KeyValue>, timing: Timing, ids: Ids) -> Span {
 
 /// The request carrying `spans`, with this app's resource and scope.
 pub fn export_request(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    let version = env!("CARGO_PKG_VERSION");
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![
-                    string("service.name", SERVICE_NAME),
-                    string("service.version", version),
-                ],
-                ..Default::default()
-            }),
+            resource: Some(resource()),
             scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope {
-                    name: SERVICE_NAME.to_string(),
-                    version: version.to_string(),
-                    ..Default::default()
-                }),
+                scope: Some(scope()),
                 spans,
                 ..Default::default()
             }],
@@ -216,7 +205,28 @@ pub fn export_request(spans: Vec<Span>) -> ExportTraceServiceRequest {
     }
 }
 
-fn unix_nanos(t: SystemTime) -> u64 {
+/// This app as an OTLP resource: `service.name` and `service.version` (the local
+/// collector adds the store's identity).
+pub(super) fn resource() -> Resource {
+    Resource {
+        attributes: vec![
+            string("service.name", SERVICE_NAME),
+            string("service.version", env!("CARGO_PKG_VERSION")),
+        ],
+        ..Default::default()
+    }
+}
+
+/// The instrumentation scope of everything this app sends.
+pub(super) fn scope() -> InstrumentationScope {
+    InstrumentationScope {
+        name: SERVICE_NAME.to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        ..Default::default()
+    }
+}
+
+pub(super) fn unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
@@ -229,7 +239,7 @@ fn duration(timing: Timing) -> KeyValue {
     )
 }
 
-fn string(key: &str, value: &str) -> KeyValue {
+pub(super) fn string(key: &str, value: &str) -> KeyValue {
     attribute(key, any_value::Value::StringValue(value.to_string()))
 }
 
