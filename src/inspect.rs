@@ -295,6 +295,20 @@ fn summarize(problems: &[String], total: usize) -> String {
     }
 }
 
+/// A `generated_at` value as the databases write it: RFC 3339, or SQLite's
+/// `YYYY-MM-DD HH:MM:SS` (UTC). `None` for text that is no time at all.
+pub fn parse_generated_at(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let text = text.trim();
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,8 +31,8 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tokio::sync::mpsc;
 
+use super::otlp;
 use crate::backoff::Backoff;
-use crate::error_chain::error_chain;
 
 use super::span::export_request;
 
@@ -133,6 +133,15 @@ enum DeliveryError {
     Status(u16),
 }
 
+impl From<otlp::PostError> for DeliveryError {
+    fn from(e: otlp::PostError) -> Self {
+        match e {
+            otlp::PostError::Transport(reason) => DeliveryError::Transport(reason),
+            otlp::PostError::Status(code) => DeliveryError::Status(code),
+        }
+    }
+}
+
 impl DeliveryError {
     /// Whether trying again may succeed (the OTLP/HTTP spec's retryable answers).
     fn retryable(&self) -> bool {
@@ -215,20 +224,7 @@ impl Sender {
 
     /// One request; the number of spans the collector rejected when it accepted it.
     async fn post(&self, body: Bytes) -> Result<u64, DeliveryError> {
-        let transport = |e: reqwest::Error| DeliveryError::Transport(error_chain(&e));
-        let response = self
-            .http
-            .post(&self.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(DeliveryError::Status(status.as_u16()));
-        }
-        let answer = response.bytes().await.map_err(transport)?;
+        let answer = otlp::post(&self.http, &self.url, body).await?;
         // An answer that is not a protobuf response (or an empty one) means full success.
         let rejected = ExportTraceServiceResponse::decode(answer)
             .ok()

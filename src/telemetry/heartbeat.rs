@@ -18,7 +18,7 @@ use prost::Message;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
-use crate::error_chain::error_chain;
+use super::otlp;
 use crate::status::Status;
 
 use super::instruments::Instruments;
@@ -110,20 +110,12 @@ impl Heartbeat {
     }
 
     async fn post(&self, body: Bytes) -> Result<(), ExportError> {
-        let transport = |e: reqwest::Error| ExportError::Transport(error_chain(&e));
-        let response = self
-            .http
-            .post(&self.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
-            .body(body)
-            .send()
+        let answer = otlp::post(&self.http, &self.url, body)
             .await
-            .map_err(transport)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(ExportError::Status(status.as_u16()));
-        }
-        let answer = response.bytes().await.map_err(transport)?;
+            .map_err(|e| match e {
+                otlp::PostError::Transport(reason) => ExportError::Transport(reason),
+                otlp::PostError::Status(code) => ExportError::Status(code),
+            })?;
         // An answer that is not a protobuf response (or an empty one) means full success.
         let rejected = ExportMetricsServiceResponse::decode(answer)
             .ok()

@@ -22,7 +22,7 @@
 
 use std::time::SystemTime;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -85,7 +85,7 @@ pub fn request(status: &Status, counts: &Counts, now: SystemTime) -> ExportMetri
         .metadata
         .as_ref()
         .and_then(|m| m.generated_at.as_deref())
-        .and_then(parse_time);
+        .and_then(crate::inspect::parse_generated_at);
     let ages = [
         (
             "domain_sync.data.age",
@@ -307,19 +307,6 @@ fn histogram(
             aggregation_temporality: AggregationTemporality::Cumulative as i32,
         }),
     )
-}
-
-/// `generated_at` as the databases write it: RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC.
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-                .ok()
-                .map(|t| t.and_utc())
-        })
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod exporter;
 pub mod heartbeat;
 pub mod instruments;
 pub mod metrics;
+pub mod otlp;
 pub mod span;
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use crate::status::{ago, State, Status};
 pub use crate::tray::launch_agent::State as LaunchAtLogin;
@@ -412,7 +412,10 @@ where
     };
     let meta = status.metadata.as_ref();
     let schema = field(meta.and_then(|m| m.schema_version.as_ref()));
-    let generated = match meta.and_then(|m| m.generated_at.as_deref()).map(parse_time) {
+    let generated = match meta
+        .and_then(|m| m.generated_at.as_deref())
+        .map(crate::inspect::parse_generated_at)
+    {
         Some(Some(t)) => {
             let local = t.with_timezone(tz);
             if local.year() == now.with_timezone(tz).year() {
@@ -427,19 +430,6 @@ where
         .txid
         .map_or("unknown".into(), |t| format!("{:x}", t.0));
     format!("Database: schema {schema} · generated {generated} · TXID {txid}")
-}
-
-/// An RFC 3339 time, or SQLite's "YYYY-MM-DD HH:MM:SS" (UTC).
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-                .ok()
-                .map(|t| t.and_utc())
-        })
 }
 
 fn row_items(status: &Status) -> Vec<Item> {
