@@ -189,3 +189,64 @@ async fn host_survives_litefs_stopped_and_killed() {
     assert_all_published_sound(&config.publish_dir);
     daemon.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_dropped_or_empty_database_means_no_data_yet() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(node) = RealLiteFs::start(&root.path().join("litefs"), "host_no_data") else {
+        return;
+    };
+    let config = DaemonConfig::new(root.path(), &node.url());
+    let mut writer = Writer::open(&node.db_path());
+    writer.populate(1);
+    drop(writer);
+    let mut daemon = Daemon::start(root.path(), &config);
+    let checksum = node.pos().checksum;
+    daemon
+        .wait_for("the first publish", WAIT, |s| {
+            s.state == State::UpToDate && s.checksum == Some(checksum)
+        })
+        .await;
+    let kept = published(&config.publish_dir);
+
+    // Dropped: a `tx` with commit 0, then /export 500. Then created again but empty:
+    // /export 200 with an empty body. Both: plain words, the last good file kept.
+    let dropped = || std::fs::remove_file(node.db_path()).unwrap();
+    let emptied = || drop(std::fs::File::create(node.db_path()).unwrap());
+    for (what, change) in [("dropped", &dropped as &dyn Fn()), ("empty", &emptied)] {
+        change();
+        let status = daemon
+            .wait_for(&format!("no data ({what})"), WAIT, |s| {
+                s.error.as_ref().is_some_and(|e| e.kind == "litefs_no_data")
+            })
+            .await;
+        let message = &status.error.as_ref().unwrap().message;
+        assert!(message.contains("no data"), "{what}: {message}");
+        assert!(
+            !message.contains(&*node.root.to_string_lossy()) && !message.contains("/dbs/"),
+            "{what}: no LiteFS internal path in {message:?}"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            published(&config.publish_dir),
+            kept,
+            "{what}: nothing published"
+        );
+        let status = daemon.status().unwrap();
+        assert_eq!(status.published_path.as_ref(), kept.last());
+        assert_eq!(
+            status.checksum,
+            Some(checksum),
+            "{what}: the kept file's checksum"
+        );
+    }
+
+    // Data again: it recovers by itself.
+    let mut writer = Writer::open(&node.db_path());
+    writer.populate(1);
+    writer.commit(1);
+    let status = wait_at_position(&mut daemon, node.pos()).await;
+    assert!(status.error.is_none());
+    assert_published_is_mount(&node, &status, node.pos());
+    daemon.stop();
+}
