@@ -250,3 +250,80 @@ async fn host_dropped_or_empty_database_means_no_data_yet() {
     assert_published_is_mount(&node, &status, node.pos());
     daemon.stop();
 }
+
+/// A WAL-mode database is published as LiteFS exports it (header bytes 18/19 = 2/2,
+/// checksum = LiteFS's); a POS opening it read-only leaves `-wal`/`-shm` files, and
+/// retention deletes those of the versions it deletes, nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_wal_database_is_published_and_its_sidecars_retired() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(node) = RealLiteFs::start(&root.path().join("litefs"), "host_wal") else {
+        return;
+    };
+    let mut config = DaemonConfig::new(root.path(), &node.url());
+    config.keep = 2;
+    let mut writer = Writer::open(&node.db_path());
+    writer.execute("PRAGMA journal_mode = WAL");
+    writer.populate(1);
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon
+        .wait_for("the events stream", WAIT, |s| s.events_connected)
+        .await;
+    writer.commit(1);
+    let status = wait_at_position(&mut daemon, node.pos()).await;
+    let first = status.published_path.clone().unwrap();
+    let bytes = std::fs::read(&first).unwrap();
+    assert_eq!(
+        (bytes[18], bytes[19]),
+        (2, 2),
+        "WAL mode as LiteFS exports it"
+    );
+    verify_expect(&first, &node.pos().checksum.to_string());
+    assert!(
+        hidden(&config.publish_dir).is_empty(),
+        "no temp or sidecar of ours left"
+    );
+
+    // The POS reads it, as a read-only SQLite client: sidecars appear beside it.
+    let pos_reader = voripos_domain_sync::inspect::open_readonly(&first).unwrap();
+    let products: i64 = pos_reader
+        .query_row("SELECT count(*) FROM products", [], |r| r.get(0))
+        .unwrap();
+    assert!(products > 1000);
+    let sidecar = |p: &Path, s: &str| std::path::PathBuf::from(format!("{}-{s}", p.display()));
+    std::fs::write(sidecar(&first, "journal"), b"").unwrap();
+    let bystander = config.publish_dir.join("notes-Domain.sqlite3-wal");
+    std::fs::write(&bystander, b"not ours").unwrap();
+    let present = |p: &Path| ["wal", "shm", "journal"].map(|s| sidecar(p, s).exists());
+    assert!(
+        present(&first).iter().any(|&p| p),
+        "the reader left sidecars"
+    );
+    drop(pos_reader);
+    for s in ["wal", "shm"] {
+        if !sidecar(&first, s).exists() {
+            std::fs::write(sidecar(&first, s), b"").unwrap();
+        }
+    }
+
+    // Two more versions: the first is retired with its sidecars; nothing else goes.
+    for _ in 0..2 {
+        writer.commit(1);
+        wait_at_position(&mut daemon, node.pos()).await;
+    }
+    daemon
+        .wait_for("retention", WAIT, |_| !first.exists())
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        present(&first),
+        [false; 3],
+        "the retired version's sidecars are gone"
+    );
+    assert!(
+        bystander.exists(),
+        "a file that is not a version's sidecar stays"
+    );
+    assert_eq!(published(&config.publish_dir).len(), 2);
+    daemon.stop();
+}
