@@ -68,10 +68,6 @@ impl ContainerSpec {
                 EnvValue::Plain(endpoint.clone()),
             );
         }
-        env.insert(
-            "LITEFS_DATABASE".into(),
-            EnvValue::Plain(config.litefs.database.clone()),
-        );
         ContainerSpec {
             name: c.name.clone(),
             image: c.image.clone(),

@@ -31,6 +31,11 @@ pub enum LiteFsError {
     Unreachable { url: String, reason: String },
     #[error("LiteFS has no database named {db:?} (404 from /export); check [litefs] database")]
     NoDatabase { db: String },
+    #[error(
+        "LiteFS has no data for {db:?} yet (the database is empty or was dropped); \
+         the last published file is kept until LiteFS has data again"
+    )]
+    NoData { db: String },
     #[error("LiteFS answered {status} to {what}: {body}")]
     Status {
         what: &'static str,
@@ -56,6 +61,7 @@ impl LiteFsError {
         match self {
             LiteFsError::Unreachable { .. } => "litefs_unreachable",
             LiteFsError::NoDatabase { .. } => "litefs_no_database",
+            LiteFsError::NoData { .. } => "litefs_no_data",
             LiteFsError::Status { .. } => "litefs_http_error",
             LiteFsError::Stalled(_) => "export_stalled",
             LiteFsError::TooSlow { .. } => "export_too_slow",
@@ -150,6 +156,11 @@ impl Client {
             Ok((body, _)) => String::from_utf8_lossy(&body).into_owned(),
             Err(_) => String::new(),
         };
+        if what == "/export" && lost_database_file(status.as_u16(), &body) {
+            return Err(LiteFsError::NoData {
+                db: self.db.clone(),
+            });
+        }
         Err(LiteFsError::Status {
             what,
             status: status.as_u16(),
@@ -194,6 +205,14 @@ impl Client {
             ready: Default::default(),
         })
     }
+}
+
+/// Whether an `/export` error is LiteFS failing to open a database it knows but holds
+/// no file for: what it answers after the database was dropped (a `tx` with `commit: 0`),
+/// e.g. `500 write snapshot: open database file: open …/database: no such file or
+/// directory`.
+fn lost_database_file(status: u16, body: &str) -> bool {
+    status == 500 && body.contains("open database file") && body.contains("no such file")
 }
 
 /// Reads at most `cap` bytes of a body, each chunk within `stall`; the bool says whether
@@ -303,6 +322,17 @@ impl EventStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dropped_database_is_told_from_other_errors() {
+        // Measured against LiteFS v0.5.14 after `rm` of the database in the mount.
+        let dropped = "write snapshot: open database file: open \
+            /var/lib/litefs/dbs/Domain.sqlite3/database: no such file or directory\n";
+        assert!(lost_database_file(500, dropped));
+        assert!(!lost_database_file(503, dropped));
+        assert!(!lost_database_file(500, "write snapshot: disk I/O error"));
+        assert!(!lost_database_file(500, ""));
+    }
 
     #[test]
     fn silence_is_a_stall_and_a_trickle_is_too_slow() {

@@ -258,17 +258,21 @@ impl Publisher {
         };
         retention::to_delete(&versions, self.keep)
             .into_iter()
-            .filter(|path| match fs::remove_file(path) {
-                Ok(()) => true,
-                Err(err) if err.kind() == io::ErrorKind::NotFound => false,
-                Err(err) => {
-                    tracing::warn!(
-                        path = %path.display(),
-                        error = %err,
-                        "could not delete an old version; retention will retry next publish"
-                    );
-                    false
-                }
+            .filter(|path| {
+                let removed = match fs::remove_file(path) {
+                    Ok(()) => true,
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => false,
+                    Err(err) => {
+                        tracing::warn!(
+                            path = %path.display(),
+                            error = %err,
+                            "could not delete an old version; retention will retry next publish"
+                        );
+                        return false;
+                    }
+                };
+                remove_sidecars(path);
+                removed
             })
             .collect()
     }
@@ -328,6 +332,23 @@ impl Publisher {
             }
         }
         Ok(swept)
+    }
+}
+
+/// Deletes the `-wal`/`-shm`/`-journal` files a reader's SQLite left beside a
+/// retired version; a failure is logged (a reader may still hold them open, which
+/// is harmless: the inode lives until closed).
+fn remove_sidecars(version: &Path) {
+    for sidecar in retention::sidecars(version) {
+        match fs::remove_file(&sidecar) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => tracing::warn!(
+                path = %sidecar.display(),
+                error = %err,
+                "could not delete a retired version's SQLite sidecar file"
+            ),
+        }
     }
 }
 

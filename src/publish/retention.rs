@@ -1,7 +1,24 @@
 //! Retention: which published versions to delete so that only the newest
-//! `keep` remain. Pure; the publisher does the deleting.
+//! `keep` remain, and the SQLite files that go with each. Pure; the publisher
+//! does the deleting.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// What SQLite puts beside a database a reader opened: a WAL-mode database
+/// (LiteFS exports one as it is) gets `-wal` and `-shm`, a rollback one a
+/// transient `-journal`.
+const SIDECAR_SUFFIXES: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+/// The sidecar files SQLite may have created for the database at `path`; they
+/// go when the version goes, and nothing else does.
+pub fn sidecars(path: &Path) -> [PathBuf; 3] {
+    SIDECAR_SUFFIXES.map(|suffix| {
+        let mut name = OsString::from(path.as_os_str());
+        name.push(suffix);
+        PathBuf::from(name)
+    })
+}
 
 /// The versions to delete from `existing` (seconds and path of each versioned
 /// file) so that the newest `keep` remain. Ties on seconds are broken by path,
@@ -47,6 +64,19 @@ mod tests {
         assert!(to_delete(&[version(1), version(2)], 2).is_empty());
         assert!(to_delete(&[version(1)], 5).is_empty());
         assert!(to_delete(&[], 2).is_empty());
+    }
+
+    #[test]
+    fn a_version_s_sidecars_are_its_name_and_sqlite_s_suffixes() {
+        let path = Path::new("/p/1764079392-Domain.sqlite3");
+        assert_eq!(
+            sidecars(path),
+            [
+                PathBuf::from("/p/1764079392-Domain.sqlite3-wal"),
+                PathBuf::from("/p/1764079392-Domain.sqlite3-shm"),
+                PathBuf::from("/p/1764079392-Domain.sqlite3-journal"),
+            ]
+        );
     }
 
     #[test]

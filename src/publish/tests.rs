@@ -212,7 +212,13 @@ fn retention_keeps_the_newest_and_leaves_foreign_files_alone() {
     let first = publish(&publisher, b"v1", 100);
     let mut reader = fs::File::open(&first.path).unwrap();
     let mut removed = Vec::new();
+    // What a POS reader's SQLite leaves beside the versions it opened.
+    let sidecar =
+        |version: u64, suffix: &str| tmp.path().join(format!("{version}-Domain.sqlite3{suffix}"));
     for (i, seconds) in [101, 102, 103, 104].into_iter().enumerate() {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            fs::write(sidecar(seconds - 1, suffix), suffix).unwrap();
+        }
         publish(&publisher, format!("v{}", i + 2).as_bytes(), seconds);
         removed.extend(publisher.retain());
     }
@@ -233,6 +239,12 @@ fn retention_keeps_the_newest_and_leaves_foreign_files_alone() {
         ]
         .map(String::from),
     );
+    // The retired versions' sidecars went with them; the kept ones' stay.
+    for version in [102, 103] {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            expected.push(format!("{version}-Domain.sqlite3{suffix}"));
+        }
+    }
     expected.sort();
     assert_eq!(names(tmp.path()), expected);
     for name in foreign {

@@ -197,6 +197,13 @@ impl JobContext {
                 DownloadError::Write { path, source } => classify_io(&source, &path).into(),
             })?;
         let downloaded = started.elapsed();
+        if got.summary.len == 0 {
+            // LiteFS answers an open but still empty database with an empty body.
+            return Err(LiteFsError::NoData {
+                db: self.client.database().to_string(),
+            }
+            .into());
+        }
         check_layout(&got.header, &got.summary, got.announced_len)?;
         let checksum = got.summary.checksum;
         // LiteFS's announcements first; its position file (when readable) confirms a

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod fake_engine;
+pub mod real_litefs;
 pub mod xvfb;
 
 use std::path::{Path, PathBuf};

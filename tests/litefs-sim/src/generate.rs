@@ -151,13 +151,8 @@ pub(crate) fn generate(path: &Path, size_mb: u64, seed: u64) -> anyhow::Result<(
          PRAGMA cache_size = -65536;",
     )
     .context("setting generation pragmas")?;
-    let mut rng = Rng::with_seed(seed);
-    // A fixed, seed-dependent "now" keeps the output deterministic.
-    let base = 1_735_689_600 + (seed % 365) * 86_400;
     let tx = conn.transaction().context("starting generation")?;
-    tx.execute_batch(TABLES).context("creating tables")?;
-    fill(&tx, &mut rng, products, base).context("inserting rows")?;
-    tx.execute_batch(INDEXES).context("creating indexes")?;
+    populate(&tx, size_mb, seed)?;
     tx.commit().context("committing generation")?;
     conn.close()
         .map_err(|(_, err)| err)
@@ -170,6 +165,20 @@ pub(crate) fn generate(path: &Path, size_mb: u64, seed: u64) -> anyhow::Result<(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "generated database"
     );
+    Ok(())
+}
+
+/// Creates the domain tables in `tx` and fills them with about `size_mb` MiB of rows,
+/// deterministically for `seed`. For writers other than the simulator's own store, e.g.
+/// a test writing through a real LiteFS mount.
+pub fn populate(tx: &Transaction, size_mb: u64, seed: u64) -> anyhow::Result<()> {
+    let products = size_mb.max(1) * PRODUCTS_PER_MB;
+    let mut rng = Rng::with_seed(seed);
+    // A fixed, seed-dependent "now" keeps the output deterministic.
+    let base = 1_735_689_600 + (seed % 365) * 86_400;
+    tx.execute_batch(TABLES).context("creating tables")?;
+    fill(tx, &mut rng, products, base).context("inserting rows")?;
+    tx.execute_batch(INDEXES).context("creating indexes")?;
     Ok(())
 }
 

@@ -47,6 +47,8 @@ mod wal;
 mod workload;
 
 pub use checksum::database_checksum;
+pub use generate::populate;
 pub use misbehaviour::Misbehaviour;
 pub use position::Position;
 pub use sim::{Sim, SimConfig};
+pub use workload::apply as apply_change;

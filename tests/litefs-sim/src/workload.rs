@@ -13,7 +13,7 @@ use crate::generate::{insert_product, BARCODE_INSERT, PRODUCT_INSERT};
 use crate::time::rfc3339_millis;
 
 /// Applies one random catalogue change inside `tx`.
-pub(crate) fn apply(tx: &Transaction, rng: &mut Rng, now: SystemTime) -> anyhow::Result<()> {
+pub fn apply(tx: &Transaction, rng: &mut Rng, now: SystemTime) -> anyhow::Result<()> {
     let stamp = rfc3339_millis(now);
     match rng.u8(0..100) {
         0..60 => change_prices(tx, rng, &stamp).context("changing prices")?,

@@ -1,0 +1,227 @@
+//! The real LiteFS (v0.5.14, `../shared/litefs/bin/litefs`) mounted with FUSE on the
+//! host as a static primary, and a writer that changes a Vori-like domain database
+//! through its mount.
+//!
+//! [`RealLiteFs::start`] answers `None` (after printing why) when this machine cannot
+//! run it; in CI (`CI=true`) that is a failure instead.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use voripos_domain_sync::litefs::pos::Position;
+
+use super::{free_port, in_ci};
+
+/// The database the tests replicate.
+pub const DB: &str = "Domain.sqlite3";
+
+/// The real LiteFS binary, beside the repository (CI clones `shared/` next to it).
+pub fn binary() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/litefs/bin/litefs")
+}
+
+/// Why the real LiteFS cannot run here, if it cannot.
+fn missing() -> Option<String> {
+    if !binary().exists() {
+        return Some(format!("{} is missing", binary().display()));
+    }
+    if !Path::new("/dev/fuse").exists() {
+        return Some("/dev/fuse is missing".into());
+    }
+    let uid = Command::new("id").arg("-u").output().ok();
+    if uid.is_none_or(|o| String::from_utf8_lossy(&o.stdout).trim() != "0") {
+        return Some("mounting FUSE needs root".into());
+    }
+    let fusermount = Command::new("fusermount3").arg("-V").output();
+    if fusermount.is_err() {
+        return Some("fusermount3 is missing (Debian package fuse3)".into());
+    }
+    None
+}
+
+/// Fails in CI, prints why and answers `false` elsewhere.
+pub fn available(test: &str) -> bool {
+    match missing() {
+        None => true,
+        Some(why) if in_ci() => panic!("{test}: the real LiteFS cannot run here: {why}"),
+        Some(why) => {
+            eprintln!("SKIPPED {test}: the real LiteFS cannot run here: {why}");
+            false
+        }
+    }
+}
+
+/// A LiteFS node mounted under a folder of its own; stopped and unmounted on drop.
+pub struct RealLiteFs {
+    pub root: PathBuf,
+    pub mount: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RealLiteFs {
+    /// Mounts LiteFS under `root` (`mnt`, `data`, `litefs.yml`, `litefs.log`); `None`
+    /// outside CI when it cannot run here.
+    pub fn start(root: &Path, test: &str) -> Option<RealLiteFs> {
+        if !available(test) {
+            return None;
+        }
+        let port = free_port();
+        let mount = root.join("mnt");
+        std::fs::create_dir_all(&mount).unwrap();
+        std::fs::write(
+            root.join("litefs.yml"),
+            format!(
+                "fuse: {{ dir: {mnt} }}\ndata: {{ dir: {data} }}\nhttp: {{ addr: \"127.0.0.1:{port}\" }}\n\
+                 lease:\n  type: static\n  candidate: true\n  advertise-url: \"http://127.0.0.1:{port}\"\n",
+                mnt = mount.display(),
+                data = root.join("data").display(),
+            ),
+        )
+        .unwrap();
+        let mut node = RealLiteFs {
+            root: root.to_path_buf(),
+            mount,
+            port,
+            child: None,
+        };
+        node.restart();
+        Some(node)
+    }
+
+    /// Starts LiteFS again (after [`stop`](Self::stop) or [`kill`](Self::kill)) and
+    /// waits until its API answers.
+    pub fn restart(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root.join("litefs.log"))
+            .unwrap();
+        let child = Command::new(binary())
+            .args(["mount", "-config"])
+            .arg(self.root.join("litefs.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("litefs starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let up = std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+            if up && self.mounted() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("LiteFS did not start:\n{}", self.log());
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The database's path in the mount.
+    pub fn db_path(&self) -> PathBuf {
+        self.mount.join(DB)
+    }
+
+    /// Whether the FUSE filesystem is mounted at [`mount`](Self::mount).
+    fn mounted(&self) -> bool {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(self.mount.to_str().unwrap_or("")))
+    }
+
+    /// LiteFS's own position (`<db>-pos` in the mount), parsed by the app's parser.
+    pub fn pos(&self) -> Position {
+        let text = std::fs::read_to_string(self.mount.join(format!("{DB}-pos"))).unwrap();
+        voripos_domain_sync::litefs::pos::parse(&text).expect("a valid -pos file")
+    }
+
+    /// The database as the mount shows it.
+    pub fn db_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.db_path()).unwrap()
+    }
+
+    /// SIGTERM, then waits for LiteFS to exit (it unmounts itself).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGKILL, then `fusermount3 -u` as an operator would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.unmount();
+    }
+
+    fn unmount(&self) {
+        if self.mounted() {
+            let _ = Command::new("fusermount3")
+                .arg("-u")
+                .arg(&self.mount)
+                .status();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.root.join("litefs.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for RealLiteFs {
+    fn drop(&mut self) {
+        self.stop();
+        self.unmount();
+    }
+}
+
+/// A writer of the domain database through the mount (rollback journal unless told).
+pub struct Writer {
+    conn: Connection,
+    rng: fastrand::Rng,
+}
+
+impl Writer {
+    /// Opens (creating) the database in the mount.
+    pub fn open(path: &Path) -> Writer {
+        let conn = Connection::open(path).expect("the mount's database opens");
+        conn.busy_timeout(Duration::from_secs(30)).unwrap();
+        Writer {
+            conn,
+            rng: fastrand::Rng::with_seed(7),
+        }
+    }
+
+    /// Creates the domain tables with about `size_mb` MiB of rows, in one transaction.
+    pub fn populate(&mut self, size_mb: u64) {
+        self.conn.execute_batch("PRAGMA page_size = 4096").unwrap();
+        let tx = self.conn.transaction().unwrap();
+        litefs_sim::populate(&tx, size_mb, 11).unwrap();
+        tx.commit().unwrap();
+    }
+
+    /// `n` catalogue changes, one transaction each.
+    pub fn commit(&mut self, n: usize) {
+        for _ in 0..n {
+            let tx = self.conn.transaction().unwrap();
+            litefs_sim::apply_change(&tx, &mut self.rng, std::time::SystemTime::now()).unwrap();
+            tx.commit().unwrap();
+        }
+    }
+
+    pub fn execute(&self, sql: &str) {
+        self.conn.execute_batch(sql).unwrap();
+    }
+}
