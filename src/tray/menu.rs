@@ -615,7 +615,7 @@ mod tests {
                 enabled: true,
             },
             Item::Separator,
-            act(ActionId::About, "About voripos-domain-sync 0.1.0", true),
+            act(ActionId::About, "About voripos-domain-sync 0.5.0", true),
             act(ActionId::Quit, "Quit", true),
         ];
         assert_eq!(m.items, expected);
@@ -923,10 +923,10 @@ mod tests {
         let mut recent = RecentErrors::default();
         recent.observe(&s);
         let text = diagnostics(&s, &recent, now());
-        assert!(text.starts_with("voripos-domain-sync 0.1.0 diagnostics at 2026-11-25T13:05:12Z\n"));
+        assert!(text.starts_with("voripos-domain-sync 0.5.0 diagnostics at 2026-11-25T13:05:12Z\n"));
         assert!(text.contains(&s.render(now())), "{text}");
         for expected in [
-            "App version:      0.1.0 (core 0.1.0, pid ",
+            "App version:      0.5.0 (core 0.5.0, pid ",
             "Docker endpoint:  unix:///Users/pos/.colima/default/docker.sock (colima)\n",
             "Container:        voripos-litefs (running, image flyio/litefs:0.5)\n",
             "LiteFS:           http://127.0.0.1:20202\n",
@@ -980,12 +980,12 @@ mod tests {
         let mut s = synced();
         let (title, text) = about(&s);
         assert_eq!(title, "About VoriPOS Domain Sync");
-        assert!(text.starts_with("voripos-domain-sync 0.1.0\n\n"), "{text}");
+        assert!(text.starts_with("voripos-domain-sync 0.5.0\n\n"), "{text}");
         assert!(text.ends_with("LiteFS: http://127.0.0.1:20202"), "{text}");
         s.app_version = "0.0.9".into();
         assert!(about(&s)
             .1
-            .starts_with("voripos-domain-sync 0.1.0 (core 0.0.9)\n"));
+            .starts_with("voripos-domain-sync 0.5.0 (core 0.0.9)\n"));
     }
 
     /// Width and height from a PNG's IHDR chunk.
