@@ -158,7 +158,7 @@ impl MenuModel {
             },
             Item::Action {
                 id: ActionId::Quit,
-                label: "Quit".into(),
+                label: quit_label(launch_at_login).into(),
                 enabled: true,
             },
         ];
@@ -349,6 +349,15 @@ pub fn diagnostics(status: &Status, recent: &RecentErrors, now: DateTime<Utc>) -
         &status.telemetry_dropped_spans.to_string(),
     );
     out
+}
+
+/// What *Quit* does: syncing stops, and only a login starts the app again when something
+/// starts it at login (launchd restarts it after a crash, never after Quit).
+fn quit_label(state: LaunchAtLogin) -> &'static str {
+    match state {
+        LaunchAtLogin::On | LaunchAtLogin::ByHomebrew => "Quit (stops syncing until next login)",
+        LaunchAtLogin::Off | LaunchAtLogin::Unavailable => "Quit (stops syncing)",
+    }
 }
 
 fn launch_item(state: LaunchAtLogin) -> Item {
@@ -616,7 +625,7 @@ mod tests {
             },
             Item::Separator,
             act(ActionId::About, "About voripos-domain-sync 0.5.0", true),
-            act(ActionId::Quit, "Quit", true),
+            act(ActionId::Quit, "Quit (stops syncing)", true),
         ];
         assert_eq!(m.items, expected);
     }
@@ -860,6 +869,34 @@ mod tests {
             check(LaunchAtLogin::Unavailable),
             item("Launch at login (macOS only)", false, false)
         );
+    }
+
+    #[test]
+    fn quit_says_what_it_does() {
+        let quit = |state| {
+            let m = MenuModel::from_status(&synced(), now(), &tz(), state);
+            m.items
+                .into_iter()
+                .find_map(|i| match i {
+                    Item::Action {
+                        id: ActionId::Quit,
+                        label,
+                        ..
+                    } => Some(label),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        assert_eq!(
+            quit(LaunchAtLogin::On),
+            "Quit (stops syncing until next login)"
+        );
+        assert_eq!(
+            quit(LaunchAtLogin::ByHomebrew),
+            "Quit (stops syncing until next login)"
+        );
+        assert_eq!(quit(LaunchAtLogin::Off), "Quit (stops syncing)");
+        assert_eq!(quit(LaunchAtLogin::Unavailable), "Quit (stops syncing)");
     }
 
     #[test]
