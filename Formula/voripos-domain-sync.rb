@@ -11,9 +11,9 @@ class VoriposDomainSync < Formula
   url "https://github.com/voriteam/voripos-domain-sync/releases/download/v0.5.0/voripos-domain-sync-0.5.0-universal-apple-darwin.tar.gz"
   sha256 "@@SHA256_FILLED_BY_THE_RELEASE_JOB@@"
   license "MIT"
-  head "https://github.com/voriteam/voripos-domain-sync.git", branch: "main"
 
   head do
+    url "https://github.com/voriteam/voripos-domain-sync.git", branch: "main"
     depends_on "rust" => :build
   end
 

@@ -51,14 +51,14 @@ fn the_formula_installs_the_signed_universal_release_and_builds_only_head() {
         "{formula}"
     );
     assert!(formula.contains("homepage \"https://github.com/voriteam/voripos-domain-sync\""));
-    assert!(formula.contains(
-        "head \"https://github.com/voriteam/voripos-domain-sync.git\", branch: \"main\""
-    ));
     for stale in ["vori-inc", "placeholder", "<tap"] {
         assert!(!formula.contains(stale), "{stale:?} in the formula");
     }
     // Rust only for a --HEAD build; the release is installed as it was signed.
-    assert!(block(&formula, "head").contains("depends_on \"rust\" => :build"));
+    let head = block(&formula, "head");
+    assert!(head.contains("depends_on \"rust\" => :build"), "{head}");
+    let source = "url \"https://github.com/voriteam/voripos-domain-sync.git\", branch: \"main\"";
+    assert!(head.contains(source), "{head}");
     assert_eq!(formula.matches("depends_on \"rust\"").count(), 1);
     assert!(formula.contains("prefix.install APP\n"));
     assert!(formula.contains("\"bundle/build-app.sh\""));
