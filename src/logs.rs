@@ -1,5 +1,7 @@
-//! Where the log goes: stderr always, and for the long-running app also daily-rotated
-//! files in the platform's log folder, of which a bounded number is kept.
+//! Where the log goes: stderr, and for the long-running app also daily-rotated files in
+//! the platform's log folder, of which a bounded number is kept. Under launchd (`brew
+//! services`, the LaunchAgent) stderr is a file that never rotates, so there the lines go
+//! to the rotating files only ([`to_stderr`]); colour codes only ever go to a terminal.
 //!
 //! Each output is one [`layer`]: the level from `RUST_LOG` (default `info`), with the
 //! libraries that log request bodies and headers ([`CAPPED`]) held at `info` whatever
@@ -72,11 +74,21 @@ where
         )))
 }
 
+/// Whether log lines also go to stderr. Not when the app runs as a launchd job
+/// (`xpc_service_name`, launchd's `XPC_SERVICE_NAME`, names one; a Terminal shows `0`)
+/// with stderr redirected and the rotating files written: launchd's `StandardErrorPath`
+/// would get every line a second time, in a file nothing rotates. Crashes and messages
+/// from before logging starts still land there.
+pub fn to_stderr(stderr_is_terminal: bool, files: bool, xpc_service_name: Option<&str>) -> bool {
+    let launchd_job = xpc_service_name.is_some_and(|name| !name.is_empty() && name != "0");
+    stderr_is_terminal || !files || !launchd_job
+}
+
 /// Starts logging (level from `RUST_LOG`, default `info`); with `folder`, also to daily
 /// files there. Keep the guard alive while logging: dropping it flushes the file.
 pub fn init(folder: Option<&Path>) -> Option<WorkerGuard> {
     let spec = std::env::var("RUST_LOG").unwrap_or_default();
-    let stderr = layer(std::io::stderr, std::io::stderr().is_terminal(), &spec);
+    let terminal = std::io::stderr().is_terminal();
     let file = folder.and_then(|folder| {
         // tracing-appender complains on stderr when the folder does not exist yet.
         if let Err(e) = std::fs::create_dir_all(folder) {
@@ -107,6 +119,9 @@ pub fn init(folder: Option<&Path>) -> Option<WorkerGuard> {
         Some((writer, guard)) => (Some(layer(writer, false, &spec)), Some(guard)),
         None => (None, None),
     };
+    let xpc_service_name = std::env::var("XPC_SERVICE_NAME").ok();
+    let stderr = to_stderr(terminal, file_layer.is_some(), xpc_service_name.as_deref())
+        .then(|| layer(std::io::stderr, terminal, &spec));
     tracing_subscriber::registry()
         .with(stderr)
         .with(file_layer)
@@ -147,6 +162,20 @@ mod tests {
         tracing::subscriber::with_default(subscriber, log);
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         text
+    }
+
+    #[test]
+    fn a_launchd_job_logs_to_its_rotating_files_only() {
+        let brew = Some("homebrew.mxcl.voripos-domain-sync");
+        assert!(!to_stderr(false, true, brew));
+        assert!(!to_stderr(false, true, Some("com.vori.VoriPOS.DomainSync")));
+        // Without rotating files stderr is the only log; a terminal always shows it.
+        assert!(to_stderr(false, false, brew));
+        assert!(to_stderr(true, true, brew));
+        // Not a launchd job: a Terminal says "0", elsewhere the variable is unset.
+        assert!(to_stderr(false, true, Some("0")));
+        assert!(to_stderr(false, true, Some("")));
+        assert!(to_stderr(false, true, None));
     }
 
     #[test]

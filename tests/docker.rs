@@ -1,6 +1,9 @@
 //! The container manager against the real Docker engine: litefs-sim's `FROM scratch`
 //! image (built here, no registry), the supervisor, and the sync, end to end.
 //!
+//! Also: the container of voripos-domain-sync 0.4.x (a Compose project bind-mounting the
+//! publish folder) is retired at start-up, and look-alikes are not.
+//!
 //! Needs Docker and the static litefs-sim binary (`.ci/setup` builds it). Outside CI a
 //! missing engine prints SKIPPED; in CI (`CI=true`) it fails.
 
@@ -107,7 +110,8 @@ impl Names {
 
 impl Drop for Names {
     fn drop(&mut self) {
-        for name in [self.name.clone(), format!("{}-old", self.name)] {
+        let names = ["", "-old", "-legacy", "-other-mount", "-unlabelled"];
+        for name in names.map(|suffix| format!("{}{suffix}", self.name)) {
             let _ = std::process::Command::new("docker")
                 .args(["rm", "-f", &name])
                 .output();
@@ -482,5 +486,144 @@ async fn a_missing_image_without_a_registry_is_a_clear_error() {
         container_id(&docker, &names.name).await.is_none(),
         "nothing created"
     );
+    daemon.stop();
+}
+
+/// Creates (and with `start`, starts) a container of the test image with `labels` and
+/// `binds` (`host:container`), restarting always as 0.4.x's did; returns its id.
+async fn compose_like(
+    docker: &Docker,
+    name: &str,
+    labels: &[(&str, &str)],
+    binds: Vec<String>,
+    start: bool,
+) -> String {
+    let options = CreateContainerOptionsBuilder::default().name(name).build();
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(IMAGE.into()),
+        labels: Some(
+            labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        host_config: Some(bollard::models::HostConfig {
+            binds: Some(binds),
+            restart_policy: Some(bollard::models::RestartPolicy {
+                name: Some(bollard::models::RestartPolicyNameEnum::ALWAYS),
+                maximum_retry_count: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let id = docker
+        .create_container(Some(options), body)
+        .await
+        .unwrap()
+        .id;
+    if start {
+        docker.start_container(name, None).await.unwrap();
+    }
+    id
+}
+
+/// A small SQLite database at `path`, as 0.4.x published them.
+fn old_version(path: &Path) {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.execute_batch(
+        "CREATE TABLE products(id INTEGER PRIMARY KEY); INSERT INTO products VALUES (1);",
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_0_4_container_is_retired_and_look_alikes_are_left_alone() {
+    let Some((docker, _)) = engine().await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let names = Names::new();
+    let mut config = daemon_config(root.path(), &names, "t");
+    config.keep = 3;
+    let domain = config.publish_dir.clone();
+    std::fs::create_dir_all(&domain).unwrap();
+    let other = root.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let old: Vec<PathBuf> = [4000, 3000, 2000, 1000]
+        .map(|ago| domain.join(format!("{}-Domain.sqlite3", now - ago)))
+        .to_vec();
+    old.iter().for_each(|path| old_version(path));
+
+    let compose = [
+        ("com.docker.compose.project", "voripos-domain-sync"),
+        ("com.docker.compose.service", "litefs"),
+    ];
+    let mount = |dir: &Path| vec![format!("{}:/domain", dir.display())];
+    let legacy = format!("{}-legacy", names.name);
+    compose_like(&docker, &legacy, &compose, mount(&domain), true).await;
+    let other_mount = format!("{}-other-mount", names.name);
+    let other_mount_id = compose_like(&docker, &other_mount, &compose, mount(&other), false).await;
+    let unlabelled = format!("{}-unlabelled", names.name);
+    let unlabelled_id = compose_like(
+        &docker,
+        &unlabelled,
+        &[("owner", "me")],
+        mount(&domain),
+        false,
+    )
+    .await;
+
+    let mut daemon = Daemon::start(root.path(), &config);
+    let status = daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    assert_eq!(
+        container_id(&docker, &legacy).await,
+        None,
+        "retired: {}",
+        daemon.log_text()
+    );
+    assert_eq!(
+        container_id(&docker, &other_mount).await,
+        Some(other_mount_id),
+        "another mount: left alone"
+    );
+    assert_eq!(
+        container_id(&docker, &unlabelled).await,
+        Some(unlabelled_id),
+        "no Compose labels: left alone"
+    );
+    let log = daemon.log_text();
+    assert!(
+        log.contains("voripos-domain-sync 0.4.x") && log.contains(&legacy),
+        "{log}"
+    );
+
+    // The old versions are under our retention: the newest 3 files remain (ours and
+    // the 2 newest old ones) once retention has run after the publish.
+    let expected = vec![
+        old[2].clone(),
+        old[3].clone(),
+        status.published_path.unwrap(),
+    ];
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mut left: Vec<PathBuf> = std::fs::read_dir(&domain)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect();
+        left.sort();
+        if left == expected {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{left:?} vs {expected:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     daemon.stop();
 }

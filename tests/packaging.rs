@@ -1,6 +1,7 @@
-//! The packaging files agree with the crate: the Homebrew formula and the app bundle's
-//! Info.plist carry Cargo.toml's version, the formula runs the app as a service and is
-//! valid Ruby, the LaunchAgent template is what launch at login writes, every plist in
+//! The packaging files agree with the crate: the Homebrew formula, the app bundle's
+//! Info.plist and `--version` carry Cargo.toml's version (above the fleet's 0.4.2), the
+//! formula installs the signed release (Rust only for `--HEAD`), runs the app as a service
+//! that a clean Quit stops, and is valid Ruby, the LaunchAgent template is what launch at login writes, every plist in
 //! `bundle/` parses, and `bundle/build-app.sh` assembles the `.app`.
 
 use std::os::unix::fs::PermissionsExt;
@@ -29,29 +30,113 @@ fn output_text(output: &std::process::Output) -> String {
     )
 }
 
-#[test]
-fn the_formula_builds_with_cargo_and_runs_as_an_interactive_service() {
-    let formula = read("Formula/voripos-domain-sync.rb");
-    assert!(formula.contains(&format!("version \"{VERSION}\"")));
-    assert!(formula.contains(&format!("tag: \"v{VERSION}\"")));
-    assert!(formula.contains("depends_on \"rust\" => :build"));
-    assert!(formula.contains("system \"cargo\", \"install\", *std_cargo_args"));
-    let service = formula
-        .split("service do")
+/// The text of the formula's `name do … end` block (two-space indented `end`).
+fn block<'a>(formula: &'a str, name: &str) -> &'a str {
+    formula
+        .split(&format!("\n  {name} do"))
         .nth(1)
         .and_then(|s| s.split("\n  end").next())
-        .expect("a service block");
+        .unwrap_or_else(|| panic!("no {name} block"))
+}
+
+#[test]
+fn the_formula_installs_the_signed_universal_release_and_builds_only_head() {
+    let formula = read("Formula/voripos-domain-sync.rb");
+    let tarball = format!(
+        "https://github.com/voriteam/voripos-domain-sync/releases/download/v{VERSION}/\
+         voripos-domain-sync-{VERSION}-universal-apple-darwin.tar.gz"
+    );
+    assert!(
+        formula.contains(&format!("  url \"{tarball}\"\n")),
+        "{formula}"
+    );
+    assert!(formula.contains("homepage \"https://github.com/voriteam/voripos-domain-sync\""));
+    for stale in ["vori-inc", "placeholder", "<tap"] {
+        assert!(!formula.contains(stale), "{stale:?} in the formula");
+    }
+    // Rust only for a --HEAD build; the release is installed as it was signed.
+    let head = block(&formula, "head");
+    assert!(head.contains("depends_on \"rust\" => :build"), "{head}");
+    let source = "url \"https://github.com/voriteam/voripos-domain-sync.git\", branch: \"main\"";
+    assert!(head.contains(source), "{head}");
+    assert_eq!(formula.matches("depends_on \"rust\"").count(), 1);
+    assert!(formula.contains("prefix.install APP\n"));
+    assert!(formula.contains("\"bundle/build-app.sh\""));
+    // The release job fills the checksum in: exactly the marker it replaces.
+    assert!(formula.contains("  sha256 \"@@SHA256_FILLED_BY_THE_RELEASE_JOB@@\"\n"));
+    let workflow = read(".github/workflows/macos.yml");
+    assert!(workflow.contains("@@SHA256_FILLED_BY_THE_RELEASE_JOB@@"));
+}
+
+#[test]
+fn the_service_restarts_only_after_a_crash_and_logs_once() {
+    let formula = read("Formula/voripos-domain-sync.rb");
+    let service = block(&formula, "service");
     for line in [
-        "run [opt_bin/\"voripos-domain-sync\"]",
-        "keep_alive true",
+        "run [opt_prefix/\"VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync\"]",
+        "keep_alive crashed: true",
         "process_type :interactive",
-        "log_path var/",
-        "error_log_path var/",
+        "error_log_path var/\"log/voripos-domain-sync.log\"",
     ] {
         assert!(service.contains(line), "no {line:?} in the service block");
     }
-    let test = formula.split("test do").nth(1).expect("a test block");
+    // A clean Quit stays quit; stdout is not a second, never-rotated copy of the log.
+    assert!(!service.contains("keep_alive true"), "{service}");
+    assert!(!service.contains("\n    log_path"), "{service}");
+    let test = block(&formula, "test");
     assert!(test.contains("--version") && test.contains("verify"));
+}
+
+/// `version` as the formula's release URL names it (`…/download/v<version>/…`).
+fn formula_version(formula: &str) -> &str {
+    formula
+        .split("/releases/download/v")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("a release URL")
+}
+
+#[test]
+fn cargo_the_formula_the_bundle_and_version_agree_above_the_fleets_0_4_2() {
+    let formula = read("Formula/voripos-domain-sync.rb");
+    let info = plist::Value::from_file(repo("bundle/Info.plist")).unwrap();
+    let info = info.as_dictionary().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", output_text(&output));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let versions = [
+        ("Cargo.toml", VERSION.to_string()),
+        ("the formula", formula_version(&formula).to_string()),
+        (
+            "CFBundleShortVersionString",
+            info["CFBundleShortVersionString"]
+                .as_string()
+                .unwrap()
+                .into(),
+        ),
+        (
+            "CFBundleVersion",
+            info["CFBundleVersion"].as_string().unwrap().into(),
+        ),
+        (
+            "--version",
+            printed.trim().rsplit(' ').next().unwrap_or_default().into(),
+        ),
+    ];
+    for (what, version) in &versions {
+        assert_eq!(
+            version, VERSION,
+            "{what} says {version}, Cargo.toml {VERSION}"
+        );
+    }
+    let number = |v: &str| -> Vec<u64> { v.split('.').map(|n| n.parse().unwrap()).collect() };
+    assert!(
+        number(VERSION) > number("0.4.2"),
+        "{VERSION} must upgrade the fleet's 0.4.2"
+    );
 }
 
 #[test]
@@ -202,4 +287,53 @@ fn build_app_explains_a_missing_binary() {
         "{text}"
     );
     assert!(!dir.path().join(APP).exists());
+}
+
+#[test]
+fn ci_runs_the_readme_tests_and_the_macos_check() {
+    let run = read(".ci/run");
+    let readme = read("README.md");
+    let tests = "bash .ci/setup && cargo test --workspace --locked";
+    assert!(
+        readme.contains(tests) && run.contains(&format!("\n{tests}\n")),
+        "{run}"
+    );
+    assert!(
+        run.contains("../shared/tools/mac-check --clippy --all-targets --deny-warnings\n"),
+        "{run}"
+    );
+    assert!(
+        run.contains("set -euo pipefail"),
+        "a failure stops CI: {run}"
+    );
+}
+
+#[test]
+fn the_pppc_profile_allows_the_app_into_other_apps_data() {
+    let path = repo("bundle/VoriPOS-Domain-Sync-PPPC.mobileconfig");
+    let profile = plist::Value::from_file(&path).unwrap();
+    let profile = profile.as_dictionary().unwrap();
+    assert_eq!(profile["PayloadType"].as_string(), Some("Configuration"));
+    let payloads = profile["PayloadContent"].as_array().unwrap();
+    assert_eq!(payloads.len(), 1);
+    let payload = payloads[0].as_dictionary().unwrap();
+    assert_eq!(
+        payload["PayloadType"].as_string(),
+        Some("com.apple.TCC.configuration-profile-policy")
+    );
+    let services = payload["Services"].as_dictionary().unwrap();
+    let rules = services["SystemPolicyAppData"].as_array().unwrap();
+    let rule = rules[0].as_dictionary().unwrap();
+    assert_eq!(rule["Identifier"].as_string(), Some(launch_agent::LABEL));
+    assert_eq!(rule["IdentifierType"].as_string(), Some("bundleID"));
+    assert_eq!(rule["Authorization"].as_string(), Some("Allow"));
+    // The release job puts the signed app's designated requirement in.
+    let marker = "@@DESIGNATED_REQUIREMENT@@";
+    assert_eq!(rule["CodeRequirement"].as_string(), Some(marker));
+    let workflow = read(".github/workflows/macos.yml");
+    assert!(workflow.contains("codesign -d -r-") && workflow.contains("DESIGNATED_REQUIREMENT"));
+    let uuids: Vec<&str> = [profile, payload]
+        .map(|d| d["PayloadUUID"].as_string().unwrap())
+        .to_vec();
+    assert_ne!(uuids[0], uuids[1]);
 }

@@ -1,5 +1,6 @@
 //! What the installed app relies on: log files in the platform's folder without the
-//! token, and a config file that is broken and then fixed while the app runs.
+//! token (and, as a launchd job, not a second copy in launchd's never-rotated stderr
+//! file), and a config file that is broken and then fixed while the app runs.
 
 mod common;
 
@@ -45,6 +46,39 @@ async fn the_daemon_logs_to_daily_files_without_the_token() {
             .contains("Error reading the log directory"),
         "a first start writes no complaint about the new log folder"
     );
+}
+
+/// The one log file of the day in `root`'s log folder.
+fn daily_log(root: &std::path::Path) -> String {
+    let logs = data_home(root).join("voripos-domain-sync/logs");
+    let files: Vec<_> = std::fs::read_dir(&logs)
+        .unwrap_or_else(|e| panic!("no log folder {}: {e}", logs.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    std::fs::read_to_string(&files[0]).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_a_launchd_job_the_lines_are_written_once() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    // What launchd sets for `brew services`; stderr is a file, as launchd's
+    // StandardErrorPath makes it.
+    config.env.push((
+        "XPC_SERVICE_NAME".into(),
+        "homebrew.mxcl.voripos-domain-sync".into(),
+    ));
+    config.extra = "[telemetry]\nenabled = false\n".into();
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+    daemon.stop();
+
+    assert!(daily_log(root.path()).contains("sync core started"));
+    let stderr = daemon.log_text();
+    assert!(!stderr.contains("sync core started"), "{stderr}");
+    assert!(!stderr.contains(" INFO "), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

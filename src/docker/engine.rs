@@ -60,7 +60,7 @@ impl EngineError {
     }
 }
 
-fn step(step: &'static str, name: &str) -> impl FnOnce(BollardError) -> EngineError {
+pub(super) fn step(step: &'static str, name: &str) -> impl FnOnce(BollardError) -> EngineError {
     let name = name.to_string();
     move |e| EngineError::Step {
         step,
@@ -70,7 +70,7 @@ fn step(step: &'static str, name: &str) -> impl FnOnce(BollardError) -> EngineEr
     }
 }
 
-fn is_not_found(e: &BollardError) -> bool {
+pub(super) fn is_not_found(e: &BollardError) -> bool {
     matches!(
         e,
         BollardError::DockerResponseServerError {

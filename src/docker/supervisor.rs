@@ -5,9 +5,10 @@
 //! the sync once → watch Docker's events for our container and go round again when it
 //! dies or disappears. *Reset* removes the container and its volume first (what
 //! `docker compose down -v && up` did). Docker going away is `docker_unavailable`, with
-//! backoff, until it comes back. Nothing without our label is ever touched.
+//! backoff, until it comes back. Nothing without our label is ever touched, except the
+//! container of voripos-domain-sync 0.4.x, which is retired first ([`legacy`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use crate::telemetry::Counter;
 
 use super::endpoint::{self, Env};
 use super::engine::{self, EngineError};
+use super::legacy;
 use super::spec::{ContainerSpec, FUSE_DIR};
 
 /// How long LiteFS may take to answer after its container started.
@@ -41,6 +43,8 @@ pub struct Supervisor {
     /// Set to the engine in use, for the position probe.
     pub docker: DockerSlot,
     pub database: String,
+    /// The publish folder, by which the 0.4.x container is recognised.
+    pub publish_dir: PathBuf,
     pub env: Env,
     pub board: Arc<Board>,
     pub max_backoff: Duration,
@@ -173,6 +177,10 @@ impl Supervisor {
             );
             engine::remove(docker, spec).await?;
             engine::remove_volume(docker, spec).await?;
+        }
+        for name in legacy::retire(docker, &self.publish_dir).await? {
+            tracing::warn!(container = %name, "stopped and removed the LiteFS container of voripos-domain-sync 0.4.x; the files it published stay under retention");
+            self.progress(false, &format!("retired the 0.4.x container {name}"));
         }
         let board = self.board.clone();
         engine::ensure_image(docker, &spec.image, |pct| {

@@ -187,6 +187,7 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
                 spec,
                 docker: slot,
                 database: config.litefs.database.clone(),
+                publish_dir: config.publish_dir(),
                 env: Env::from_process(),
                 board,
                 max_backoff: config.sync.max_backoff,

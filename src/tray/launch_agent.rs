@@ -1,5 +1,7 @@
-//! Launch at login: the user's LaunchAgent for the app, and whether Homebrew's service
-//! already starts it (then the menu item is disabled, so the app never runs twice).
+//! Launch at login for a bare binary (and on macOS 12): the user's LaunchAgent for the
+//! app, and whether Homebrew's service already starts it (then the menu item is disabled,
+//! so the app never runs twice). The `.app` on macOS 13+ is a login item instead
+//! ([`super::login_item`]).
 //!
 //! `~/Library/LaunchAgents/com.vori.VoriPOS.DomainSync.plist` is written or removed;
 //! launchd reads it at the next login. Everything takes the home folder as a parameter.

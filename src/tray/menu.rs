@@ -160,7 +160,7 @@ impl MenuModel {
             },
             Item::Action {
                 id: ActionId::Quit,
-                label: "Quit".into(),
+                label: quit_label(launch_at_login).into(),
                 enabled: true,
             },
         ];
@@ -358,6 +358,15 @@ pub fn diagnostics(status: &Status, recent: &RecentErrors, now: DateTime<Utc>) -
         &status.telemetry_dropped_spans.to_string(),
     );
     out
+}
+
+/// What *Quit* does: syncing stops, and only a login starts the app again when something
+/// starts it at login (launchd restarts it after a crash, never after Quit).
+fn quit_label(state: LaunchAtLogin) -> &'static str {
+    match state {
+        LaunchAtLogin::On | LaunchAtLogin::ByHomebrew => "Quit (stops syncing until next login)",
+        LaunchAtLogin::Off | LaunchAtLogin::Unavailable => "Quit (stops syncing)",
+    }
 }
 
 fn launch_item(state: LaunchAtLogin) -> Item {
@@ -616,8 +625,8 @@ mod tests {
                 enabled: true,
             },
             Item::Separator,
-            act(ActionId::About, "About voripos-domain-sync 0.1.0", true),
-            act(ActionId::Quit, "Quit", true),
+            act(ActionId::About, "About voripos-domain-sync 0.5.0", true),
+            act(ActionId::Quit, "Quit (stops syncing)", true),
         ];
         assert_eq!(m.items, expected);
     }
@@ -865,6 +874,34 @@ mod tests {
     }
 
     #[test]
+    fn quit_says_what_it_does() {
+        let quit = |state| {
+            let m = MenuModel::from_status(&synced(), now(), &tz(), state);
+            m.items
+                .into_iter()
+                .find_map(|i| match i {
+                    Item::Action {
+                        id: ActionId::Quit,
+                        label,
+                        ..
+                    } => Some(label),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        assert_eq!(
+            quit(LaunchAtLogin::On),
+            "Quit (stops syncing until next login)"
+        );
+        assert_eq!(
+            quit(LaunchAtLogin::ByHomebrew),
+            "Quit (stops syncing until next login)"
+        );
+        assert_eq!(quit(LaunchAtLogin::Off), "Quit (stops syncing)");
+        assert_eq!(quit(LaunchAtLogin::Unavailable), "Quit (stops syncing)");
+    }
+
+    #[test]
     fn refresh_waits_for_the_next_change_of_the_relative_time() {
         let mut s = synced();
         s.last_check_at = None;
@@ -930,10 +967,10 @@ mod tests {
         let mut recent = RecentErrors::default();
         recent.observe(&s);
         let text = diagnostics(&s, &recent, now());
-        assert!(text.starts_with("voripos-domain-sync 0.1.0 diagnostics at 2026-11-25T13:05:12Z\n"));
+        assert!(text.starts_with("voripos-domain-sync 0.5.0 diagnostics at 2026-11-25T13:05:12Z\n"));
         assert!(text.contains(&s.render(now())), "{text}");
         for expected in [
-            "App version:      0.1.0 (core 0.1.0, pid ",
+            "App version:      0.5.0 (core 0.5.0, pid ",
             "Docker endpoint:  unix:///Users/pos/.colima/default/docker.sock (colima)\n",
             "Container:        voripos-litefs (running, image flyio/litefs:0.5)\n",
             "LiteFS:           http://127.0.0.1:20202\n",
@@ -987,12 +1024,12 @@ mod tests {
         let mut s = synced();
         let (title, text) = about(&s);
         assert_eq!(title, "About VoriPOS Domain Sync");
-        assert!(text.starts_with("voripos-domain-sync 0.1.0\n\n"), "{text}");
+        assert!(text.starts_with("voripos-domain-sync 0.5.0\n\n"), "{text}");
         assert!(text.ends_with("LiteFS: http://127.0.0.1:20202"), "{text}");
         s.app_version = "0.0.9".into();
         assert!(about(&s)
             .1
-            .starts_with("voripos-domain-sync 0.1.0 (core 0.0.9)\n"));
+            .starts_with("voripos-domain-sync 0.5.0 (core 0.0.9)\n"));
     }
 
     /// Width and height from a PNG's IHDR chunk.

@@ -13,6 +13,7 @@ pub mod episodes;
 pub mod icon;
 pub mod launch_agent;
 pub mod link;
+pub mod login_item;
 pub mod menu;
 pub mod native;
 pub mod recent_errors;
@@ -137,7 +138,7 @@ impl Ui {
     }
 
     fn launch_at_login(&self) -> LaunchAtLogin {
-        launch_agent::state_here(self.places.home.as_deref())
+        login_item::state_here(self.places.home.as_deref(), self.places.exe.as_deref())
     }
 
     fn model(&self, status: &Status) -> MenuModel {
@@ -280,11 +281,9 @@ impl Ui {
         let (Some(home), Some(exe)) = (&self.places.home, &self.places.exe) else {
             return;
         };
-        let result = match launch_agent::state_here(Some(home)) {
-            LaunchAtLogin::On => launch_agent::disable(home).map(|()| "off".to_string()),
-            LaunchAtLogin::Off => {
-                launch_agent::enable(home, exe).map(|path| format!("on ({})", path.display()))
-            }
+        let result = match self.launch_at_login() {
+            LaunchAtLogin::On => login_item::set(home, exe, false),
+            LaunchAtLogin::Off => login_item::set(home, exe, true),
             LaunchAtLogin::ByHomebrew | LaunchAtLogin::Unavailable => return,
         };
         match result {
