@@ -129,7 +129,15 @@ async fn a_reset_sent_while_litefs_starts_is_carried_out() {
             .await
     );
     assert!(requests.len() > deleted);
-    daemon.stop();
+    // Still waiting for LiteFS to answer: SIGTERM ends that wait at once.
+    let pid = daemon.child.id().to_string();
+    let sent = Instant::now();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    wait_exit(&mut daemon, Duration::from_secs(10));
+    eprintln!(
+        "SIGTERM while waiting for LiteFS: exited in {:?}",
+        sent.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -163,6 +163,8 @@ async fn handle(
             w.volume = false;
             StatusCode::NO_CONTENT.into_response()
         }
+        // Nothing else runs here (no 0.4.x Compose container to retire).
+        ("GET", ["containers", "json"]) => json_response(StatusCode::OK, json!([])),
         ("POST", ["containers", "create"]) => {
             let spec: Value = serde_json::from_slice(&body).unwrap_or_default();
             w.container = Some((spec["Labels"].clone(), false));
