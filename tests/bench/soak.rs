@@ -36,8 +36,8 @@ struct Sample {
 }
 
 fn sample(pid: u32, at: Duration) -> Result<Sample> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .context("the daemon is gone")?;
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).context("the daemon is gone")?;
     let field = |name: &str| -> Result<u64> {
         status
             .lines()
@@ -94,7 +94,10 @@ async fn soak(length: Duration, size_mb: u64, tx_every: Duration, every: Duratio
         length.as_secs(),
         tx_every.as_millis()
     );
-    println!("  {:>6}  {:>10}  {:>4}  {:>7}", "t (s)", "RSS (MiB)", "fds", "threads");
+    println!(
+        "  {:>6}  {:>10}  {:>4}  {:>7}",
+        "t (s)", "RSS (MiB)", "fds", "threads"
+    );
     let pid = daemon.child.id();
     let start = Instant::now();
     let mut samples = Vec::new();
