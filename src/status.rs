@@ -95,6 +95,21 @@ pub struct Status {
     pub telemetry_dropped_spans: u64,
     pub app_version: String,
     pub pid: u32,
+    /// When the instance last wrote this status: at every change and at least every
+    /// [`HEARTBEAT`] while it runs. An old `updated_at` with `running` true means the
+    /// instance died without saying so.
+    #[serde(with = "rfc3339", default = "epoch")]
+    pub updated_at: DateTime<Utc>,
+    /// False once the instance has stopped (the status is its last word).
+    #[serde(default)]
+    pub running: bool,
+}
+
+/// How often the status file is rewritten while nothing changes.
+pub const HEARTBEAT: Duration = Duration::from_secs(60);
+
+fn epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
 }
 
 /// The managed LiteFS container as last seen.
@@ -129,6 +144,8 @@ impl Status {
             telemetry_dropped_spans: 0,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
+            updated_at: now,
+            running: true,
         }
     }
 
@@ -169,14 +186,21 @@ impl Status {
             "Last check:",
             self.last_check_at.map_or("never".into(), |t| when(t, now)),
         );
-        let meta = self.metadata.clone().unwrap_or_default();
+        // As the menu says it: "unknown" before the file was read, "missing" when the
+        // file lacks it.
+        let field = |f: Option<&String>| match (&self.metadata, f) {
+            (None, _) => "unknown".to_string(),
+            (Some(_), None) => "missing".to_string(),
+            (Some(_), Some(v)) => v.clone(),
+        };
+        let meta = self.metadata.as_ref();
         line(
             &mut out,
             "Database:",
             format!(
                 "schema {} · generated {} · TXID {}",
-                meta.schema_version.as_deref().unwrap_or("missing"),
-                meta.generated_at.as_deref().unwrap_or("missing"),
+                field(meta.and_then(|m| m.schema_version.as_ref())),
+                field(meta.and_then(|m| m.generated_at.as_ref())),
                 self.txid.map_or("unknown".into(), |t| format!("{:x}", t.0)),
             ),
         );
@@ -274,6 +298,34 @@ pub fn is_stale(
     age > stale_after
 }
 
+/// The status files this process has written its last word to ([`mark_stopped`]);
+/// held while writing, so no late write of a running core can follow the last word.
+static STOPPED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Writes the status file with `updated_at` set to now, unless the process has already
+/// marked it stopped.
+pub fn write_current(path: &Path, status: &Status) -> std::io::Result<()> {
+    let stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
+    if stopped.iter().any(|p| p == path) {
+        return Ok(());
+    }
+    let mut status = status.clone();
+    status.updated_at = Utc::now();
+    status.running = true;
+    write_file(path, &status)
+}
+
+/// Writes the process's last word: the status in `path` with `running` false. Later
+/// writes to it by [`write_current`] are ignored.
+pub fn mark_stopped(path: &Path) -> std::io::Result<()> {
+    let mut stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
+    stopped.push(path.to_path_buf());
+    let mut status = read_file(path)?;
+    status.updated_at = Utc::now();
+    status.running = false;
+    write_file(path, &status)
+}
+
 /// Writes the status file atomically (temp file in the same folder, fsync, rename).
 pub fn write_file(path: &Path, status: &Status) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -342,6 +394,30 @@ mod rfc3339_opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_word_is_not_overwritten_and_says_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("status.json");
+        let old = Utc::now() - chrono::Duration::hours(1);
+        let mut s = Status::starting("http://127.0.0.1:20202", old);
+        s.running = false;
+        write_current(&path, &s).unwrap();
+        let written = read_file(&path).unwrap();
+        assert!(written.running, "a running instance writes running = true");
+        assert!(written.updated_at > old, "and a fresh heartbeat");
+
+        mark_stopped(&path).unwrap();
+        let last = read_file(&path).unwrap();
+        assert!(!last.running);
+        s.state = State::UpToDate;
+        write_current(&path, &s).unwrap();
+        assert_eq!(
+            read_file(&path).unwrap(),
+            last,
+            "a late write does not follow it"
+        );
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -152,3 +152,40 @@ async fn a_managed_container_is_named_by_its_real_address() {
     );
     daemon.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_asked_while_docker_is_down_is_carried_out_when_it_is_back() {
+    let root = tempfile::tempdir().unwrap();
+    let engine_dir = root.path().join("engine");
+    std::fs::create_dir(&engine_dir).unwrap();
+    let socket = engine_dir.join("docker.sock");
+    let mut config = DaemonConfig::new(root.path(), "http://127.0.0.1:1");
+    config.container = format!(
+        "manage = true\nimage = \"fake/litefs:test\"\nname = \"lifecycle-test\"\nhost_port = {}\n",
+        free_port()
+    );
+    config.env = vec![
+        ("DOCKER_HOST".into(), format!("unix://{}", socket.display())),
+        ("LITEFS_CLOUD_TOKEN".into(), "lifecycle-test-token".into()),
+    ];
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon
+        .wait_for("Docker down", WAIT, |s| s.state == State::DockerUnavailable)
+        .await;
+    let (code, out) = cli(root.path(), &["reset", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+
+    // Docker Desktop starts: the reset asked for meanwhile happens then.
+    let engine = FakeEngine::start(&engine_dir, Pull::Present)
+        .await
+        .with_volume();
+    assert!(
+        engine
+            .wait_for_request("DELETE /volumes/", Duration::from_secs(20))
+            .await,
+        "the reset was forgotten: {:#?}\n{}",
+        engine.requests(),
+        daemon.log_text()
+    );
+    daemon.stop();
+}

@@ -16,7 +16,9 @@ use crate::host::{app, demo, serve};
 use crate::ipc::{self, protocol::Request, protocol::Response, IpcError};
 use crate::litefs::checksum::checksum_file;
 use crate::litefs::Checksum;
+use crate::status;
 use crate::telemetry;
+use crate::tray::launch_agent;
 use crate::verify::check_layout;
 
 /// Runs the parsed command line; returns the exit code.
@@ -76,8 +78,9 @@ fn ask(config: &Config, request: Request) -> anyhow::Result<Result<Response, i32
         Ok(response) => bail!("{}", response.message.unwrap_or_default()),
         Err(IpcError::NotRunning(path)) => {
             eprintln!(
-                "No running instance: nothing answers at {} (start it with `voripos-domain-sync run --headless`).",
-                path.display()
+                "No running instance: nothing answers at {}. {}",
+                path.display(),
+                how_to_start(token::home_dir().as_deref())
             );
             Ok(Err(EXIT_NO_INSTANCE))
         }
@@ -108,12 +111,40 @@ fn confirm_reset() -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
+/// How the app is started on this Mac, as advice for someone who finds it not running.
+fn how_to_start(home: Option<&Path>) -> String {
+    match home.map(launch_agent::state) {
+        Some(launch_agent::State::ByHomebrew) => "It is a Homebrew service here: start it with \
+            `brew services restart voripos-domain-sync`."
+            .into(),
+        Some(launch_agent::State::On) => format!(
+            "It starts at login here (LaunchAgent {label}): start it now with \
+             `launchctl kickstart gui/$(id -u)/{label}`, or open the app.",
+            label = launch_agent::LABEL
+        ),
+        _ => "Start it by opening the app, or with `voripos-domain-sync` \
+              (`voripos-domain-sync run --headless` without a menu bar)."
+            .into(),
+    }
+}
+
 fn status_command(config: &Config, json: bool) -> anyhow::Result<i32> {
     let status = match ask(config, Request::Status)? {
         Ok(response) => response
             .status
             .context("the running instance sent no status")?,
-        Err(code) => return Ok(code),
+        Err(code) => {
+            // The last word of the instance that ran, if any, with its age.
+            if let Ok(last) = status::read_file(&config.status_file()) {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&last)?);
+                } else {
+                    eprintln!("{}", last_known(&last, Utc::now()));
+                    eprint!("{}", last.render(Utc::now()));
+                }
+            }
+            return Ok(code);
+        }
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
@@ -121,6 +152,21 @@ fn status_command(config: &Config, json: bool) -> anyhow::Result<i32> {
         print!("{}", status.render(Utc::now()));
     }
     Ok(0)
+}
+
+/// One line on a status file nobody is updating: when it was written and whether the
+/// instance stopped or died.
+fn last_known(last: &status::Status, now: chrono::DateTime<Utc>) -> String {
+    let written = status::ago(last.updated_at, now);
+    if last.running {
+        format!(
+            "The last status was written {written} by an instance (pid {}) that did not stop \
+             cleanly: it is no longer current.",
+            last.pid
+        )
+    } else {
+        format!("The app stopped {written}; its last status was:")
+    }
 }
 
 fn verify_command(file: &Path, expect: Option<&str>) -> anyhow::Result<i32> {

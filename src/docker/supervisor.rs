@@ -61,7 +61,7 @@ impl Supervisor {
         let mut reset = false;
         loop {
             let next = match self
-                .round(reset, &mut sync, &mut commands, &mut queued)
+                .round(&mut reset, &mut sync, &mut commands, &mut queued)
                 .await
             {
                 Ok(next) => {
@@ -81,7 +81,9 @@ impl Supervisor {
                     }
                 }
             };
-            reset = matches!(next, Next::Reset);
+            // A reset stays asked for until a round has carried it out (Docker may be
+            // down when it is asked).
+            reset |= matches!(next, Next::Reset);
             if matches!(next, Next::Quit) {
                 if let Some(sync) = &sync {
                     let _ = sync.send(Command::Quit).await;
@@ -96,7 +98,7 @@ impl Supervisor {
     /// Every long step answers commands meanwhile ([`while_starting`]).
     async fn round(
         &mut self,
-        reset: bool,
+        reset: &mut bool,
         sync: &mut Option<mpsc::Sender<Command>>,
         commands: &mut mpsc::Receiver<Command>,
         queued: &mut Queued,
@@ -130,10 +132,11 @@ impl Supervisor {
                 s.detail = Some("Docker is back".into());
             }
         });
-        if let Err(e) = while_starting(self.reconcile(&docker, reset), commands, queued).await? {
+        if let Err(e) = while_starting(self.reconcile(&docker, *reset), commands, queued).await? {
             self.fail(&e);
             return Err(Failure::Retry);
         }
+        let was_reset = std::mem::take(reset);
         self.show_container(&docker).await;
         if !while_starting(self.wait_for_litefs(), commands, queued).await? {
             self.fail_with(
@@ -149,7 +152,7 @@ impl Supervisor {
         match (sync.as_ref(), self.start_sync.take()) {
             // The first sync runs at once: it does what a queued Resync asked.
             (None, Some(start)) => *sync = Some(start()),
-            (Some(s), _) if reset || queued.resync => {
+            (Some(s), _) if was_reset || queued.resync => {
                 let _ = s.try_send(Command::Resync);
             }
             _ => {}

@@ -156,7 +156,9 @@ impl Demo {
             }
         }
         let _ = core.commands.send(Command::Quit).await;
+        let status_file = core.status_file.clone();
         core.stopped().await;
+        serve::say_stopped(&status_file);
         println!("Removing the demo container and its volume…");
         engine::remove(&self.docker, &self.spec).await?;
         engine::remove_volume(&self.docker, &self.spec).await?;

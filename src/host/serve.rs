@@ -28,7 +28,7 @@ use crate::ipc::{
     protocol::{Request, Response},
     server, IpcError,
 };
-use crate::status::{ErrorInfo, State};
+use crate::status::{self, ErrorInfo, State};
 use crate::tray::link::AppLink;
 
 /// How long to wait for a burst of file events to settle.
@@ -320,7 +320,9 @@ pub async fn serve(
         }
     }
     tracing::info!("stopping");
+    let status_file = core.status_file.clone();
     stop(core).await;
+    say_stopped(&status_file);
     Ok(())
 }
 
@@ -329,7 +331,11 @@ pub async fn serve(
 /// app's loop (and with it signals, the tray and every other client).
 pub fn answer(core: &Core, request: Request) -> (Response, bool) {
     let command = match request {
-        Request::Status => return (Response::status(core.status.borrow().clone()), false),
+        Request::Status => {
+            let mut status = core.status.borrow().clone();
+            status.updated_at = Utc::now();
+            return (Response::status(status), false);
+        }
         Request::Quit => return (Response::ok("stopping"), true),
         Request::Resync => Command::Resync,
         Request::Reset => Command::Reset,
@@ -343,6 +349,13 @@ pub fn answer(core: &Core, request: Request) -> (Response, bool) {
         Err(mpsc::error::TrySendError::Closed(_)) => {
             (Response::error("the core is restarting; try again"), false)
         }
+    }
+}
+
+/// Leaves the status file saying the instance has stopped (`running` false).
+pub fn say_stopped(status_file: &Path) {
+    if let Err(e) = status::mark_stopped(status_file) {
+        tracing::warn!(file = %status_file.display(), error = %e, "could not mark the status file stopped");
     }
 }
 

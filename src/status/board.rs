@@ -75,18 +75,23 @@ fn scrub(s: &mut Status) {
     }
 }
 
-/// Writes the newest snapshot to `file` after each change, until the board is gone.
+/// Writes the newest snapshot to `file` after each change, and at least every
+/// [`status::HEARTBEAT`] (a fresh `updated_at` says the instance is alive), until the
+/// board is gone.
 async fn write_changes(file: PathBuf, mut rx: watch::Receiver<Status>) {
     loop {
         let snapshot = rx.borrow_and_update().clone();
         let path = file.clone();
         let written =
-            tokio::task::spawn_blocking(move || status::write_file(&path, &snapshot)).await;
+            tokio::task::spawn_blocking(move || status::write_current(&path, &snapshot)).await;
         if let Err(e) = written.map_err(std::io::Error::other).and_then(|r| r) {
             tracing::warn!(file = %file.display(), error = %e, "could not write the status file");
         }
-        if rx.changed().await.is_err() {
-            return;
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() {
+                return;
+            },
+            _ = tokio::time::sleep(status::HEARTBEAT) => {}
         }
     }
 }

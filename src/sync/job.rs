@@ -453,6 +453,22 @@ impl JobContext {
         })
     }
 
+    /// The newest published file as it describes itself (checksum, metadata, row
+    /// counts), without asking LiteFS: what the status shows at start until LiteFS
+    /// confirms it or sends something newer. `None` when nothing is published or the
+    /// file cannot be read (the first sync replaces it then).
+    pub async fn describe_published(&self) -> Option<(Known, Option<Inspection>)> {
+        let known = match read_known(&self.publisher).await {
+            Ok(known) => known?,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the newest published file");
+                return None;
+            }
+        };
+        let inspection = self.inspect(known.path.clone()).await;
+        Some((known, inspection))
+    }
+
     /// Reads metadata and row counts; a failure is logged and shown as unknown.
     async fn inspect(&self, path: PathBuf) -> Option<Inspection> {
         let tables = self.tables.clone();

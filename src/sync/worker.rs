@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -95,6 +95,7 @@ impl Worker {
         let mut safety = tokio::time::interval(self.settings.safety_check);
         safety.tick().await;
         let mut stale = tokio::time::interval(STALE_TICK);
+        self.describe_published().await;
         self.trigger(Reason::Startup);
         loop {
             tokio::select! {
@@ -134,6 +135,29 @@ impl Worker {
             job.abort();
             let _ = job.await;
         }
+    }
+
+    /// Shows the newest published file as it describes itself, before LiteFS is asked:
+    /// after a restart the menu tells the truth about the data the POS has (its last
+    /// sync is when that file was published).
+    async fn describe_published(&mut self) {
+        let Some((known, inspection)) = self.ctx.describe_published().await else {
+            return;
+        };
+        let published_at = known.stamp.modified.map(DateTime::<Utc>::from);
+        self.board.update(|s| {
+            if s.checksum != Some(known.checksum) {
+                s.txid = None;
+            }
+            s.checksum = Some(known.checksum);
+            s.published_path = Some(known.path.clone());
+            s.last_sync_at = s.last_sync_at.or(published_at);
+            if let Some(i) = inspection {
+                s.metadata = Some(i.metadata);
+                s.row_counts = i.row_counts;
+            }
+        });
+        self.known = Some(known);
     }
 
     fn trigger(&mut self, reason: Reason) {

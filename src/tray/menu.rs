@@ -120,7 +120,8 @@ impl MenuModel {
         let items = vec![
             Item::Label(headline.clone()),
             Item::Separator,
-            Item::Label(last_sync_line(status, now, tz)),
+            Item::Label(time_line("Last sync", status.last_sync_at, now, tz)),
+            Item::Label(time_line("Checked", status.last_check_at, now, tz)),
             Item::Label(database_line(status, now, tz)),
             Item::Submenu {
                 label: "Rows".into(),
@@ -136,7 +137,8 @@ impl MenuModel {
             Item::Action {
                 id: ActionId::Reset,
                 label: "Reset…".into(),
-                enabled: configured,
+                // A reset recreates the container: it cannot work without Docker.
+                enabled: configured && docker,
             },
             Item::Separator,
             Item::Action {
@@ -283,11 +285,18 @@ pub fn headline(status: &Status, now: DateTime<Utc>) -> String {
 }
 
 /// How long until the menu's relative times change (the next whole second, minute, hour
-/// or day of the last sync's age), at most an hour; re-render then.
+/// or day of the last sync's or the last check's age), at most an hour; re-render then.
 pub fn next_refresh(status: &Status, now: DateTime<Utc>) -> Duration {
-    let Some(last) = status.last_sync_at else {
-        return MAX_REFRESH;
-    };
+    [status.last_sync_at, status.last_check_at]
+        .into_iter()
+        .flatten()
+        .map(|t| age_changes_in(t, now))
+        .min()
+        .unwrap_or(MAX_REFRESH)
+}
+
+/// How long until "`t` ago" reads differently.
+fn age_changes_in(last: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
     let age_ms = (now - last).num_milliseconds();
     if age_ms < 0 {
         // A sync "in the future" (the clock moved back) shows as 0 s ago until it is not.
@@ -366,14 +375,15 @@ fn launch_item(state: LaunchAtLogin) -> Item {
     }
 }
 
-/// "Last sync: 14:03:12 (2 min ago)"; the date is added once a day has passed.
-fn last_sync_line<Tz>(status: &Status, now: DateTime<Utc>, tz: &Tz) -> String
+/// "Last sync: 14:03:12 (2 min ago)" (or "Checked: …", when LiteFS last confirmed the
+/// file is current); the date is added once a day has passed.
+fn time_line<Tz>(what: &str, at: Option<DateTime<Utc>>, now: DateTime<Utc>, tz: &Tz) -> String
 where
     Tz: TimeZone,
     Tz::Offset: Display,
 {
-    match status.last_sync_at {
-        None => "Last sync: never".into(),
+    match at {
+        None => format!("{what}: never"),
         Some(t) => {
             let local = t.with_timezone(tz);
             let format = if (now - t).num_seconds() < 86_400 {
@@ -383,7 +393,7 @@ where
             } else {
                 "%-d %b %Y %H:%M:%S"
             };
-            format!("Last sync: {} ({})", local.format(format), ago(t, now))
+            format!("{what}: {} ({})", local.format(format), ago(t, now))
         }
     }
 }
@@ -596,6 +606,7 @@ mod tests {
             label("Up to date"),
             Item::Separator,
             label("Last sync: 14:03:12 (2 min ago)"),
+            label("Checked: 14:04:00 (1 min ago)"),
             label("Database: schema 7 · generated 25 Nov 13:58 · TXID 2f"),
             Item::Submenu {
                 label: "Rows".into(),
@@ -677,14 +688,14 @@ mod tests {
     }
 
     #[test]
-    fn docker_unavailable_disables_resync_but_reset_can_be_queued() {
+    fn docker_unavailable_disables_resync_and_reset() {
         let mut s = in_state(State::DockerUnavailable);
         s.detail = Some("no Docker engine answered".into());
         let m = menu(&s);
         assert_eq!(m.headline, "Docker is not running");
         assert_eq!(m.icon, IconKind::Off);
         assert_eq!(action(&m, ActionId::Resync), ("Resync now".into(), false));
-        assert_eq!(action(&m, ActionId::Reset), ("Reset…".into(), true));
+        assert_eq!(action(&m, ActionId::Reset), ("Reset…".into(), false));
         assert!(action(&m, ActionId::CopyDiagnostics).1);
     }
 
@@ -708,8 +719,9 @@ mod tests {
     fn before_the_first_sync_nothing_is_invented() {
         let m = menu(&Status::starting("http://127.0.0.1:20202", now()));
         assert_eq!(m.items[2], label("Last sync: never"));
+        assert_eq!(m.items[3], label("Checked: never"));
         assert_eq!(
-            m.items[3],
+            m.items[4],
             label("Database: schema unknown · generated unknown · TXID unknown")
         );
         assert_eq!(rows(&m), ["not counted yet"]);
@@ -780,7 +792,7 @@ mod tests {
         s.metadata = Some(Metadata::default());
         s.txid = None;
         assert_eq!(
-            menu(&s).items[3],
+            menu(&s).items[4],
             label("Database: schema missing · generated missing · TXID unknown")
         );
         // SQLite's own format, and text that is no time at all (shown as is).
@@ -804,7 +816,7 @@ mod tests {
     }
 
     fn database(s: &Status) -> String {
-        match &menu(s).items[3] {
+        match &menu(s).items[4] {
             Item::Label(l) => l.clone(),
             other => panic!("{other:?}"),
         }
@@ -865,6 +877,7 @@ mod tests {
     #[test]
     fn refresh_waits_for_the_next_change_of_the_relative_time() {
         let mut s = synced();
+        s.last_check_at = None;
         let last = s.last_sync_at.unwrap();
         let at = |ms: i64| last + chrono::Duration::milliseconds(ms);
         assert_eq!(next_refresh(&s, at(12_250)), Duration::from_millis(750));
@@ -881,6 +894,10 @@ mod tests {
         assert_eq!(next_refresh(&s, at(-2_000)), Duration::from_secs(2));
         s.last_sync_at = None;
         assert_eq!(next_refresh(&s, now()), MAX_REFRESH);
+        // The check's age counts too: whichever changes first.
+        s.last_sync_at = Some(last);
+        s.last_check_at = Some(last + chrono::Duration::milliseconds(300));
+        assert_eq!(next_refresh(&s, at(120_000)), Duration::from_millis(300));
     }
 
     #[test]

@@ -59,6 +59,12 @@ impl FakeEngine {
         format!("unix://{}", self.socket.display())
     }
 
+    /// Gives the engine our data volume, as a Mac that ran the app before has it.
+    pub fn with_volume(self) -> Self {
+        self.world.lock().unwrap().volume = true;
+        self
+    }
+
     /// Every request so far, as `METHOD /path` without the API version.
     pub fn requests(&self) -> Vec<String> {
         self.world.lock().unwrap().requests.clone()
