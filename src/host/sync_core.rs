@@ -340,3 +340,39 @@ pub async fn shutdown_signal() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud_config(dir: &std::path::Path, cloud: &str) -> Config {
+        let text = format!(
+            "[source]\nkind = \"cloud\"\n{cloud}[status]\nfile = \"{}\"\n[publish]\ndir = \"{}\"\n",
+            dir.join("status.json").display(),
+            dir.join("pub").display()
+        );
+        Config::parse(&text, std::path::Path::new("c.toml")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn cloud_mode_without_a_url_or_a_token_is_not_configured_in_plain_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let no_url = cloud_config(dir.path(), "");
+        let core = start_resolved(&no_url, token::Found::default()).unwrap();
+        let status = core.status.borrow().clone();
+        assert_eq!(status.state, State::NotConfigured);
+        assert_eq!(status.source, SourceKind::Cloud);
+        assert!(status.detail.unwrap().contains("[cloud] url"));
+        core.commands.send(Command::Quit).await.unwrap();
+        core.stopped().await;
+
+        let no_token = cloud_config(dir.path(), "[cloud]\nurl = \"http://127.0.0.1:9\"\n");
+        let core = start_resolved(&no_token, token::Found::default()).unwrap();
+        let status = core.status.borrow().clone();
+        assert_eq!(status.state, State::NotConfigured);
+        assert_eq!(status.litefs_url, "http://127.0.0.1:9");
+        assert!(status.detail.unwrap().contains("no LiteFS Cloud token"));
+        core.commands.send(Command::Quit).await.unwrap();
+        core.stopped().await;
+    }
+}
