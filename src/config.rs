@@ -57,6 +57,8 @@ pub struct Config {
     pub sync: Sync,
     pub telemetry: Telemetry,
     pub notifications: Notifications,
+    pub source: Source,
+    pub cloud: Cloud,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -263,6 +265,62 @@ impl Default for Notifications {
             enabled: true,
             after: Duration::from_secs(5 * 60),
         }
+    }
+}
+
+/// Where the data comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A LiteFS node: the managed container, or `[litefs] url`.
+    #[default]
+    Litefs,
+    /// The LiteFS Cloud backup API at `[cloud] url`, spoken directly: no Docker, no LiteFS.
+    Cloud,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Source {
+    pub kind: SourceKind,
+}
+
+/// The LiteFS Cloud backup service, for `[source] kind = "cloud"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Cloud {
+    /// The service's base URL; when unset, `[litefs] cloud_endpoint` (what the container
+    /// was given) is used.
+    #[serde(deserialize_with = "check::optional_url")]
+    pub url: Option<String>,
+    /// Sent as `?cluster=` on every request, as LiteFS does.
+    #[serde(deserialize_with = "check::optional_not_empty")]
+    pub cluster: Option<String>,
+    /// How often `GET /pos` is asked (jittered).
+    #[serde(
+        serialize_with = "humantime_serde::serialize",
+        deserialize_with = "check::poll_interval"
+    )]
+    pub poll_interval: Duration,
+}
+
+impl Default for Cloud {
+    fn default() -> Self {
+        Cloud {
+            url: None,
+            cluster: None,
+            poll_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// The backup service's URL in cloud mode: `[cloud] url`, else `[litefs] cloud_endpoint`.
+    pub fn cloud_url(&self) -> Option<&str> {
+        self.cloud
+            .url
+            .as_deref()
+            .or(self.litefs.cloud_endpoint.as_deref())
     }
 }
 
@@ -481,6 +539,48 @@ mod tests {
         assert_eq!(c.status_file(), PathBuf::from("/tmp/s.json"));
         assert_eq!(c.status.stale_after, Duration::from_secs(7200));
         assert!(!c.container.manage);
+    }
+
+    #[test]
+    fn the_cloud_source_keys_parse_and_are_checked() {
+        let c = Config::parse("", Path::new("c.toml")).unwrap();
+        assert_eq!(c.source.kind, SourceKind::Litefs);
+        assert_eq!(c.cloud.poll_interval, Duration::from_secs(10));
+        assert_eq!(c.cloud_url(), None);
+        let text = r#"
+            [litefs]
+            cloud_endpoint = "http://127.0.0.1:9"
+            [source]
+            kind = "cloud"
+            [cloud]
+            cluster = "store-7"
+            poll_interval = "250ms"
+        "#;
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(c.source.kind, SourceKind::Cloud);
+        assert_eq!(c.cloud.cluster.as_deref(), Some("store-7"));
+        assert_eq!(c.cloud.poll_interval, Duration::from_millis(250));
+        assert_eq!(
+            c.cloud_url(),
+            Some("http://127.0.0.1:9"),
+            "falls back on the endpoint"
+        );
+        let c = Config::parse(
+            "[litefs]\ncloud_endpoint = \"http://a:1\"\n[cloud]\nurl = \"https://b\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.cloud_url(), Some("https://b"));
+        for bad in [
+            "[cloud]\npoll_interval = \"10ms\"\n",
+            "[cloud]\npoll_interval = \"2h\"\n",
+            "[cloud]\nurl = \"ftp://x\"\n",
+            "[cloud]\ncluster = \"\"\n",
+            "[source]\nkind = \"docker\"\n",
+        ] {
+            let err = Config::parse(bad, Path::new("c.toml")).unwrap_err();
+            assert!(err.to_string().contains("line "), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::config::SourceKind;
 use crate::inspect::Metadata;
 use crate::litefs::Checksum;
 
@@ -76,6 +77,10 @@ pub struct Status {
     pub metadata: Option<Metadata>,
     pub row_counts: BTreeMap<String, Option<u64>>,
     pub error: Option<ErrorInfo>,
+    /// Where the data comes from: the LiteFS node at `litefs_url`, or the LiteFS Cloud
+    /// backup API at `litefs_url`.
+    #[serde(default)]
+    pub source: SourceKind,
     pub litefs_url: String,
     pub events_connected: bool,
     /// The Docker engine in use (`unix:///…` and how it was found); `null` when the
@@ -131,6 +136,7 @@ impl Status {
             metadata: None,
             row_counts: BTreeMap::new(),
             error: None,
+            source: SourceKind::Litefs,
             litefs_url: litefs_url.to_string(),
             events_connected: false,
             docker_endpoint: None,
@@ -214,11 +220,15 @@ impl Status {
                 ),
             );
         }
+        let (label, link) = match self.source {
+            SourceKind::Litefs => ("LiteFS:", "events"),
+            SourceKind::Cloud => ("LiteFS Cloud:", "position"),
+        };
         line(
             &mut out,
-            "LiteFS:",
+            label,
             format!(
-                "{} (events {})",
+                "{} ({link} {})",
                 self.litefs_url,
                 if self.events_connected {
                     "connected"

@@ -38,6 +38,27 @@ pub fn long_delay<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error>
     duration(d, false, MAX_LONG, "365days")
 }
 
+/// The cloud's poll interval: `100ms <= d <= 1h` (faster would hammer the service,
+/// slower would leave a store behind for hours).
+pub fn poll_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let value: Duration = humantime_serde::deserialize(d)?;
+    poll_within(value).map_err(D::Error::custom)?;
+    Ok(value)
+}
+
+/// The rule of [`poll_interval`].
+pub fn poll_within(value: Duration) -> Result<(), String> {
+    if value < Duration::from_millis(100) || value > Duration::from_secs(3600) {
+        return Err("must be at least 100ms and at most 1h".into());
+    }
+    Ok(())
+}
+
+/// An optional text that must not be empty.
+pub fn optional_not_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    not_empty(d).map(Some)
+}
+
 /// An http(s) base URL (see [`base_url`]).
 pub fn url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     checked(d, |s: &String| base_url(s))

@@ -1,4 +1,5 @@
-//! The headless core: wires config, LiteFS client, publisher, worker and status together.
+//! The headless core: wires config, the source (LiteFS or LiteFS Cloud), publisher,
+//! worker and status together.
 //!
 //! `run --headless` runs this until SIGTERM/SIGINT; the menu-bar app runs the same core
 //! beside its event loop.
@@ -11,8 +12,10 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::cloud::client::CloudClient;
+use crate::cloud::poller::poll;
 use crate::config::token;
-use crate::config::Config;
+use crate::config::{Config, SourceKind};
 use crate::control::Command;
 use crate::docker::endpoint::Env;
 use crate::docker::spec::ContainerSpec;
@@ -23,7 +26,7 @@ use crate::publish::Publisher;
 use crate::status::board::Board;
 use crate::status::{State, Status};
 use crate::sync::folder_watch::FolderWatch;
-use crate::sync::job::JobContext;
+use crate::sync::job::{Fetch, JobContext, LiteFsSource};
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
 use crate::sync::worker::{supervise, Inputs, Settings, Worker};
@@ -44,18 +47,22 @@ impl Core {
     }
 }
 
-/// Where the core gets LiteFS from.
+/// Where the core gets the database from.
 pub enum Source {
     /// `[litefs] url` as configured; Docker is not touched.
     Url,
     /// A container the app manages (the fleet's, or the demo's litefs-sim).
     Container(ContainerSpec),
+    /// The LiteFS Cloud backup API; Docker is not touched.
+    Cloud(CloudClient),
 }
 
-/// The LiteFS API the core talks to: the managed container's published port, or
-/// `[litefs] url` as configured.
+/// The API the core talks to: the backup service in cloud mode, the managed container's
+/// published port, or `[litefs] url` as configured.
 pub fn litefs_url(config: &Config) -> String {
-    if config.container.manage {
+    if config.source.kind == SourceKind::Cloud {
+        config.cloud_url().unwrap_or_default().to_string()
+    } else if config.container.manage {
         ContainerSpec::url_for_port(config.container.host_port)
     } else {
         config.litefs.url.clone()
@@ -70,6 +77,9 @@ pub fn start(config: &Config) -> anyhow::Result<Core> {
 
 /// [`start`] with the token already looked up.
 pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Core> {
+    if config.source.kind == SourceKind::Cloud {
+        return start_cloud(config, found);
+    }
     if !config.container.manage {
         return start_with(config, Source::Url);
     }
@@ -99,6 +109,49 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
             }))
         }
     }
+}
+
+/// Starts the core on the LiteFS Cloud backup API: it needs the token and the service's
+/// URL; without either the status is `not_configured`, in plain words.
+fn start_cloud(config: &Config, found: token::Found) -> anyhow::Result<Core> {
+    for warning in &found.warnings {
+        tracing::warn!("{warning}");
+    }
+    let not_configured = |message: String| {
+        tracing::warn!("{message}");
+        Ok(idle(config, |s| {
+            s.source = SourceKind::Cloud;
+            s.set_state(State::NotConfigured, Utc::now());
+            s.detail = Some(message);
+        }))
+    };
+    let Some(url) = config.cloud_url() else {
+        return not_configured(
+            "no LiteFS Cloud URL: set [cloud] url (or [litefs] cloud_endpoint)".into(),
+        );
+    };
+    let Some(token) = found.token else {
+        return not_configured(format!(
+            "no LiteFS Cloud token: set LITEFS_CLOUD_TOKEN or [litefs] cloud_token (looked in: {})",
+            found.looked_in.join(", ")
+        ));
+    };
+    tracing::info!(
+        source = found.source.as_deref().unwrap_or(""),
+        url,
+        "syncing from LiteFS Cloud; Docker is not used"
+    );
+    let client = CloudClient::new(
+        url,
+        &config.litefs.database,
+        config.cloud.cluster.clone(),
+        &token,
+        Timeouts {
+            connect: config.sync.connect_timeout,
+            stall: config.sync.stall_timeout,
+        },
+    )?;
+    start_with(config, Source::Cloud(client))
 }
 
 /// A core that does not sync: it shows the status `change` makes in `config`'s status
@@ -149,39 +202,55 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
     if swept > 0 {
         tracing::info!(swept, dir = %publish_dir.display(), "removed unfinished temp files from an earlier run");
     }
-    let url = match &source {
-        Source::Url => config.litefs.url.clone(),
-        Source::Container(spec) => spec.litefs_url(),
+    let litefs_client = |url: &str| {
+        Client::new(
+            url,
+            &config.litefs.database,
+            Timeouts {
+                connect: config.sync.connect_timeout,
+                stall: config.sync.stall_timeout,
+            },
+        )
     };
-    let client = Client::new(
-        &url,
-        &config.litefs.database,
-        Timeouts {
-            connect: config.sync.connect_timeout,
-            stall: config.sync.stall_timeout,
-        },
-    )?;
+    let litefs = |client: Client, probe: Option<Probe>| {
+        Fetch::LiteFs(LiteFsSource {
+            client,
+            ledger: Ledger::default(),
+            event_grace: config.sync.event_grace,
+            probe,
+        })
+    };
+    let (url, kind) = match &source {
+        Source::Url => (config.litefs.url.clone(), SourceKind::Litefs),
+        Source::Container(spec) => (spec.litefs_url(), SourceKind::Litefs),
+        Source::Cloud(client) => (client.url().to_string(), SourceKind::Cloud),
+    };
     let status_file = config.status_file();
-    let board = Arc::new(Board::new(
-        status_file.clone(),
-        Status::starting(client.url(), Utc::now()),
-    ));
+    let mut starting = Status::starting(url.trim_end_matches('/'), Utc::now());
+    starting.source = kind;
+    if kind == SourceKind::Cloud {
+        starting.detail = Some(format!(
+            "waiting for LiteFS Cloud at {}",
+            starting.litefs_url
+        ));
+    }
+    let board = Arc::new(Board::new(status_file.clone(), starting));
     let status = board.subscribe();
     let instruments = telemetry::heartbeat(&config.telemetry, board.subscribe());
     let restarts = instruments.container_restarts();
     let (commands, task) = match source {
-        Source::Url => sync_starter(config, client, publisher, board, instruments, None)(),
+        Source::Url => {
+            let fetch = litefs(litefs_client(&url)?, None);
+            sync_starter(config, fetch, publisher, board, instruments)()
+        }
+        Source::Cloud(client) => {
+            sync_starter(config, Fetch::Cloud(client), publisher, board, instruments)()
+        }
         Source::Container(spec) => {
             let slot = DockerSlot::default();
             let probe = position_probe(slot.clone(), spec.clone(), config.litefs.database.clone());
-            let start_sync = sync_starter(
-                config,
-                client,
-                publisher,
-                board.clone(),
-                instruments,
-                Some(probe),
-            );
+            let fetch = litefs(litefs_client(&url)?, Some(probe));
+            let start_sync = sync_starter(config, fetch, publisher, board.clone(), instruments);
             let (commands, rx) = mpsc::channel(16);
             let supervisor = Supervisor {
                 spec,
@@ -205,16 +274,16 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
     })
 }
 
-/// Prepares the sync (event listener + worker); calling the result starts it. The
-/// returned task owns the listener and the folder watch: when it ends (after `Quit`, or
-/// when aborted) they end with it.
+/// Prepares the sync (the trigger source: LiteFS's event listener or the cloud's
+/// position poller, + worker); calling the result starts it. The returned task owns the
+/// trigger source and the folder watch: when it ends (after `Quit`, or when aborted)
+/// they end with it.
 fn sync_starter(
     config: &Config,
-    client: Client,
+    source: Fetch,
     publisher: Arc<Publisher>,
     board: Arc<Board>,
     instruments: Instruments,
-    probe: Option<Probe>,
 ) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
     let publish_dir = config.publish_dir();
     let max_backoff = config.sync.max_backoff;
@@ -224,15 +293,13 @@ fn sync_starter(
         stale_after: config.status.stale_after,
         max_backoff,
     };
-    let ledger = Ledger::default();
+    let database = config.litefs.database.clone();
+    let poll_interval = config.cloud.poll_interval;
     let ctx = Arc::new(JobContext {
-        client: client.clone(),
+        source,
         publisher,
-        ledger: ledger.clone(),
         quick_check: config.publish.quick_check,
         tables: config.publish.tables.clone(),
-        event_grace: config.sync.event_grace,
-        probe,
     });
     let telemetry_config = config.telemetry.clone();
     move || {
@@ -241,7 +308,21 @@ fn sync_starter(
         let telemetry = telemetry::start(&telemetry_config, &board, instruments).map(Arc::new);
         let task = tokio::spawn(async move {
             let mut owned = JoinSet::new();
-            owned.spawn(listen(client, ledger, signals_tx, max_backoff));
+            match &ctx.source {
+                Fetch::LiteFs(litefs) => owned.spawn(listen(
+                    litefs.client.clone(),
+                    litefs.ledger.clone(),
+                    signals_tx,
+                    max_backoff,
+                )),
+                Fetch::Cloud(client) => owned.spawn(poll(
+                    client.clone(),
+                    database,
+                    signals_tx,
+                    poll_interval,
+                    max_backoff,
+                )),
+            };
             let mut inputs = Inputs {
                 commands,
                 signals,
@@ -268,4 +349,40 @@ pub async fn shutdown_signal() -> anyhow::Result<()> {
         _ = int.recv() => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud_config(dir: &std::path::Path, cloud: &str) -> Config {
+        let text = format!(
+            "[source]\nkind = \"cloud\"\n{cloud}[status]\nfile = \"{}\"\n[publish]\ndir = \"{}\"\n",
+            dir.join("status.json").display(),
+            dir.join("pub").display()
+        );
+        Config::parse(&text, std::path::Path::new("c.toml")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn cloud_mode_without_a_url_or_a_token_is_not_configured_in_plain_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let no_url = cloud_config(dir.path(), "");
+        let core = start_resolved(&no_url, token::Found::default()).unwrap();
+        let status = core.status.borrow().clone();
+        assert_eq!(status.state, State::NotConfigured);
+        assert_eq!(status.source, SourceKind::Cloud);
+        assert!(status.detail.unwrap().contains("[cloud] url"));
+        core.commands.send(Command::Quit).await.unwrap();
+        core.stopped().await;
+
+        let no_token = cloud_config(dir.path(), "[cloud]\nurl = \"http://127.0.0.1:9\"\n");
+        let core = start_resolved(&no_token, token::Found::default()).unwrap();
+        let status = core.status.borrow().clone();
+        assert_eq!(status.state, State::NotConfigured);
+        assert_eq!(status.litefs_url, "http://127.0.0.1:9");
+        assert!(status.detail.unwrap().contains("no LiteFS Cloud token"));
+        core.commands.send(Command::Quit).await.unwrap();
+        core.stopped().await;
+    }
 }

@@ -23,12 +23,17 @@ pub enum Reason {
     FileChanged,
     /// Someone pressed *Resync now*.
     Resync,
+    /// Someone pressed *Reset* and no container is managed: fetch again from scratch.
+    Reset,
 }
 
 impl Reason {
     /// Whether this sync must re-read the newest published file rather than trust memory.
     pub fn forced(self) -> bool {
-        matches!(self, Reason::Startup | Reason::FileChanged | Reason::Resync)
+        matches!(
+            self,
+            Reason::Startup | Reason::FileChanged | Reason::Resync | Reason::Reset
+        )
     }
 }
 
@@ -99,7 +104,7 @@ impl Coalescer {
         // User actions and start-up go at once; automatic triggers respect the interval.
         let earliest = self
             .last_start
-            .filter(|_| !matches!(reason, Reason::Resync | Reason::Startup))
+            .filter(|_| !matches!(reason, Reason::Resync | Reason::Startup | Reason::Reset))
             .map(|t| t + self.min_interval);
         match earliest {
             Some(at) if at > now => Decision::StartAt(at, reason),

@@ -1,19 +1,24 @@
-//! One sync: export → verify → publish → inspect.
+//! One sync: fetch → verify → publish → inspect.
 //!
-//! Nothing reaches a final name unless every check passed; on any failure the staged
-//! temp file is removed (the [`Staged`](crate::publish::Staged) guard) and the newest
-//! published file stays as it was.
+//! The fetch depends on the [`Fetch`] source: a LiteFS node's `/export` (matched against
+//! the transactions it announced), or the LiteFS Cloud backup API's snapshot (decoded
+//! from LTX, matched against the cloud's position). Verify → publish → inspect is one
+//! shared step. Nothing reaches a final name unless every check passed; on any failure
+//! the staged temp file is removed (the [`Staged`] guard) and the newest published file
+//! stays as it was.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::cloud::client::{CloudClient, CloudError};
+use crate::cloud::fetch::{fetch, FetchError};
 use crate::inspect::{self, Inspection};
 use crate::litefs::checksum::checksum_file;
 use crate::litefs::client::{Client, LiteFsError};
 use crate::litefs::pos::{Position, Probe};
 use crate::litefs::Checksum;
-use crate::publish::{classify_io, PublishError, Publisher};
+use crate::publish::{classify_io, PublishError, Publisher, Staged};
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
 use super::download::{download, DownloadError};
@@ -22,11 +27,24 @@ use super::stamp::Stamp;
 
 /// What a job needs; shared by all jobs of a worker.
 pub struct JobContext {
-    pub client: Client,
+    pub source: Fetch,
     pub publisher: Arc<Publisher>,
-    pub ledger: Ledger,
     pub quick_check: bool,
     pub tables: Vec<String>,
+}
+
+/// Where a job gets the database from.
+pub enum Fetch {
+    /// A LiteFS node's `/export`.
+    LiteFs(LiteFsSource),
+    /// The LiteFS Cloud backup API's snapshot.
+    Cloud(CloudClient),
+}
+
+/// A LiteFS node and what confirms its exports.
+pub struct LiteFsSource {
+    pub client: Client,
+    pub ledger: Ledger,
     pub event_grace: Duration,
     /// Reads LiteFS's own position (its `-pos` file), when the container is ours.
     pub probe: Option<Probe>,
@@ -64,6 +82,8 @@ pub enum Outcome {
 pub enum SyncError {
     #[error(transparent)]
     LiteFs(#[from] LiteFsError),
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
     #[error("{0}; nothing was published")]
     Verify(#[from] VerifyError),
     #[error(transparent)]
@@ -81,12 +101,36 @@ impl SyncError {
     pub fn kind(&self) -> &'static str {
         match self {
             SyncError::LiteFs(e) => e.kind(),
+            SyncError::Cloud(e) => e.kind(),
             SyncError::Verify(e) => e.kind(),
             SyncError::Publish(e) => e.kind(),
             SyncError::ReadPublished { .. } => "published_file_unreadable",
             SyncError::Internal(_) => "internal",
         }
     }
+
+    /// The source is not there (yet): unreachable, or without our database. The
+    /// published file stays good while this lasts.
+    pub fn is_waiting(&self) -> bool {
+        matches!(
+            self,
+            SyncError::LiteFs(LiteFsError::Unreachable { .. } | LiteFsError::NoDatabase { .. })
+                | SyncError::Cloud(CloudError::Unreachable { .. } | CloudError::NoDatabase { .. })
+        )
+    }
+
+    /// The source refused our credentials: a configuration problem, not a fault.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, SyncError::Cloud(CloudError::TokenRejected { .. }))
+    }
+}
+
+/// A fetched snapshot that passed its source's checks, ready for verify → publish.
+struct Checked {
+    checksum: Checksum,
+    provenance: Provenance,
+    bytes: u64,
+    started: std::time::Instant,
 }
 
 /// Runs `f` on the blocking pool.
@@ -139,6 +183,22 @@ pub fn still_current(publisher: &Publisher, known: &Known) -> bool {
 }
 
 impl JobContext {
+    /// The source's name, for the status's words.
+    pub fn source_name(&self) -> &'static str {
+        match self.source {
+            Fetch::LiteFs(_) => "LiteFS",
+            Fetch::Cloud(_) => "LiteFS Cloud",
+        }
+    }
+
+    /// What a running sync is doing, for the status's detail.
+    pub fn activity(&self) -> &'static str {
+        match self.source {
+            Fetch::LiteFs(_) => "exporting from LiteFS",
+            Fetch::Cloud(_) => "downloading from LiteFS Cloud",
+        }
+    }
+
     /// Runs one sync against the newest published file `known`; `inspect_unchanged`
     /// asks for metadata and row counts even when nothing new is published.
     pub async fn run(
@@ -146,40 +206,101 @@ impl JobContext {
         known: Option<Known>,
         inspect_unchanged: bool,
     ) -> Result<Outcome, SyncError> {
-        self.sync(known, inspect_unchanged, false).await
+        match &self.source {
+            Fetch::LiteFs(litefs) => self.sync(litefs, known, inspect_unchanged, false).await,
+            Fetch::Cloud(cloud) => {
+                self.sync_cloud(cloud, known, inspect_unchanged, false)
+                    .await
+            }
+        }
     }
 
     /// A periodic check: when LiteFS's position file shows the published checksum,
-    /// nothing is exported; otherwise it is a normal sync.
+    /// nothing is exported; otherwise it is a normal sync. (The cloud always asks for
+    /// its position first.)
     pub async fn check(
         &self,
         known: Option<Known>,
         inspect_unchanged: bool,
     ) -> Result<Outcome, SyncError> {
-        self.sync(known, inspect_unchanged, true).await
+        match &self.source {
+            Fetch::LiteFs(litefs) => self.sync(litefs, known, inspect_unchanged, true).await,
+            Fetch::Cloud(cloud) => {
+                self.sync_cloud(cloud, known, inspect_unchanged, false)
+                    .await
+            }
+        }
     }
 
-    async fn sync(
+    /// *Reset* as far as the job goes: the cloud's snapshot is fetched again even when
+    /// its position matches the published file (a LiteFS node's reset is the container's
+    /// business, so there it is a normal sync).
+    pub async fn reset(
         &self,
         known: Option<Known>,
         inspect_unchanged: bool,
-        probe_first: bool,
     ) -> Result<Outcome, SyncError> {
-        if probe_first {
-            if let (Some(known), Some(pos)) = (&known, self.position().await) {
-                if pos.checksum == known.checksum {
-                    let inspection = match inspect_unchanged {
-                        true => self.inspect(known.path.clone()).await,
-                        false => None,
-                    };
-                    return Ok(Outcome::Unchanged {
-                        known: known.clone(),
-                        provenance: Provenance::Tx(pos.txid),
-                        inspection,
-                    });
-                }
+        match &self.source {
+            Fetch::LiteFs(litefs) => {
+                tracing::warn!("reset needs a managed container ([container] manage = true); resyncing instead");
+                self.sync(litefs, known, inspect_unchanged, false).await
+            }
+            Fetch::Cloud(cloud) => self.sync_cloud(cloud, known, inspect_unchanged, true).await,
+        }
+    }
+
+    /// A sync from the cloud: its position, then (unless the published file already is
+    /// that position) its snapshot, which must be exactly that position.
+    async fn sync_cloud(
+        &self,
+        cloud: &CloudClient,
+        known: Option<Known>,
+        inspect_unchanged: bool,
+        refetch: bool,
+    ) -> Result<Outcome, SyncError> {
+        let pos = cloud.position().await?;
+        if let Some(known) = known.as_ref().filter(|k| k.checksum == pos.checksum) {
+            if !refetch {
+                return Ok(self
+                    .unchanged(known.clone(), Provenance::Tx(pos.txid), inspect_unchanged)
+                    .await);
             }
         }
+        let (staged, staged_path, file) = self.stage().await?;
+        let started = std::time::Instant::now();
+        let fetched = fetch(cloud, file, staged_path).await.map_err(|e| match e {
+            FetchError::Cloud(e) => SyncError::Cloud(e),
+            FetchError::Write { path, source } => classify_io(&source, &path).into(),
+        })?;
+        let decoded = &fetched.decoded;
+        check_layout(&decoded.sqlite_header, &decoded.summary, None)?;
+        let checksum = decoded.summary.checksum;
+        if checksum != pos.checksum || decoded.header.max_txid != pos.txid {
+            return Err(CloudError::NotThePosition {
+                want_txid: pos.txid,
+                want: pos.checksum,
+                got_txid: decoded.header.max_txid,
+                got: checksum,
+            }
+            .into());
+        }
+        tracing::debug!(
+            received = fetched.received,
+            bytes = decoded.summary.len,
+            "cloud snapshot decoded"
+        );
+        let checked = Checked {
+            checksum,
+            provenance: Provenance::Tx(pos.txid),
+            bytes: decoded.summary.len,
+            started,
+        };
+        self.publish_checked(staged, known, checked, inspect_unchanged)
+            .await
+    }
+
+    /// A new hidden temp file in the publish folder, its path and a handle to write it.
+    async fn stage(&self) -> Result<(Staged, PathBuf, std::fs::File), SyncError> {
         let staged = {
             let publisher = self.publisher.clone();
             blocking(move || publisher.stage()).await??
@@ -189,18 +310,55 @@ impl JobContext {
             .file()
             .try_clone()
             .map_err(|e| classify_io(&e, &staged_path))?;
+        Ok((staged, staged_path, file))
+    }
+
+    /// The outcome when the source has what is already published.
+    async fn unchanged(
+        &self,
+        known: Known,
+        provenance: Provenance,
+        inspect_unchanged: bool,
+    ) -> Outcome {
+        let inspection = match inspect_unchanged {
+            true => self.inspect(known.path.clone()).await,
+            false => None,
+        };
+        Outcome::Unchanged {
+            known,
+            provenance,
+            inspection,
+        }
+    }
+
+    async fn sync(
+        &self,
+        litefs: &LiteFsSource,
+        known: Option<Known>,
+        inspect_unchanged: bool,
+        probe_first: bool,
+    ) -> Result<Outcome, SyncError> {
+        if probe_first {
+            if let (Some(known), Some(pos)) = (&known, position(litefs).await) {
+                if pos.checksum == known.checksum {
+                    return Ok(self
+                        .unchanged(known.clone(), Provenance::Tx(pos.txid), inspect_unchanged)
+                        .await);
+                }
+            }
+        }
+        let (staged, staged_path, file) = self.stage().await?;
         let started = std::time::Instant::now();
-        let got = download(&self.client, file, staged_path.clone())
+        let got = download(&litefs.client, file, staged_path.clone())
             .await
             .map_err(|e| match e {
                 DownloadError::LiteFs(e) => SyncError::LiteFs(e),
                 DownloadError::Write { path, source } => classify_io(&source, &path).into(),
             })?;
-        let downloaded = started.elapsed();
         if got.summary.len == 0 {
             // LiteFS answers an open but still empty database with an empty body.
             return Err(LiteFsError::NoData {
-                db: self.client.database().to_string(),
+                db: litefs.client.database().to_string(),
             }
             .into());
         }
@@ -208,30 +366,49 @@ impl JobContext {
         let checksum = got.summary.checksum;
         // LiteFS's announcements first; its position file (when readable) confirms a
         // snapshot they cannot, e.g. after events were missed.
-        let provenance = match self.ledger.wait_for_match(checksum, self.event_grace).await {
-            Ok(Provenance::Unconfirmed) => self
-                .confirm(checksum)
+        let provenance = match litefs
+            .ledger
+            .wait_for_match(checksum, litefs.event_grace)
+            .await
+        {
+            Ok(Provenance::Unconfirmed) => confirm(litefs, checksum)
                 .await
                 .unwrap_or(Provenance::Unconfirmed),
             Ok(confirmed) => confirmed,
-            Err(announced) => self
-                .confirm(checksum)
+            Err(announced) => confirm(litefs, checksum)
                 .await
                 .ok_or_else(|| unmatched(checksum, &announced))?,
         };
+        let checked = Checked {
+            checksum,
+            provenance,
+            bytes: got.summary.len,
+            started,
+        };
+        self.publish_checked(staged, known, checked, inspect_unchanged)
+            .await
+    }
 
+    /// The shared step: unless `known` already has this content, quick_check and inspect
+    /// the staged file (while it is flushed), publish it, apply retention.
+    async fn publish_checked(
+        &self,
+        staged: Staged,
+        known: Option<Known>,
+        checked: Checked,
+        inspect_unchanged: bool,
+    ) -> Result<Outcome, SyncError> {
+        let Checked {
+            checksum,
+            provenance,
+            bytes,
+            started,
+        } = checked;
+        let downloaded = started.elapsed();
         if let Some(known) = known.filter(|k| k.checksum == checksum) {
-            let inspection = match inspect_unchanged {
-                true => self.inspect(known.path.clone()).await,
-                false => None,
-            };
-            return Ok(Outcome::Unchanged {
-                known,
-                provenance,
-                inspection,
-            });
+            return Ok(self.unchanged(known, provenance, inspect_unchanged).await);
         }
-
+        let staged_path = staged.path().to_path_buf();
         // Flushing the file to disk (I/O) overlaps quick_check and inspection (CPU), so
         // the publish's own fsync finds little left to do.
         let flush = {
@@ -279,23 +456,8 @@ impl JobContext {
             known,
             provenance,
             inspection,
-            bytes: got.summary.len,
+            bytes,
         })
-    }
-
-    async fn position(&self) -> Option<Position> {
-        match &self.probe {
-            Some(probe) => probe().await,
-            None => None,
-        }
-    }
-
-    /// `Tx` when LiteFS's position file has exactly this checksum.
-    async fn confirm(&self, checksum: Checksum) -> Option<Provenance> {
-        self.position()
-            .await
-            .filter(|pos| pos.checksum == checksum)
-            .map(|pos| Provenance::Tx(pos.txid))
     }
 
     /// The newest published file as it describes itself (checksum, metadata, row
@@ -330,4 +492,20 @@ impl JobContext {
             }
         }
     }
+}
+
+/// LiteFS's own position, when a probe can read it.
+async fn position(litefs: &LiteFsSource) -> Option<Position> {
+    match &litefs.probe {
+        Some(probe) => probe().await,
+        None => None,
+    }
+}
+
+/// `Tx` when LiteFS's position file has exactly this checksum.
+async fn confirm(litefs: &LiteFsSource, checksum: Checksum) -> Option<Provenance> {
+    position(litefs)
+        .await
+        .filter(|pos| pos.checksum == checksum)
+        .map(|pos| Provenance::Tx(pos.txid))
 }

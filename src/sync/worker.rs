@@ -14,7 +14,6 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
-use crate::litefs::client::LiteFsError;
 use crate::status::board::Board;
 use crate::status::{is_stale, ErrorInfo, State, Txid};
 use crate::telemetry::{Publish, Report, Telemetry};
@@ -102,10 +101,7 @@ impl Worker {
             tokio::select! {
                 command = inputs.commands.recv() => match command {
                     Some(Command::Resync) => self.trigger(Reason::Resync),
-                    Some(Command::Reset) => {
-                        tracing::warn!("reset needs a managed container ([container] manage = true); resyncing instead");
-                        self.trigger(Reason::Resync);
-                    }
+                    Some(Command::Reset) => self.trigger(Reason::Reset),
                     Some(Command::Quit) | None => break,
                 },
                 Some(signal) = inputs.signals.recv() => self.on_signal(signal),
@@ -186,7 +182,7 @@ impl Worker {
             self.board.update(|s| {
                 if s.state != State::Starting {
                     s.set_state(State::Syncing, Utc::now());
-                    s.detail = Some("exporting from LiteFS".into());
+                    s.detail = Some(self.ctx.activity().into());
                 }
             });
         }
@@ -205,6 +201,7 @@ impl Worker {
             };
             let result = match reason {
                 Reason::SafetyCheck => ctx.check(known.clone(), inspect_unchanged).await,
+                Reason::Reset => ctx.reset(known.clone(), inspect_unchanged).await,
                 _ => ctx.run(known.clone(), inspect_unchanged).await,
             };
             (result, known)
@@ -273,22 +270,21 @@ impl Worker {
                         kind: error.kind().to_string(),
                         message: error.to_string(),
                     });
-                    let waiting = matches!(
-                        error,
-                        SyncError::LiteFs(
-                            LiteFsError::Unreachable { .. } | LiteFsError::NoDatabase { .. }
-                        )
-                    );
-                    if waiting && s.last_sync_at.is_some() {
+                    let waiting = error.is_waiting();
+                    let source = self.ctx.source_name();
+                    if error.is_unauthorized() {
+                        s.set_state(State::NotConfigured, now);
+                        s.detail = Some(error.to_string());
+                    } else if waiting && s.last_sync_at.is_some() {
                         // The published file is still good; staleness decides when to say otherwise.
                         s.set_state(State::UpToDate, now);
                         s.detail = Some(format!(
-                            "LiteFS unreachable; retrying in {}s",
+                            "{source} unreachable; retrying in {}s",
                             delay.as_secs().max(1)
                         ));
                     } else if waiting && s.last_sync_at.is_none() && failures < PATIENCE {
                         s.set_state(State::Starting, now);
-                        s.detail = Some(format!("waiting for LiteFS at {}", s.litefs_url));
+                        s.detail = Some(format!("waiting for {source} at {}", s.litefs_url));
                     } else {
                         s.set_state(State::Error, now);
                         s.detail = None;
@@ -469,6 +465,7 @@ mod tests {
     use crate::litefs::client::{Client, Timeouts};
     use crate::publish::{PublishMode, Publisher};
     use crate::status::Status;
+    use crate::sync::job::{Fetch, LiteFsSource};
     use crate::sync::ledger::Ledger;
 
     #[tokio::test]
@@ -477,15 +474,20 @@ mod tests {
         let url = "http://127.0.0.1:9";
         let short = Duration::from_millis(100);
         let ctx = Arc::new(JobContext {
-            client: Client::new(
-                url,
-                "Domain.sqlite3",
-                Timeouts {
-                    connect: short,
-                    stall: short,
-                },
-            )
-            .unwrap(),
+            source: Fetch::LiteFs(LiteFsSource {
+                client: Client::new(
+                    url,
+                    "Domain.sqlite3",
+                    Timeouts {
+                        connect: short,
+                        stall: short,
+                    },
+                )
+                .unwrap(),
+                ledger: Ledger::default(),
+                event_grace: Duration::ZERO,
+                probe: None,
+            }),
             publisher: Arc::new(
                 Publisher::new(
                     dir.path().join("Domain"),
@@ -495,11 +497,8 @@ mod tests {
                 )
                 .unwrap(),
             ),
-            ledger: Ledger::default(),
             quick_check: false,
             tables: Vec::new(),
-            event_grace: Duration::ZERO,
-            probe: None,
         });
         let board = Arc::new(Board::new(
             dir.path().join("status.json"),

@@ -61,7 +61,7 @@ use voripos_domain_sync::inspect::Inspection;
 use voripos_domain_sync::litefs::client::{Client, Timeouts};
 use voripos_domain_sync::publish::{PublishMode, Publisher};
 use voripos_domain_sync::status::{self, Status};
-use voripos_domain_sync::sync::job::{JobContext, Outcome};
+use voripos_domain_sync::sync::job::{Fetch, JobContext, LiteFsSource, Outcome};
 use voripos_domain_sync::sync::ledger::Ledger;
 
 mod tray;
@@ -299,15 +299,17 @@ fn job_context(url: &str, publisher: Arc<Publisher>, quick_check: bool) -> Resul
         },
     )?;
     Ok(JobContext {
-        client,
+        source: Fetch::LiteFs(LiteFsSource {
+            client,
+            // Empty ledger = "events may have been missed": the snapshot is accepted as
+            // unconfirmed at once, as at a daemon's start-up. No grace wait.
+            ledger: Ledger::default(),
+            event_grace: Duration::ZERO,
+            probe: None,
+        }),
         publisher,
-        // Empty ledger = "events may have been missed": the snapshot is accepted as
-        // unconfirmed at once, as at a daemon's start-up. No grace wait.
-        ledger: Ledger::default(),
         quick_check,
         tables: DEFAULT_TABLES.iter().map(|t| t.to_string()).collect(),
-        event_grace: Duration::ZERO,
-        probe: None,
     })
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cloud;
 pub mod fake_engine;
 pub mod real_litefs;
 pub mod xvfb;

@@ -1,0 +1,352 @@
+//! The LiteFS Cloud backup API client: `GET /pos` and `GET /db/snapshot`, as LiteFS
+//! v0.5.14's own backup client (`lfsc/backup_client.go`) sends them.
+//!
+//! Every request carries `Authorization: <token as given>` and, when a cluster is
+//! configured, `?cluster=<name>`. (LiteFS also sends `Litefs-Cluster-Id`, but that is
+//! its own node's cluster ID, which a client without a LiteFS store does not have.)
+//! The token is a [`Secret`]: the header is marked sensitive, redirects are not followed
+//! (a redirect could carry it elsewhere), and error bodies are capped and scrubbed.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::config::Secret;
+use crate::error_chain::error_chain;
+use crate::litefs::client::{Timeouts, MAX_ERROR_BODY};
+use crate::litefs::pace::Pace;
+use crate::litefs::pos::Position;
+use crate::litefs::Checksum;
+use crate::secrets;
+
+use super::ltx::LtxError;
+
+/// Largest `/pos` answer accepted (a map of a few databases is a few hundred bytes).
+pub const MAX_POS_BODY: usize = 256 * 1024;
+/// Slowest average rate a snapshot may keep up over each stall window (bytes per
+/// second): a store's line is slower than loopback, but a snapshot below this is stuck.
+pub const MIN_SNAPSHOT_RATE: u64 = 32 * 1024;
+
+/// Errors talking to the backup service; each says which request failed and how.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("LiteFS Cloud is not reachable at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error(
+        "LiteFS Cloud refused the token ({status} from {what}): check LITEFS_CLOUD_TOKEN or [litefs] cloud_token{cluster}"
+    )]
+    TokenRejected {
+        what: &'static str,
+        status: u16,
+        cluster: String,
+    },
+    #[error("LiteFS Cloud has no database named {db:?} yet; waiting for it to appear")]
+    NoDatabase { db: String },
+    #[error("LiteFS Cloud answered {status} to {what}: {body}")]
+    Status {
+        what: &'static str,
+        status: u16,
+        body: String,
+    },
+    #[error("LiteFS Cloud sent an unreadable /pos answer: {0}")]
+    BadPosition(String),
+    #[error("LiteFS Cloud's snapshot stalled: no data for {0:?}")]
+    Stalled(Duration),
+    #[error(
+        "LiteFS Cloud's snapshot was too slow: less than {} KiB arrived in {window:?}; gave up on it (it is retried)",
+        per_window / 1024
+    )]
+    TooSlow { per_window: u64, window: Duration },
+    #[error("the LiteFS Cloud connection broke during {what}: {reason}")]
+    Broken { what: &'static str, reason: String },
+    #[error("LiteFS Cloud's snapshot was refused: {0}")]
+    Snapshot(LtxError),
+    #[error(
+        "LiteFS Cloud's snapshot is TXID {got_txid:016x} with checksum {got}, but its position said {want_txid:016x} with {want}; it is fetched again"
+    )]
+    NotThePosition {
+        want_txid: u64,
+        want: Checksum,
+        got_txid: u64,
+        got: Checksum,
+    },
+}
+
+impl CloudError {
+    /// A short machine-readable kind for the status.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CloudError::Unreachable { .. } => "cloud_unreachable",
+            CloudError::TokenRejected { .. } => "cloud_token_rejected",
+            CloudError::NoDatabase { .. } => "cloud_no_database",
+            CloudError::Status { .. } | CloudError::BadPosition(_) => "cloud_http_error",
+            CloudError::Stalled(_) => "snapshot_stalled",
+            CloudError::TooSlow { .. } => "snapshot_too_slow",
+            CloudError::Broken { .. } => "snapshot_interrupted",
+            CloudError::Snapshot(e) => e.kind(),
+            CloudError::NotThePosition { .. } => "checksum_mismatch",
+        }
+    }
+}
+
+/// One database's entry in `GET /pos`.
+#[derive(Deserialize)]
+struct PosEntry {
+    #[serde(rename = "TXID")]
+    txid: String,
+    #[serde(rename = "PostApplyChecksum")]
+    checksum: String,
+}
+
+/// Reads the position of `db` out of a `/pos` body (pure). `Ok(None)`: not there yet.
+pub fn parse_pos(body: &[u8], db: &str) -> Result<Option<Position>, CloudError> {
+    let map: HashMap<String, PosEntry> =
+        serde_json::from_slice(body).map_err(|e| CloudError::BadPosition(e.to_string()))?;
+    let Some(entry) = map.get(db) else {
+        return Ok(None);
+    };
+    let bad = |what: &str| CloudError::BadPosition(format!("{db}'s {what} is not 16 hex digits"));
+    if entry.txid.len() != 16 {
+        return Err(bad("TXID"));
+    }
+    let txid = u64::from_str_radix(&entry.txid, 16).map_err(|_| bad("TXID"))?;
+    if entry.checksum.len() != 16 {
+        return Err(bad("PostApplyChecksum"));
+    }
+    let checksum = entry
+        .checksum
+        .parse()
+        .map_err(|_| bad("PostApplyChecksum"))?;
+    Ok(Some(Position { txid, checksum }))
+}
+
+/// A client for one backup service and one database.
+#[derive(Clone, Debug)]
+pub struct CloudClient {
+    http: reqwest::Client,
+    base: String,
+    db: String,
+    cluster: Option<String>,
+    auth: HeaderValue,
+    timeouts: Timeouts,
+}
+
+impl CloudClient {
+    pub fn new(
+        base_url: &str,
+        db: &str,
+        cluster: Option<String>,
+        token: &Secret,
+        timeouts: Timeouts,
+    ) -> Result<Self, CloudError> {
+        let unusable = |reason: String| CloudError::Unreachable {
+            url: base_url.to_string(),
+            reason,
+        };
+        let mut auth = HeaderValue::from_str(token.expose())
+            .map_err(|_| unusable("the token holds characters an HTTP header cannot".into()))?;
+        auth.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_keepalive(Duration::from_secs(30))
+            .build()
+            .map_err(|e| unusable(error_chain(&e)))?;
+        Ok(CloudClient {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+            db: db.to_string(),
+            cluster,
+            auth,
+            timeouts,
+        })
+    }
+
+    /// The base URL, for status and messages.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    async fn get(
+        &self,
+        what: &'static str,
+        query: &[(&str, &str)],
+    ) -> Result<reqwest::Response, CloudError> {
+        let mut request = self
+            .http
+            .get(format!("{}{}", self.base, what))
+            .header(AUTHORIZATION, self.auth.clone());
+        if let Some(cluster) = &self.cluster {
+            request = request.query(&[("cluster", cluster)]);
+        }
+        let request = request.query(query).send();
+        let unreachable = |reason: String| CloudError::Unreachable {
+            url: self.base.clone(),
+            reason: secrets::scrub(&reason).into_owned(),
+        };
+        let resp = tokio::time::timeout(self.timeouts.stall, request)
+            .await
+            .map_err(|_| {
+                unreachable(format!(
+                    "it took the connection but sent no answer within {:?}",
+                    self.timeouts.stall
+                ))
+            })?
+            .map_err(|e| unreachable(error_chain(&e)))?;
+        let status = resp.status().as_u16();
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        match status {
+            401 | 403 => {
+                return Err(CloudError::TokenRejected {
+                    what,
+                    status,
+                    cluster: match &self.cluster {
+                        Some(c) => format!(" and [cloud] cluster ({c})"),
+                        None => String::new(),
+                    },
+                })
+            }
+            404 if what == "/db/snapshot" => {
+                return Err(CloudError::NoDatabase {
+                    db: self.db.clone(),
+                })
+            }
+            _ => {}
+        }
+        let mut resp = resp;
+        let body = read_capped(&mut resp, MAX_ERROR_BODY, self.timeouts.stall)
+            .await
+            .map(|(body, _)| String::from_utf8_lossy(&body).into_owned())
+            .unwrap_or_default();
+        let body: String = body.trim().chars().take(300).collect();
+        Err(CloudError::Status {
+            what,
+            status,
+            body: secrets::scrub(&body).into_owned(),
+        })
+    }
+
+    /// `GET /pos`: the configured database's position; `NoDatabase` when not listed.
+    pub async fn position(&self) -> Result<Position, CloudError> {
+        let mut resp = self.get("/pos", &[]).await?;
+        let (body, complete) = read_capped(&mut resp, MAX_POS_BODY, self.timeouts.stall)
+            .await
+            .map_err(|reason| CloudError::Broken {
+                what: "/pos",
+                reason,
+            })?;
+        if !complete {
+            return Err(CloudError::BadPosition(format!(
+                "larger than {} KiB",
+                MAX_POS_BODY / 1024
+            )));
+        }
+        parse_pos(&body, &self.db)?.ok_or_else(|| CloudError::NoDatabase {
+            db: self.db.clone(),
+        })
+    }
+
+    /// `GET /db/snapshot?db=<db>`: the LTX snapshot's bytes as they arrive.
+    pub async fn snapshot(&self) -> Result<SnapshotStream, CloudError> {
+        let resp = self.get("/db/snapshot", &[("db", &self.db)]).await?;
+        Ok(SnapshotStream {
+            resp,
+            stall: self.timeouts.stall,
+            pace: Pace::new(Instant::now(), self.timeouts.stall, MIN_SNAPSHOT_RATE),
+            received: 0,
+        })
+    }
+}
+
+/// Reads at most `cap` bytes of a body, each chunk within `stall`; the bool says whether
+/// the body ended within the cap.
+async fn read_capped(
+    resp: &mut reqwest::Response,
+    cap: usize,
+    stall: Duration,
+) -> Result<(Vec<u8>, bool), String> {
+    let mut body = Vec::new();
+    loop {
+        let chunk = tokio::time::timeout(stall, resp.chunk())
+            .await
+            .map_err(|_| format!("no data for {stall:?}"))?
+            .map_err(|e| error_chain(&e))?;
+        let Some(chunk) = chunk else {
+            return Ok((body, true));
+        };
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+}
+
+/// A snapshot being received, with the stall and progress bounds of an export.
+pub struct SnapshotStream {
+    resp: reqwest::Response,
+    stall: Duration,
+    pace: Pace,
+    received: u64,
+}
+
+impl SnapshotStream {
+    /// The next chunk; `None` at the end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, CloudError> {
+        let stall_at = Instant::now() + self.stall;
+        let pace_at = self.pace.deadline();
+        match tokio::time::timeout_at(stall_at.min(pace_at), self.resp.chunk()).await {
+            Err(_) if pace_at < stall_at => Err(CloudError::TooSlow {
+                per_window: self.pace.per_window(),
+                window: self.pace.window(),
+            }),
+            Err(_) => Err(CloudError::Stalled(self.stall)),
+            Ok(Err(e)) => Err(CloudError::Broken {
+                what: "/db/snapshot",
+                reason: error_chain(&e),
+            }),
+            Ok(Ok(chunk)) => {
+                if let Some(chunk) = &chunk {
+                    self.received += chunk.len() as u64;
+                    self.pace.advance(self.received, Instant::now());
+                }
+                Ok(chunk)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_read_as_litefs_writes_them() {
+        let body = br#"{"Domain.sqlite3":{"TXID":"0000000000000003","PostApplyChecksum":"83b05248774ce767"},"Other.db":{"TXID":"0000000000000001","PostApplyChecksum":"8000000000000000"}}"#;
+        assert_eq!(
+            parse_pos(body, "Domain.sqlite3").unwrap(),
+            Some(Position {
+                txid: 3,
+                checksum: Checksum(0x83b05248774ce767)
+            })
+        );
+        assert_eq!(parse_pos(b"{}\n", "Domain.sqlite3").unwrap(), None);
+        for bad in [
+            &b"<html>"[..],
+            br#"{"Domain.sqlite3":{"TXID":"3","PostApplyChecksum":"83b05248774ce767"}}"#,
+            br#"{"Domain.sqlite3":{"TXID":"0000000000000003","PostApplyChecksum":"zz"}}"#,
+        ] {
+            assert!(matches!(
+                parse_pos(bad, "Domain.sqlite3"),
+                Err(CloudError::BadPosition(_))
+            ));
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Streams one cloud snapshot into a staged file, decoding the LTX as it arrives.
+//!
+//! The network side runs on the async runtime; a blocking thread decodes (LZ4, checksums)
+//! and writes each page. A small channel between them bounds memory to a few chunks,
+//! whatever the database's size, as for a LiteFS export.
+
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
+
+use bytes::{Buf, Bytes};
+
+use super::client::{CloudClient, CloudError};
+use super::ltx::{decode_snapshot, Decoded, LtxError};
+
+/// Chunks in flight between the network and the decoder.
+const QUEUE: usize = 8;
+/// The decoder's write buffer.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error("writing the snapshot to {path} failed: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A decoded snapshot and how many bytes came over the network.
+#[derive(Debug)]
+pub struct Fetched {
+    pub decoded: Decoded,
+    pub received: u64,
+}
+
+/// Fetches the snapshot into `file` (at `path`, for messages).
+pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fetched, FetchError> {
+    let mut stream = client.snapshot().await?;
+    let (tx, rx) = sync_channel::<Bytes>(QUEUE);
+    let decoder = tokio::task::spawn_blocking(move || {
+        decode_snapshot(
+            ChannelReader::new(rx),
+            BufWriter::with_capacity(WRITE_BUFFER, file),
+        )
+    });
+    let mut received = 0u64;
+    let mut network_error = None;
+    loop {
+        match stream.chunk().await {
+            Ok(Some(chunk)) => {
+                received += chunk.len() as u64;
+                if tx.send(chunk).is_err() {
+                    break; // the decoder stopped; its error is reported below
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                network_error = Some(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let decoded = decoder.await.map_err(|e| FetchError::Write {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    match (decoded, network_error) {
+        (Err(LtxError::Write(source)), _) => Err(FetchError::Write { path, source }),
+        (_, Some(e)) => Err(e.into()),
+        (Err(e), None) => Err(CloudError::Snapshot(e).into()),
+        (Ok(decoded), None) => Ok(Fetched { decoded, received }),
+    }
+}
+
+/// Reads the chunks of a channel as one byte stream; the sender going away is its end.
+struct ChannelReader {
+    rx: Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl ChannelReader {
+    fn new(rx: Receiver<Bytes>) -> Self {
+        ChannelReader {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while !self.current.has_remaining() {
+            match self.rx.recv() {
+                Ok(chunk) => self.current = chunk,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current.advance(n);
+        Ok(n)
+    }
+}

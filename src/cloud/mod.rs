@@ -1,0 +1,13 @@
+//! The second source: the LiteFS Cloud backup API, spoken directly (no Docker, no LiteFS).
+//!
+//! [`client`] sends the API's requests, [`poller`] watches `GET /pos` and triggers the
+//! sync worker, [`fetch`] streams a snapshot into the staged file through the [`ltx`]
+//! decoder; the sync job ([`crate::sync::job`]) then verifies, publishes and inspects it
+//! as it does a LiteFS export.
+
+pub mod client;
+pub mod fetch;
+pub mod ltx;
+pub mod poller;
+#[cfg(test)]
+pub mod standin;
