@@ -468,15 +468,13 @@ mod tests {
     use crate::sync::job::{Fetch, LiteFsSource};
     use crate::sync::ledger::Ledger;
 
-    #[tokio::test]
-    async fn a_worker_that_panics_is_shown_as_an_error_and_restarted() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = "http://127.0.0.1:9";
+    /// A job context whose LiteFS never answers, publishing into `dir`.
+    fn unreachable_litefs(dir: &std::path::Path) -> Arc<JobContext> {
         let short = Duration::from_millis(100);
-        let ctx = Arc::new(JobContext {
+        Arc::new(JobContext {
             source: Fetch::LiteFs(LiteFsSource {
                 client: Client::new(
-                    url,
+                    "http://127.0.0.1:9",
                     "Domain.sqlite3",
                     Timeouts {
                         connect: short,
@@ -490,7 +488,7 @@ mod tests {
             }),
             publisher: Arc::new(
                 Publisher::new(
-                    dir.path().join("Domain"),
+                    dir.join("Domain"),
                     PublishMode::Versioned,
                     "Domain.sqlite3",
                     3,
@@ -499,7 +497,60 @@ mod tests {
             ),
             quick_check: false,
             tables: Vec::new(),
-        });
+        })
+    }
+
+    #[tokio::test]
+    async fn retries_keep_the_trouble_state_instead_of_blinking_syncing() {
+        let dir = tempfile::tempdir().unwrap();
+        let board = Arc::new(Board::new(
+            dir.path().join("status.json"),
+            Status::starting("http://127.0.0.1:9", Utc::now()),
+        ));
+        let settings = Settings {
+            min_interval: Duration::from_millis(1),
+            safety_check: Duration::from_secs(3600),
+            stale_after: Duration::from_secs(3600),
+            max_backoff: Duration::from_millis(100),
+        };
+        let (commands_tx, commands) = mpsc::channel(4);
+        let (_signals_tx, signals) = mpsc::channel(4);
+        let mut inputs = Inputs {
+            commands,
+            signals,
+            folder: FolderWatch::new(dir.path()),
+        };
+        let worker = Worker::new(unreachable_litefs(dir.path()), board.clone(), settings);
+        let task = tokio::spawn(async move { worker.run(&mut inputs).await });
+        let mut status = board.subscribe();
+        let mut seen = Vec::new();
+        let watching = async {
+            loop {
+                if status.changed().await.is_err() {
+                    break;
+                }
+                seen.push(status.borrow_and_update().state);
+            }
+        };
+        // About ten retries at most 100 ms apart.
+        let _ = tokio::time::timeout(Duration::from_secs(2), watching).await;
+        commands_tx.send(Command::Quit).await.unwrap();
+        task.await.unwrap();
+        let first_error = seen
+            .iter()
+            .position(|s| *s == State::Error)
+            .unwrap_or_else(|| panic!("no error shown: {seen:?}"));
+        assert!(
+            seen[first_error..].iter().all(|s| *s == State::Error),
+            "the state blinked: {seen:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_panics_is_shown_as_an_error_and_restarted() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "http://127.0.0.1:9";
+        let ctx = unreachable_litefs(dir.path());
         let board = Arc::new(Board::new(
             dir.path().join("status.json"),
             Status::starting(url, Utc::now()),
