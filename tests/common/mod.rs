@@ -66,6 +66,8 @@ pub struct DaemonConfig {
     pub status_file: PathBuf,
     pub keep: usize,
     pub quick_check: bool,
+    /// More lines of the `[litefs]` table (e.g. `cloud_endpoint = "…"`).
+    pub litefs: String,
     /// More config text, appended to the file (e.g. a `[telemetry]` section).
     pub extra: String,
     /// Environment variables set for the daemon process.
@@ -84,6 +86,7 @@ impl DaemonConfig {
             status_file: root.join("state/status.json"),
             keep: 5,
             quick_check: true,
+            litefs: String::new(),
             extra: String::new(),
             env: Vec::new(),
             container: "manage = false\n".into(),
@@ -96,7 +99,7 @@ impl DaemonConfig {
         let text = format!(
             r#"[litefs]
 url = "{}"
-[publish]
+{}[publish]
 dir = "{}"
 keep = {}
 quick_check = {}
@@ -112,6 +115,7 @@ max_backoff = "1s"
 event_grace = "500ms"
 "#,
             self.url,
+            self.litefs,
             self.publish_dir.display(),
             self.keep,
             self.quick_check,
