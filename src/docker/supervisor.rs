@@ -145,16 +145,33 @@ impl Supervisor {
         }
         let was_reset = std::mem::take(reset);
         self.show_container(&docker).await;
-        if !while_starting(self.wait_for_litefs(), commands, queued).await? {
-            self.fail_with(
-                "litefs_unreachable",
-                format!(
-                    "the LiteFS container started but its API did not answer at {} within {}s",
-                    self.spec.litefs_url(),
-                    LITEFS_STARTUP.as_secs()
-                ),
-            );
-            return Err(Failure::Retry);
+        match while_starting(self.wait_for_litefs(&docker), commands, queued).await? {
+            Startup::Answered => {}
+            Startup::ContainerDown => {
+                // Seen running a moment ago (e.g. between Docker's `kill` and `die`):
+                // go round at once and start it, rather than wait for an API that
+                // cannot answer.
+                self.show_container(&docker).await;
+                self.fail_with(
+                    "container_stopped",
+                    format!(
+                        "the LiteFS container {} stopped while starting; recovering",
+                        self.spec.name
+                    ),
+                );
+                return Err(Failure::Retry);
+            }
+            Startup::TimedOut => {
+                self.fail_with(
+                    "litefs_unreachable",
+                    format!(
+                        "the LiteFS container started but its API did not answer at {} within {}s",
+                        self.spec.litefs_url(),
+                        LITEFS_STARTUP.as_secs()
+                    ),
+                );
+                return Err(Failure::Retry);
+            }
         }
         match (sync.as_ref(), self.start_sync.take()) {
             // The first sync runs at once: it does what a queued Resync asked.
@@ -219,24 +236,31 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Polls LiteFS's `/info` until it answers; `false` on timeout.
-    async fn wait_for_litefs(&self) -> bool {
+    /// Polls LiteFS's `/info` until it answers, looking at the container between
+    /// polls: a container that is not running ends the wait at once.
+    async fn wait_for_litefs(&self, docker: &Docker) -> Startup {
         self.progress(false, "waiting for LiteFS to answer");
         let timeouts = Timeouts {
             connect: Duration::from_secs(2),
             stall: Duration::from_secs(5),
         };
         let Ok(client) = Client::new(&self.spec.litefs_url(), &self.database, timeouts) else {
-            return false;
+            return Startup::TimedOut;
         };
         let deadline = tokio::time::Instant::now() + LITEFS_STARTUP;
         while tokio::time::Instant::now() < deadline {
             if client.info().await.is_ok() {
-                return true;
+                return Startup::Answered;
+            }
+            // An engine error is not a verdict on the container: keep waiting.
+            if let Ok(found) = engine::inspect(docker, &self.spec).await {
+                if !found.is_some_and(|f| f.running) {
+                    return Startup::ContainerDown;
+                }
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        false
+        Startup::TimedOut
     }
 
     /// Waits for a reason to reconcile: our container died or vanished, Docker went
@@ -253,7 +277,7 @@ impl Supervisor {
         loop {
             tokio::select! {
                 event = events.next() => match event {
-                    Some(Ok(action)) if matches!(action.as_str(), "die" | "oom" | "destroy" | "stop" | "kill") => {
+                    Some(Ok(action)) if ends_the_container(&action) => {
                         tracing::warn!(container = %self.spec.name, %action, "the LiteFS container stopped; recovering");
                         self.restarts.add(1);
                         self.show_container(docker).await;
@@ -376,6 +400,22 @@ pub fn position_probe(slot: DockerSlot, spec: ContainerSpec, database: String) -
     })
 }
 
+/// Whether a Docker event for our container means it is no longer running. `kill`
+/// is only a signal sent (Docker sends it 40–55 ms before `die`, and an inspect in
+/// between still says "running"); `die` follows when the process really ends.
+fn ends_the_container(action: &str) -> bool {
+    matches!(action, "die" | "oom" | "destroy" | "stop")
+}
+
+/// How waiting for LiteFS to answer ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Startup {
+    Answered,
+    /// The container stopped (or vanished) while we waited.
+    ContainerDown,
+    TimedOut,
+}
+
 /// Why a round ended early.
 #[derive(Debug, PartialEq, Eq)]
 enum Failure {
@@ -408,6 +448,26 @@ async fn while_starting<T>(
                 Some(Command::Reset) => return Err(Failure::Reset),
                 Some(Command::Resync) => queued.resync = true,
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kill_signal_is_not_the_end_of_the_container_but_die_is() {
+        assert!(!ends_the_container("kill"));
+        for action in ["die", "oom", "destroy", "stop"] {
+            assert!(ends_the_container(action), "{action}");
+        }
+        for action in [
+            "start",
+            "restart",
+            "exec_start: cat /litefs/Domain.sqlite3-pos",
+        ] {
+            assert!(!ends_the_container(action), "{action}");
         }
     }
 }

@@ -67,6 +67,8 @@ pub struct DaemonConfig {
     pub status_file: PathBuf,
     pub keep: usize,
     pub quick_check: bool,
+    /// More lines of the `[litefs]` table (e.g. `cloud_endpoint = "…"`).
+    pub litefs: String,
     /// More config text, appended to the file (e.g. a `[telemetry]` section).
     pub extra: String,
     /// Environment variables set for the daemon process.
@@ -85,6 +87,7 @@ impl DaemonConfig {
             status_file: root.join("state/status.json"),
             keep: 5,
             quick_check: true,
+            litefs: String::new(),
             extra: String::new(),
             env: Vec::new(),
             container: "manage = false\n".into(),
@@ -97,7 +100,7 @@ impl DaemonConfig {
         let text = format!(
             r#"[litefs]
 url = "{}"
-[publish]
+{}[publish]
 dir = "{}"
 keep = {}
 quick_check = {}
@@ -113,6 +116,7 @@ max_backoff = "1s"
 event_grace = "500ms"
 "#,
             self.url,
+            self.litefs,
             self.publish_dir.display(),
             self.keep,
             self.quick_check,

@@ -225,3 +225,142 @@ impl Writer {
         self.conn.execute_batch(sql).unwrap();
     }
 }
+
+/// The real LiteFS in a `FROM scratch` image, as the fleet runs it: the binary,
+/// `fusermount3` with the libc and loader it links, the project's `docker/litefs.yml`,
+/// and busybox as `/bin/cat` for the position probe.
+pub async fn build_image(docker: &bollard::Docker, tag: &str) {
+    use futures_util::StreamExt;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files: [(&str, PathBuf, u32); 6] = [
+        ("usr/local/bin/litefs", binary(), 0o755),
+        ("usr/bin/fusermount3", "/usr/bin/fusermount3".into(), 0o4755),
+        (
+            "lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/x86_64-linux-gnu/libc.so.6".into(),
+            0o755,
+        ),
+        (
+            "lib64/ld-linux-x86-64.so.2",
+            "/lib64/ld-linux-x86-64.so.2".into(),
+            0o755,
+        ),
+        ("etc/litefs.yml", repo.join("docker/litefs.yml"), 0o644),
+        ("bin/busybox", "/bin/busybox".into(), 0o755),
+    ];
+    let mut tar = tar::Builder::new(Vec::new());
+    let dockerfile = "FROM scratch\nCOPY rootfs/ /\nEXPOSE 20202\n\
+                      ENTRYPOINT [\"/usr/local/bin/litefs\", \"mount\"]\n";
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .unwrap();
+    for (path, source, mode) in files {
+        let data = std::fs::read(&source).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (`.ci/setup` installs fuse3 and busybox-static)",
+                source.display()
+            )
+        });
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(mode);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("rootfs/{path}"), &data[..])
+            .unwrap();
+    }
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    link.set_mode(0o777);
+    tar.append_link(&mut link, "rootfs/bin/cat", "busybox")
+        .unwrap();
+    for dir in ["litefs", "var/lib/litefs", "tmp", "etc"] {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(0);
+        header.set_mode(0o755);
+        tar.append_data(&mut header, format!("rootfs/{dir}/"), std::io::empty())
+            .unwrap();
+    }
+    let context = tar.into_inner().unwrap();
+    let options = bollard::query_parameters::BuildImageOptionsBuilder::default()
+        .dockerfile("Dockerfile")
+        .t(tag)
+        .rm(true)
+        .build();
+    let mut build = docker.build_image(options, None, Some(bollard::body_full(context.into())));
+    while let Some(step) = build.next().await {
+        let info = step.expect("the real LiteFS image builds");
+        if let Some(detail) = info.error_detail {
+            panic!("building {tag}: {:?}", detail.message);
+        }
+    }
+}
+
+/// The LiteFS Cloud stand-in (`../shared/litefs/bin/cloud-standin`) serving `src` on
+/// the docker0 address (never 0.0.0.0); stopped on drop.
+pub struct CloudStandin {
+    pub src: PathBuf,
+    pub url: String,
+    child: Child,
+}
+
+impl CloudStandin {
+    pub fn start(src: &Path, host: &str) -> CloudStandin {
+        let port = {
+            let l = std::net::TcpListener::bind((host, 0)).expect("the docker0 address binds");
+            l.local_addr().unwrap().port()
+        };
+        let addr = format!("{host}:{port}");
+        let child = Command::new(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/litefs/bin/cloud-standin"),
+        )
+        .args(["-addr", &addr, "-src"])
+        .arg(src)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cloud-standin starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(Instant::now() < deadline, "cloud-standin did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        CloudStandin {
+            src: src.to_path_buf(),
+            url: format!("http://{addr}"),
+            child,
+        }
+    }
+
+    /// Publishes a new cloud version: a copy of the current one with `n` catalogue
+    /// changes, renamed over it atomically. Answers its LiteFS checksum.
+    pub fn publish(&self, n: usize) -> u64 {
+        let next = self.src.with_extension("next");
+        std::fs::copy(&self.src, &next).unwrap();
+        let mut writer = Writer::open(&next);
+        writer.commit(n);
+        drop(writer);
+        std::fs::rename(&next, &self.src).unwrap();
+        litefs_sim::database_checksum(&self.src).unwrap()
+    }
+}
+
+impl Drop for CloudStandin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A new cloud database of about `size_mb` MiB at `path`; answers its LiteFS checksum.
+pub fn cloud_database(path: &Path, size_mb: u64) -> u64 {
+    let mut writer = Writer::open(path);
+    writer.populate(size_mb);
+    drop(writer);
+    litefs_sim::database_checksum(path).unwrap()
+}

@@ -4,9 +4,6 @@ use serde::Serialize;
 
 use crate::position::{hex16, Position};
 
-/// Hostname the simulator reports for itself.
-pub(crate) const HOSTNAME: &str = "litefs-sim";
-
 /// Database name used for the foreign `tx` events of [`garbage_lines`].
 const OTHER_DB: &str = "Other.sqlite3";
 
@@ -32,9 +29,8 @@ struct TxData<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct InitData<'a> {
+struct InitData {
     is_primary: bool,
-    hostname: &'a str,
 }
 
 #[derive(Serialize)]
@@ -60,10 +56,7 @@ pub(crate) fn init_line() -> Vec<u8> {
     Line {
         kind: "init",
         db: None,
-        data: InitData {
-            is_primary: true,
-            hostname: HOSTNAME,
-        },
+        data: InitData { is_primary: true },
     }
     .to_bytes()
 }
@@ -142,7 +135,7 @@ mod tests {
     fn init_line_is_exact() {
         assert_eq!(
             String::from_utf8(init_line()).unwrap(),
-            "{\"type\":\"init\",\"data\":{\"isPrimary\":true,\"hostname\":\"litefs-sim\"}}\n"
+            "{\"type\":\"init\",\"data\":{\"isPrimary\":true}}\n"
         );
     }
 }

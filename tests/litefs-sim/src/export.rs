@@ -14,7 +14,8 @@ const TRUNCATE_SLACK: u64 = 1000;
 pub(crate) struct ExportPlan {
     /// Bytes of the image to send.
     pub(crate) send: u64,
-    /// The `Content-Length` to announce (`None`: chunked, ends cleanly).
+    /// The `Content-Length` to announce. `None`, chunked, is what LiteFS does; a
+    /// length is announced only to test clients that check it (a stall).
     pub(crate) content_length: Option<u64>,
     /// Offset of a byte to flip.
     pub(crate) flip_at: Option<u64>,
@@ -30,7 +31,7 @@ impl ExportPlan {
         let page_size = u64::from(page_size);
         let full = ExportPlan {
             send: len,
-            content_length: Some(len),
+            content_length: None,
             flip_at: None,
             stall: false,
             drip: false,
@@ -38,7 +39,6 @@ impl ExportPlan {
         match mode {
             Misbehaviour::TruncatedExport => ExportPlan {
                 send: (len / page_size / 2 * page_size + TRUNCATE_SLACK).min(len.saturating_sub(1)),
-                content_length: None,
                 ..full
             },
             // The middle of the last page, never page 1.
@@ -48,6 +48,7 @@ impl ExportPlan {
             },
             Misbehaviour::StalledExport => ExportPlan {
                 send: STALL_AFTER.min(len),
+                content_length: Some(len),
                 stall: true,
                 ..full
             },
@@ -71,7 +72,7 @@ mod tests {
     fn plans_each_mode() {
         let full = ExportPlan::new(Misbehaviour::None, LEN, 4096);
         assert_eq!(full.send, LEN);
-        assert_eq!(full.content_length, Some(LEN));
+        assert_eq!(full.content_length, None, "chunked, as LiteFS sends it");
         assert_eq!(ExportPlan::new(Misbehaviour::CutStream, LEN, 4096), full);
 
         let cut = ExportPlan::new(Misbehaviour::TruncatedExport, LEN, 4096);
@@ -80,7 +81,7 @@ mod tests {
 
         let flipped = ExportPlan::new(Misbehaviour::FlippedByte, LEN, 4096);
         assert_eq!(flipped.flip_at, Some(9 * 4096 + 2048));
-        assert_eq!(flipped.content_length, Some(LEN));
+        assert_eq!(flipped.content_length, None);
 
         let stalled = ExportPlan::new(Misbehaviour::StalledExport, LEN, 4096);
         assert_eq!((stalled.send, stalled.stall), (LEN, true));

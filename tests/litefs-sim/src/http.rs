@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, mpsc, OwnedRwLockReadGuard};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-use crate::events::{garbage_lines, init_line, TxEvent, HOSTNAME};
+use crate::events::{garbage_lines, init_line, TxEvent};
 use crate::export::ExportPlan;
 use crate::image::patch_header;
 use crate::misbehaviour::Misbehaviour;
@@ -221,8 +221,12 @@ async fn export(State(sim): State<Sim>, Query(query): Query<ExportQuery>) -> Res
     let (tx, body) = channel_body();
     tokio::spawn(async move {
         if let Err(err) = stream_export(&snapshot, plan, guard, &tx).await {
+            // As LiteFS does once bytes were sent: the error text is appended to the
+            // body, which then ends cleanly (the status was 200 already).
             warn!("export failed: {err:#}");
-            abort(&tx, "export failed").await;
+            let _ = tx
+                .send(Ok(format!("write snapshot: {err:#}\n").into()))
+                .await;
         }
     });
     let mut response = ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response();
@@ -297,14 +301,17 @@ async fn info(State(sim): State<Sim>) -> Response {
     if sim.misbehaviour() == Misbehaviour::EndlessErrorBody {
         return endless_error();
     }
-    Json(json!({
+    // As LiteFS formats it: pretty-printed JSON as text/plain; a static primary
+    // has no hostname.
+    let info = json!({
         "clusterID": "LFSCsim",
         "isPrimary": true,
         "candidate": true,
         "path": "/litefs",
-        "primary": {"hostname": HOSTNAME},
-    }))
-    .into_response()
+        "primary": {"hostname": ""},
+    });
+    let text = serde_json::to_string_pretty(&info).unwrap_or_default() + "\n";
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
 #[derive(Deserialize)]

@@ -7,11 +7,14 @@
 //! server. Used in-process by tests, by benchmarks, and as a binary.
 //!
 //! HTTP API (see [`Sim::serve`]):
-//! - `GET /events`: newline-delimited JSON, an `init` line then one `tx`
-//!   line per commit; a subscriber that falls behind is disconnected;
+//! - `GET /events`: newline-delimited JSON, an `init` line (no `hostname`, as
+//!   on a static primary) then one `tx` line per commit; a subscriber that
+//!   falls behind is disconnected;
 //! - `GET /export?name=<db>`: the database image (pages 1..N, rollback
-//!   journal header), streamed with `Content-Length`; 404 for other names;
-//! - `GET /info`: node info;
+//!   journal header), chunked with no `Content-Length` as LiteFS sends it; a
+//!   failure after bytes were sent appends its text to the body, which ends
+//!   with 200; 404 for other names;
+//! - `GET /info`: node info, pretty-printed JSON as `text/plain`;
 //! - control, not LiteFS: `POST /sim/commit?count=N`,
 //!   `POST /sim/burst?count=N&over_ms=M` and `GET /sim/position` answer a
 //!   [`Position`]; `POST /sim/misbehave?mode=<snake_case>` answers 204.

@@ -23,7 +23,7 @@ async fn streams_init_then_one_tx_per_commit() {
     let init: Value = serde_json::from_str(&events.line().await).unwrap();
     assert_eq!(
         init,
-        serde_json::json!({"type": "init", "data": {"isPrimary": true, "hostname": "litefs-sim"}})
+        serde_json::json!({"type": "init", "data": {"isPrimary": true}})
     );
 
     let first = served.sim.position().txid;
