@@ -112,6 +112,8 @@ impl Demo {
     /// container and its volume. Statuses go to `app`'s UI, whose requests and the control socket's
     /// are answered.
     pub async fn run(self, socket: server::Bound, app: AppLink) -> anyhow::Result<()> {
+        let shutdown = sync_core::shutdown_signal()?;
+        tokio::pin!(shutdown);
         let core = sync_core::start_with(&self.config, Source::Container(self.spec.clone()))?;
         println!(
             "Container {CONTAINER}: LiteFS API on {}; publishing into {}\n\
@@ -129,8 +131,6 @@ impl Demo {
         } = app;
         let mut status = core.status.clone();
         let mut last_line = String::new();
-        let shutdown = sync_core::shutdown_signal();
-        tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 changed = status.changed() => {

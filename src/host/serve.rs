@@ -250,6 +250,9 @@ pub async fn serve(
     socket: server::Bound,
     app: AppLink,
 ) -> anyhow::Result<()> {
+    // First: a SIGTERM from here on stops the app cleanly, however early it comes.
+    let shutdown = sync_core::shutdown_signal()?;
+    tokio::pin!(shutdown);
     app.serve_socket(socket);
     let AppLink {
         status: ui_status,
@@ -266,14 +269,9 @@ pub async fn serve(
     let mut core = begin(&loaded, &mut retry, &mut retry_at);
     let mut core_status = core.status.clone();
     ui_status.send_replace(core_status.borrow_and_update().clone());
-    let shutdown = sync_core::shutdown_signal();
-    tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            result = &mut shutdown => {
-                result?;
-                break;
-            }
+            () = &mut shutdown => break,
             _ = sleep_until(retry_at) => {
                 tracing::info!("trying to start the sync core again");
                 let loaded = sources.load();
