@@ -279,6 +279,16 @@ pub enum SourceKind {
     Cloud,
 }
 
+impl SourceKind {
+    /// What people call it: "LiteFS" or "LiteFS Cloud".
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceKind::Litefs => "LiteFS",
+            SourceKind::Cloud => "LiteFS Cloud",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Source {

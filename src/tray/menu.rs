@@ -121,7 +121,12 @@ impl MenuModel {
             Item::Label(headline.clone()),
             Item::Separator,
             Item::Label(time_line("Last sync", status.last_sync_at, now, tz)),
-            Item::Label(time_line("Checked", status.last_check_at, now, tz)),
+            Item::Label(time_line(
+                &format!("Checked with {}", status.source.label()),
+                status.last_check_at,
+                now,
+                tz,
+            )),
             Item::Label(database_line(status, now, tz)),
             Item::Submenu {
                 label: "Rows".into(),
@@ -244,7 +249,8 @@ pub fn about(status: &Status) -> (String, String) {
         format!(
             "{APP_NAME} {APP_VERSION}{core}\n\nKeeps this Mac's copy of the VoriPOS domain \
              database (products, taxes, promotions) in sync with LiteFS and publishes each \
-             verified version for the POS app.\n\nLiteFS: {}",
+             verified version for the POS app.\n\n{}: {}",
+            status.source.label(),
             status.litefs_url
         ),
     )
@@ -348,7 +354,11 @@ pub fn diagnostics(status: &Status, recent: &RecentErrors, now: DateTime<Utc>) -
             format!("{} ({}, image {})", c.name, c.state, c.image)
         });
     line(&mut out, "Container:", &container);
-    line(&mut out, "LiteFS:", &status.litefs_url);
+    line(
+        &mut out,
+        &format!("{}:", status.source.label()),
+        &status.litefs_url,
+    );
     for (i, error) in recent.render(now).iter().enumerate() {
         line(&mut out, if i == 0 { "Recent errors:" } else { "" }, error);
     }
@@ -384,7 +394,7 @@ fn launch_item(state: LaunchAtLogin) -> Item {
     }
 }
 
-/// "Last sync: 14:03:12 (2 min ago)" (or "Checked: …", when LiteFS last confirmed the
+/// "Last sync: 14:03:12 (2 min ago)" (or "Checked with LiteFS: …", when the source last confirmed the
 /// file is current); the date is added once a day has passed.
 fn time_line<Tz>(what: &str, at: Option<DateTime<Utc>>, now: DateTime<Utc>, tz: &Tz) -> String
 where
@@ -605,7 +615,7 @@ mod tests {
             label("Up to date"),
             Item::Separator,
             label("Last sync: 14:03:12 (2 min ago)"),
-            label("Checked: 14:04:00 (1 min ago)"),
+            label("Checked with LiteFS: 14:04:00 (1 min ago)"),
             label("Database: schema 7 · generated 25 Nov 13:58 · TXID 2f"),
             Item::Submenu {
                 label: "Rows".into(),
@@ -718,7 +728,18 @@ mod tests {
     fn before_the_first_sync_nothing_is_invented() {
         let m = menu(&Status::starting("http://127.0.0.1:20202", now()));
         assert_eq!(m.items[2], label("Last sync: never"));
-        assert_eq!(m.items[3], label("Checked: never"));
+        assert_eq!(m.items[3], label("Checked with LiteFS: never"));
+        let cloud = Status {
+            source: crate::config::SourceKind::Cloud,
+            ..Status::starting("https://backup.example", now())
+        };
+        assert_eq!(
+            menu(&cloud).items[3],
+            label("Checked with LiteFS Cloud: never")
+        );
+        assert!(about(&cloud)
+            .1
+            .ends_with("LiteFS Cloud: https://backup.example"));
         assert_eq!(
             m.items[4],
             label("Database: schema unknown · generated unknown · TXID unknown")
