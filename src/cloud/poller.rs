@@ -17,9 +17,13 @@ use crate::sync::listener::Signal;
 use super::client::{CloudClient, CloudError};
 
 /// What the poller knows between two polls; its decisions are pure.
+///
+/// Every answer is passed on as a `Tx`, not only a change: the worker compares it with
+/// the published file. A position that moves and comes back between two polls (a
+/// version published, then a restore) would otherwise never be noticed, and each
+/// answer is the cloud confirming (or not) that the published file is current.
 #[derive(Debug, Default)]
 pub struct Watch {
-    last: Option<Position>,
     connected: Option<bool>,
 }
 
@@ -39,7 +43,7 @@ impl Watch {
                     signals.push(Signal::Connected {
                         hostname: url.to_string(),
                     });
-                } else if self.last != Some(pos) {
+                } else {
                     signals.push(Signal::Tx(TxEvent {
                         db: db.to_string(),
                         txid: pos.txid,
@@ -50,7 +54,6 @@ impl Watch {
                     }));
                 }
                 self.connected = Some(true);
-                self.last = Some(pos);
                 signals
             }
             Err(e) => {
@@ -126,12 +129,17 @@ mod tests {
     }
 
     #[test]
-    fn moves_in_either_direction_are_announced_once_and_outages_once() {
+    fn every_answer_is_passed_on_and_outages_once() {
         let mut w = Watch::default();
         let down = CloudError::NoDatabase { db: "D".into() };
         let mut see = |r: Result<Position, &CloudError>| names(&w.observe(r, "D", "u"));
         assert_eq!(see(Ok(at(3, 0x83))), ["connected"]);
-        assert!(see(Ok(at(3, 0x83))).is_empty(), "no change, no signal");
+        // The worker decides: the published file may have moved on meanwhile.
+        assert_eq!(
+            see(Ok(at(3, 0x83))),
+            ["tx 3"],
+            "the same position is passed on too"
+        );
         assert_eq!(see(Ok(at(4, 0x84))), ["tx 4"]);
         assert_eq!(see(Ok(at(2, 0x82))), ["tx 2"], "a restore goes backwards");
         assert_eq!(see(Err(&down)), ["disconnected"]);
