@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::config::Secret;
 use crate::error_chain::error_chain;
-use crate::litefs::client::{Timeouts, MAX_ERROR_BODY};
+use crate::litefs::client::{read_capped, Timeouts, MAX_ERROR_BODY};
 use crate::litefs::pace::Pace;
 use crate::litefs::pos::Position;
 use crate::litefs::Checksum;
@@ -261,31 +261,6 @@ impl CloudClient {
             pace: Pace::new(Instant::now(), self.timeouts.stall, MIN_SNAPSHOT_RATE),
             received: 0,
         })
-    }
-}
-
-/// Reads at most `cap` bytes of a body, each chunk within `stall`; the bool says whether
-/// the body ended within the cap.
-async fn read_capped(
-    resp: &mut reqwest::Response,
-    cap: usize,
-    stall: Duration,
-) -> Result<(Vec<u8>, bool), String> {
-    let mut body = Vec::new();
-    loop {
-        let chunk = tokio::time::timeout(stall, resp.chunk())
-            .await
-            .map_err(|_| format!("no data for {stall:?}"))?
-            .map_err(|e| error_chain(&e))?;
-        let Some(chunk) = chunk else {
-            return Ok((body, true));
-        };
-        let room = cap - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            return Ok((body, false));
-        }
-        body.extend_from_slice(&chunk);
     }
 }
 

@@ -216,8 +216,9 @@ fn lost_database_file(status: u16, body: &str) -> bool {
 }
 
 /// Reads at most `cap` bytes of a body, each chunk within `stall`; the bool says whether
-/// the body ended within the cap. The rest of a longer body is never read.
-async fn read_capped(
+/// the body ended within the cap. The rest of a longer body is never read. (The cloud
+/// client reads its error bodies with it too.)
+pub(crate) async fn read_capped(
     resp: &mut reqwest::Response,
     cap: usize,
     stall: Duration,
