@@ -13,12 +13,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
-use tokio::time::Instant;
 
 use crate::config::Secret;
 use crate::error_chain::error_chain;
 use crate::litefs::client::{read_capped, Timeouts, MAX_ERROR_BODY};
-use crate::litefs::pace::Pace;
+use crate::litefs::paced_body::{PacedBody, Slow};
 use crate::litefs::pos::Position;
 use crate::litefs::Checksum;
 use crate::secrets;
@@ -256,45 +255,27 @@ impl CloudClient {
     pub async fn snapshot(&self) -> Result<SnapshotStream, CloudError> {
         let resp = self.get("/db/snapshot", &[("db", &self.db)]).await?;
         Ok(SnapshotStream {
-            resp,
-            stall: self.timeouts.stall,
-            pace: Pace::new(Instant::now(), self.timeouts.stall, MIN_SNAPSHOT_RATE),
-            received: 0,
+            body: PacedBody::new(resp, self.timeouts.stall, MIN_SNAPSHOT_RATE),
         })
     }
 }
 
 /// A snapshot being received, with the stall and progress bounds of an export.
 pub struct SnapshotStream {
-    resp: reqwest::Response,
-    stall: Duration,
-    pace: Pace,
-    received: u64,
+    body: PacedBody,
 }
 
 impl SnapshotStream {
     /// The next chunk; `None` at the end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, CloudError> {
-        let stall_at = Instant::now() + self.stall;
-        let pace_at = self.pace.deadline();
-        match tokio::time::timeout_at(stall_at.min(pace_at), self.resp.chunk()).await {
-            Err(_) if pace_at < stall_at => Err(CloudError::TooSlow {
-                per_window: self.pace.per_window(),
-                window: self.pace.window(),
-            }),
-            Err(_) => Err(CloudError::Stalled(self.stall)),
-            Ok(Err(e)) => Err(CloudError::Broken {
+        self.body.chunk().await.map_err(|e| match e {
+            Slow::Stalled(stall) => CloudError::Stalled(stall),
+            Slow::TooSlow { per_window, window } => CloudError::TooSlow { per_window, window },
+            Slow::Broken(reason) => CloudError::Broken {
                 what: "/db/snapshot",
-                reason: error_chain(&e),
-            }),
-            Ok(Ok(chunk)) => {
-                if let Some(chunk) = &chunk {
-                    self.received += chunk.len() as u64;
-                    self.pace.advance(self.received, Instant::now());
-                }
-                Ok(chunk)
-            }
-        }
+                reason,
+            },
+        })
     }
 }
 

@@ -6,12 +6,11 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::time::Instant;
 
 use crate::error_chain::error_chain;
 
 use super::events::{parse_line, BadLine, Event, Line, LineSplitter};
-use super::pace::Pace;
+use super::paced_body::{PacedBody, Slow};
 
 /// Longest event line accepted; real ones are a few hundred bytes.
 const MAX_EVENT_LINE: usize = 64 * 1024;
@@ -189,10 +188,7 @@ impl Client {
         let resp = self.get("/export", &[("name", &self.db)]).await?;
         Ok(Export {
             expected_len: resp.content_length(),
-            resp,
-            stall: self.timeouts.stall,
-            pace: Pace::new(Instant::now(), self.timeouts.stall, MIN_EXPORT_RATE),
-            received: 0,
+            body: PacedBody::new(resp, self.timeouts.stall, MIN_EXPORT_RATE),
         })
     }
 
@@ -243,10 +239,7 @@ pub(crate) async fn read_capped(
 
 /// An export being received.
 pub struct Export {
-    resp: reqwest::Response,
-    stall: Duration,
-    pace: Pace,
-    received: u64,
+    body: PacedBody,
     expected_len: Option<u64>,
 }
 
@@ -257,36 +250,18 @@ impl Export {
     }
 
     /// The next chunk; `None` at the end. Fails when no byte arrives within the stall
-    /// timeout, when the export falls below [`MIN_EXPORT_RATE`] (see [`Pace`]), or when
-    /// the connection breaks.
+    /// timeout, when the export falls below [`MIN_EXPORT_RATE`] (see [`PacedBody`]), or
+    /// when the connection breaks.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, LiteFsError> {
-        let stall_at = Instant::now() + self.stall;
-        let pace_at = self.pace.deadline();
-        match tokio::time::timeout_at(stall_at.min(pace_at), self.resp.chunk()).await {
-            Err(_) if dripping(pace_at, stall_at, self.stall) => Err(LiteFsError::TooSlow {
-                per_window: self.pace.per_window(),
-                window: self.pace.window(),
-            }),
-            Err(_) => Err(LiteFsError::Stalled(self.stall)),
-            Ok(Err(e)) => Err(LiteFsError::Broken {
+        self.body.chunk().await.map_err(|e| match e {
+            Slow::Stalled(stall) => LiteFsError::Stalled(stall),
+            Slow::TooSlow { per_window, window } => LiteFsError::TooSlow { per_window, window },
+            Slow::Broken(reason) => LiteFsError::Broken {
                 what: "/export",
-                reason: error_chain(&e),
-            }),
-            Ok(Ok(chunk)) => {
-                if let Some(chunk) = &chunk {
-                    self.received += chunk.len() as u64;
-                    self.pace.advance(self.received, Instant::now());
-                }
-                Ok(chunk)
-            }
-        }
+                reason,
+            },
+        })
     }
-}
-
-/// Whether an export given up at `pace_at` was still sending (too slow) rather than
-/// silent (stalled): its stall deadline, counted from its last byte, was well ahead.
-fn dripping(pace_at: Instant, stall_at: Instant, stall: Duration) -> bool {
-    stall_at.saturating_duration_since(pace_at) >= stall / 10
 }
 
 /// The `/events` stream of one connection.
@@ -333,26 +308,5 @@ mod tests {
         assert!(!lost_database_file(503, dropped));
         assert!(!lost_database_file(500, "write snapshot: disk I/O error"));
         assert!(!lost_database_file(500, ""));
-    }
-
-    #[test]
-    fn silence_is_a_stall_and_a_trickle_is_too_slow() {
-        let t0 = Instant::now();
-        let stall = Duration::from_secs(30);
-        // The last byte came just after the window opened: the server went quiet.
-        assert!(!dripping(
-            t0 + stall,
-            t0 + stall + Duration::from_millis(5),
-            stall
-        ));
-        assert!(!dripping(t0 + stall, t0 + stall, stall));
-        // The last byte came late in the window: it is still sending, slowly.
-        assert!(dripping(
-            t0 + stall,
-            t0 + stall + Duration::from_secs(29),
-            stall
-        ));
-        // The stall deadline came first.
-        assert!(!dripping(t0 + stall, t0 + Duration::from_secs(10), stall));
     }
 }

@@ -4,6 +4,7 @@ pub mod checksum;
 pub mod client;
 pub mod events;
 pub mod pace;
+pub mod paced_body;
 pub mod pos;
 
 pub use checksum::{Checksum, Checksummer};

@@ -57,6 +57,12 @@ impl Pace {
     }
 }
 
+/// Whether an export given up at `pace_at` was still sending (too slow) rather than
+/// silent (stalled): its stall deadline, counted from its last byte, was well ahead.
+pub fn dripping(pace_at: Instant, stall_at: Instant, stall: Duration) -> bool {
+    stall_at.saturating_duration_since(pace_at) >= stall / 10
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +107,26 @@ mod tests {
     fn a_tiny_rate_still_needs_a_byte() {
         let pace = Pace::new(Instant::now(), Duration::from_millis(1), 1);
         assert_eq!(pace.per_window(), 1);
+    }
+
+    #[test]
+    fn silence_is_a_stall_and_a_trickle_is_too_slow() {
+        let t0 = Instant::now();
+        let stall = Duration::from_secs(30);
+        // The last byte came just after the window opened: the server went quiet.
+        assert!(!dripping(
+            t0 + stall,
+            t0 + stall + Duration::from_millis(5),
+            stall
+        ));
+        assert!(!dripping(t0 + stall, t0 + stall, stall));
+        // The last byte came late in the window: it is still sending, slowly.
+        assert!(dripping(
+            t0 + stall,
+            t0 + stall + Duration::from_secs(29),
+            stall
+        ));
+        // The stall deadline came first.
+        assert!(!dripping(t0 + stall, t0 + Duration::from_secs(10), stall));
     }
 }
