@@ -500,25 +500,38 @@ mod tests {
         })
     }
 
+    /// A status board in `dir` and the worker's inputs, with the senders that feed them.
+    fn rig(
+        dir: &std::path::Path,
+    ) -> (
+        Arc<Board>,
+        Inputs,
+        mpsc::Sender<Command>,
+        mpsc::Sender<Signal>,
+    ) {
+        let board = Arc::new(Board::new(
+            dir.join("status.json"),
+            Status::starting("http://127.0.0.1:9", Utc::now()),
+        ));
+        let (commands_tx, commands) = mpsc::channel(4);
+        let (signals_tx, signals) = mpsc::channel(4);
+        let inputs = Inputs {
+            commands,
+            signals,
+            folder: FolderWatch::new(dir),
+        };
+        (board, inputs, commands_tx, signals_tx)
+    }
+
     #[tokio::test]
     async fn retries_keep_the_trouble_state_instead_of_blinking_syncing() {
         let dir = tempfile::tempdir().unwrap();
-        let board = Arc::new(Board::new(
-            dir.path().join("status.json"),
-            Status::starting("http://127.0.0.1:9", Utc::now()),
-        ));
+        let (board, mut inputs, commands_tx, _signals_tx) = rig(dir.path());
         let settings = Settings {
             min_interval: Duration::from_millis(1),
             safety_check: Duration::from_secs(3600),
             stale_after: Duration::from_secs(3600),
             max_backoff: Duration::from_millis(100),
-        };
-        let (commands_tx, commands) = mpsc::channel(4);
-        let (_signals_tx, signals) = mpsc::channel(4);
-        let mut inputs = Inputs {
-            commands,
-            signals,
-            folder: FolderWatch::new(dir.path()),
         };
         let worker = Worker::new(unreachable_litefs(dir.path()), board.clone(), settings);
         let task = tokio::spawn(async move { worker.run(&mut inputs).await });
@@ -549,25 +562,14 @@ mod tests {
     #[tokio::test]
     async fn a_worker_that_panics_is_shown_as_an_error_and_restarted() {
         let dir = tempfile::tempdir().unwrap();
-        let url = "http://127.0.0.1:9";
         let ctx = unreachable_litefs(dir.path());
-        let board = Arc::new(Board::new(
-            dir.path().join("status.json"),
-            Status::starting(url, Utc::now()),
-        ));
+        let (board, mut inputs, commands_tx, _signals_tx) = rig(dir.path());
         // A zero safety-check period makes tokio's interval panic inside `run`.
         let settings = Settings {
             min_interval: Duration::from_millis(1),
             safety_check: Duration::ZERO,
             stale_after: Duration::from_secs(3600),
             max_backoff: Duration::from_millis(200),
-        };
-        let (commands_tx, commands) = mpsc::channel(4);
-        let (_signals_tx, signals) = mpsc::channel(4);
-        let mut inputs = Inputs {
-            commands,
-            signals,
-            folder: FolderWatch::new(dir.path()),
         };
         let made = Arc::new(AtomicUsize::new(0));
         let supervisor = {
