@@ -188,10 +188,13 @@ impl Worker {
         }
         let ctx = self.ctx.clone();
         let remembered = self.known.clone();
+        // At start-up, `describe_published` has just read the newest file from disk:
+        // reading (and checksumming) it again would only double the start's I/O.
+        let reread = reason.forced() && !(reason == Reason::Startup && remembered.is_some());
         let inspect_unchanged = self.board.get().metadata.is_none();
         self.job_started = SystemTime::now();
         self.job = Some(tokio::spawn(async move {
-            let known = if reason.forced() {
+            let known = if reread {
                 read_known(&ctx.publisher).await.unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "could not read the newest published file; it will be replaced");
                     None
