@@ -66,6 +66,32 @@ fn assert_all_published_sound(dir: &Path) {
     assert!(hidden(dir).is_empty(), "no temp left behind");
 }
 
+/// LiteFS mounted under `root` with a populated database, and the app (keeping `keep`
+/// versions) started after the last commit and synced to it; `None` when the real
+/// LiteFS cannot run here (outside CI only).
+async fn first_publish(
+    root: &Path,
+    name: &str,
+    keep: usize,
+) -> Option<(RealLiteFs, DaemonConfig, Daemon)> {
+    let node = RealLiteFs::start(&root.join("litefs"), name)?;
+    let mut config = DaemonConfig::new(root, &node.url());
+    config.keep = keep;
+    let mut writer = Writer::open(&node.db_path());
+    writer.populate(1);
+    drop(writer);
+    let mut daemon = Daemon::start(root, &config);
+    // Started after the last commit, the app hears of no transaction: it knows the
+    // checksum, not the TXID (LiteFS's `-pos` file is only read in its container).
+    let checksum = node.pos().checksum;
+    daemon
+        .wait_for("the first publish", WAIT, |s| {
+            s.state == State::UpToDate && s.checksum == Some(checksum)
+        })
+        .await;
+    Some((node, config, daemon))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_publishes_exactly_what_the_mount_holds() {
     let root = tempfile::tempdir().unwrap();
@@ -140,23 +166,11 @@ async fn host_publishes_exactly_what_the_mount_holds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_survives_litefs_stopped_and_killed() {
     let root = tempfile::tempdir().unwrap();
-    let Some(mut node) = RealLiteFs::start(&root.path().join("litefs"), "host_survives") else {
+    let Some((mut node, config, mut daemon)) =
+        first_publish(root.path(), "host_survives", 50).await
+    else {
         return;
     };
-    let mut config = DaemonConfig::new(root.path(), &node.url());
-    config.keep = 50;
-    let mut writer = Writer::open(&node.db_path());
-    writer.populate(1);
-    drop(writer);
-    let mut daemon = Daemon::start(root.path(), &config);
-    // Started after the last commit, the app hears of no transaction: it knows the
-    // checksum, not the TXID (LiteFS's `-pos` file is only read in its container).
-    let checksum = node.pos().checksum;
-    daemon
-        .wait_for("the first publish", WAIT, |s| {
-            s.state == State::UpToDate && s.checksum == Some(checksum)
-        })
-        .await;
 
     for how in ["SIGTERM", "SIGKILL"] {
         let before = published(&config.publish_dir);
@@ -198,20 +212,11 @@ async fn host_survives_litefs_stopped_and_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_dropped_or_empty_database_means_no_data_yet() {
     let root = tempfile::tempdir().unwrap();
-    let Some(node) = RealLiteFs::start(&root.path().join("litefs"), "host_no_data") else {
+    let Some((node, config, mut daemon)) = first_publish(root.path(), "host_no_data", 5).await
+    else {
         return;
     };
-    let config = DaemonConfig::new(root.path(), &node.url());
-    let mut writer = Writer::open(&node.db_path());
-    writer.populate(1);
-    drop(writer);
-    let mut daemon = Daemon::start(root.path(), &config);
     let checksum = node.pos().checksum;
-    daemon
-        .wait_for("the first publish", WAIT, |s| {
-            s.state == State::UpToDate && s.checksum == Some(checksum)
-        })
-        .await;
     let kept = published(&config.publish_dir);
 
     // Dropped: a `tx` with commit 0, then /export 500. Then created again but empty:
