@@ -302,10 +302,15 @@ fn sync_starter(
         tables: config.publish.tables.clone(),
     });
     let telemetry_config = config.telemetry.clone();
+    let kind = match &ctx.source {
+        Fetch::LiteFs(_) => SourceKind::Litefs,
+        Fetch::Cloud(_) => SourceKind::Cloud,
+    };
     move || {
         let (commands_tx, commands) = mpsc::channel(16);
         let (signals_tx, signals) = mpsc::channel(1024);
-        let telemetry = telemetry::start(&telemetry_config, &board, instruments).map(Arc::new);
+        let telemetry =
+            telemetry::start(&telemetry_config, kind, &board, instruments).map(Arc::new);
         let task = tokio::spawn(async move {
             let mut owned = JoinSet::new();
             match &ctx.source {
