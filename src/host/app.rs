@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use tao::event_loop::EventLoopProxy;
@@ -24,6 +25,10 @@ pub enum Outcome {
     /// Another instance answers on the control socket; nothing was started.
     AlreadyRunning(PathBuf),
 }
+
+/// How long, once the core has ended, blocking work still running (a write to a disk
+/// that stopped answering) may delay the exit.
+const BLOCKING_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs the app until SIGTERM, SIGINT or *Quit*.
 pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
@@ -61,7 +66,9 @@ where
     }
     if let display::Mode::Headless(reason) = mode {
         tracing::info!("running without a tray: {reason}");
-        return runtime.block_on(core(link::link().0));
+        let result = runtime.block_on(core(link::link().0));
+        runtime.shutdown_timeout(BLOCKING_GRACE);
+        return result;
     }
     let (app, ui) = link::link();
     let event_loop = tray::event_loop();
@@ -73,7 +80,7 @@ where
         .name("core".into())
         .spawn(move || {
             let _exit = ExitOnDrop(proxy.clone());
-            runtime.block_on(async move {
+            let result = runtime.block_on(async move {
                 tokio::spawn(async move {
                     loop {
                         let changed = tokio::select! {
@@ -86,7 +93,9 @@ where
                     }
                 });
                 core(app).await
-            })
+            });
+            runtime.shutdown_timeout(BLOCKING_GRACE);
+            result
         })
         .context("cannot start the core thread")?;
     let places = tray::Places {
