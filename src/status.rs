@@ -6,6 +6,9 @@
 //! secret.
 
 pub mod board;
+pub mod kind;
+
+pub use kind::{ErrorKind, NextStep};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -35,7 +38,7 @@ pub enum State {
 /// A failure, named for people (`message`) and for scripts (`kind`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorInfo {
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
 }
 

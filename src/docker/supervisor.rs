@@ -22,7 +22,7 @@ use crate::control::Command;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::{self, Position, Probe};
 use crate::status::board::Board;
-use crate::status::{ContainerInfo, ErrorInfo, State};
+use crate::status::{ContainerInfo, ErrorInfo, ErrorKind, State};
 use crate::telemetry::Counter;
 
 use super::endpoint::{self, Env};
@@ -153,7 +153,7 @@ impl Supervisor {
                 // cannot answer.
                 self.show_container(&docker).await;
                 self.fail_with(
-                    "container_stopped",
+                    ErrorKind::ContainerStopped,
                     format!(
                         "the LiteFS container {} stopped while starting; recovering",
                         self.spec.name
@@ -163,7 +163,7 @@ impl Supervisor {
             }
             Startup::TimedOut => {
                 self.fail_with(
-                    "litefs_unreachable",
+                    ErrorKind::LiteFsUnreachable,
                     format!(
                         "the LiteFS container started but its API did not answer at {} within {}s",
                         self.spec.litefs_url(),
@@ -281,7 +281,7 @@ impl Supervisor {
                         tracing::warn!(container = %self.spec.name, %action, "the LiteFS container stopped; recovering");
                         self.restarts.add(1);
                         self.show_container(docker).await;
-                        self.fail_with("container_stopped", format!("the LiteFS container {} ({action}); recovering", self.spec.name));
+                        self.fail_with(ErrorKind::ContainerStopped, format!("the LiteFS container {} ({action}); recovering", self.spec.name));
                         return Ok(Next::Reconcile);
                     }
                     Some(Ok(_)) => {}
@@ -353,13 +353,10 @@ impl Supervisor {
         }
     }
 
-    fn fail_with(&self, kind: &str, message: String) {
-        tracing::warn!(kind, "{message}");
+    fn fail_with(&self, kind: ErrorKind, message: String) {
+        tracing::warn!(kind = kind.as_str(), "{message}");
         self.board.update(|s| {
-            s.error = Some(ErrorInfo {
-                kind: kind.to_string(),
-                message,
-            });
+            s.error = Some(ErrorInfo { kind, message });
             // A good published file stays good; staleness decides when to say otherwise.
             if s.last_sync_at.is_none() {
                 s.set_state(State::Error, Utc::now());

@@ -113,7 +113,7 @@ mod tests {
             s.set_state(State::Error, Utc::now());
             s.detail = Some("detail board-secret-1618".into());
             s.error = Some(ErrorInfo {
-                kind: "start_failed".into(),
+                kind: crate::status::ErrorKind::StartFailed,
                 message: "cannot start: token board-secret-1618 refused".into(),
             });
         });

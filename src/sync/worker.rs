@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::status::board::Board;
-use crate::status::{is_stale, ErrorInfo, State, Txid};
+use crate::status::{is_stale, ErrorInfo, ErrorKind, State, Txid};
 use crate::telemetry::{Publish, Report, Telemetry};
 use crate::verify::Provenance;
 
@@ -267,15 +267,15 @@ impl Worker {
                 let failures = self.retry.failures();
                 let delay = self.retry.next_delay();
                 self.retry_at = Some(Instant::now() + delay);
-                tracing::warn!(kind = error.kind(), retry_in = ?delay, "sync failed: {error}");
+                tracing::warn!(kind = error.kind().as_str(), retry_in = ?delay, "sync failed: {error}");
                 self.board.update(|s| {
                     s.error = Some(ErrorInfo {
-                        kind: error.kind().to_string(),
+                        kind: error.kind(),
                         message: error.to_string(),
                     });
-                    let waiting = error.is_waiting();
+                    let waiting = error.kind().is_waiting();
                     let source = self.ctx.source_name();
-                    if error.is_unauthorized() {
+                    if error.kind() == ErrorKind::CloudTokenRejected {
                         s.set_state(State::NotConfigured, now);
                         s.detail = Some(error.to_string());
                     } else if waiting && s.last_sync_at.is_some() {
@@ -422,7 +422,7 @@ pub async fn supervise(
                 delay.as_secs().max(1)
             ));
             s.error = Some(ErrorInfo {
-                kind: "internal".into(),
+                kind: ErrorKind::Internal,
                 message: format!("the sync stopped unexpectedly ({message}); it is restarted"),
             });
         });
@@ -602,7 +602,7 @@ mod tests {
         .await
         .expect("the worker is restarted");
         let error = shown.error.expect("an error is shown");
-        assert_eq!(error.kind, "internal");
+        assert_eq!(error.kind, ErrorKind::Internal);
         assert!(
             error.message.contains("stopped unexpectedly"),
             "{}",
