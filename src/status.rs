@@ -7,8 +7,10 @@
 
 pub mod board;
 pub mod kind;
+pub mod model;
 
 pub use kind::{ErrorKind, NextStep};
+pub use model::{apply, Event, FileFacts};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -80,6 +82,9 @@ pub struct Status {
     pub metadata: Option<Metadata>,
     pub row_counts: BTreeMap<String, Option<u64>>,
     pub error: Option<ErrorInfo>,
+    /// When the app tries again by itself after a failure (`null` when nothing failed).
+    #[serde(with = "rfc3339_opt", default)]
+    pub next_try_at: Option<DateTime<Utc>>,
     /// Where the data comes from: the LiteFS node at `litefs_url`, or the LiteFS Cloud
     /// backup API at `litefs_url`.
     #[serde(default)]
@@ -139,6 +144,7 @@ impl Status {
             metadata: None,
             row_counts: BTreeMap::new(),
             error: None,
+            next_try_at: None,
             source: SourceKind::Litefs,
             litefs_url: litefs_url.to_string(),
             events_connected: false,

@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use crate::config;
 use crate::config::user_defaults::{UserDefaults, POS_DOMAIN};
 use crate::status::board::Board;
-use crate::status::{ErrorKind, Status};
+use crate::status::{ErrorKind, Event, Status};
 
 use endpoint::{Provisioned, Signal, Sources};
 use exporter::{Exporter, Settings};
@@ -146,7 +146,7 @@ pub fn start(
 ) -> Option<Telemetry> {
     let board = board.clone();
     Telemetry::start(config, instruments, move |dropped| {
-        board.update(|s| s.telemetry_dropped_spans = dropped)
+        board.apply(Event::TelemetryDropped(dropped))
     })
 }
 
