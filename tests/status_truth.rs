@@ -150,5 +150,22 @@ async fn with_docker_down_at_start_the_published_file_still_describes_itself() {
     assert_eq!(error.kind, ErrorKind::DockerUnavailable);
     assert_eq!(error.kind.next_step(), NextStep::OpenDocker);
     assert!(shown.next_try_at.is_some(), "it says when it tries again");
+
+    // `status` says it in the same plain words, with the step and when the next try is.
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let (code, out, err) = cli_status(root.path(), &home);
+    assert_eq!(code, 0, "{err}");
+    for expected in [
+        "State:        Docker is not running (since ",
+        "Problem:      Docker is not running [docker_unavailable]\n",
+        "Next step:    Open Docker Desktop\n",
+        "Next try:     ",
+        "Last sync:    ",
+        "schema 7 · ",
+    ] {
+        assert!(out.contains(expected), "{expected:?} not in\n{out}");
+    }
+    assert!(!out.contains("no file published yet"), "{out}");
     daemon.stop();
 }
