@@ -10,7 +10,7 @@ pub mod kind;
 pub mod model;
 
 pub use kind::{ErrorKind, NextStep};
-pub use model::{apply, Event, FileFacts};
+pub use model::{apply, Earlier, Event, FileFacts};
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -24,7 +24,7 @@ use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::Probe;
 use crate::publish::Publisher;
 use crate::status::board::Board;
-use crate::status::{Event, Status};
+use crate::status::{self, Earlier, Event, Status};
 use crate::sync::folder_watch::FolderWatch;
 use crate::sync::job::{Fetch, JobContext, LiteFsSource};
 use crate::sync::ledger::Ledger;
@@ -218,6 +218,10 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
         Source::Cloud(client) => (client.url().to_string(), SourceKind::Cloud),
     };
     let status_file = config.status_file();
+    // Read before the board writes over it: the previous instance's last word.
+    let earlier = status::read_file(&status_file)
+        .ok()
+        .and_then(|s| Earlier::from_status(&s));
     let mut starting = Status::starting(url.trim_end_matches('/'), Utc::now());
     starting.source = kind;
     if kind == SourceKind::Cloud {
@@ -233,16 +237,28 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
     let (commands, task) = match source {
         Source::Url => {
             let fetch = litefs(litefs_client(&url)?, None);
-            sync_starter(config, fetch, publisher, board, instruments)()
+            sync_starter(config, fetch, publisher, board, instruments, earlier)()
         }
-        Source::Cloud(client) => {
-            sync_starter(config, Fetch::Cloud(client), publisher, board, instruments)()
-        }
+        Source::Cloud(client) => sync_starter(
+            config,
+            Fetch::Cloud(client),
+            publisher,
+            board,
+            instruments,
+            earlier,
+        )(),
         Source::Container(spec) => {
             let slot = DockerSlot::default();
             let probe = position_probe(slot.clone(), spec.clone(), config.litefs.database.clone());
             let fetch = litefs(litefs_client(&url)?, Some(probe));
-            let start_sync = sync_starter(config, fetch, publisher, board.clone(), instruments);
+            let start_sync = sync_starter(
+                config,
+                fetch,
+                publisher,
+                board.clone(),
+                instruments,
+                earlier,
+            );
             let (commands, rx) = mpsc::channel(16);
             let supervisor = Supervisor {
                 spec,
@@ -276,6 +292,7 @@ fn sync_starter(
     publisher: Arc<Publisher>,
     board: Arc<Board>,
     instruments: Instruments,
+    earlier: Option<Earlier>,
 ) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
     let publish_dir = config.publish_dir();
     let max_backoff = config.sync.max_backoff;
@@ -298,7 +315,7 @@ fn sync_starter(
     // starts only once the container answers, which after a reboot takes a while.
     let described = tokio::spawn({
         let (ctx, board) = (ctx.clone(), board.clone());
-        async move { describe(&ctx, &board).await }
+        async move { describe(&ctx, &board, earlier).await }
     });
     move || {
         let (commands_tx, commands) = mpsc::channel(16);

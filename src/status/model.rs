@@ -42,11 +42,35 @@ pub struct FileFacts {
     pub inspection: Option<Inspection>,
 }
 
+/// What the previous instance's status file said about a published file: a fact about
+/// that file (same checksum, same content) that a restart should not forget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Earlier {
+    pub checksum: Checksum,
+    pub txid: Option<Txid>,
+    pub last_check_at: Option<DateTime<Utc>>,
+}
+
+impl Earlier {
+    /// What `status` (a status file read back) says about its published file.
+    pub fn from_status(status: &Status) -> Option<Earlier> {
+        Some(Earlier {
+            checksum: status.checksum?,
+            txid: status.txid,
+            last_check_at: status.last_check_at,
+        })
+    }
+}
+
 /// Something the app learned.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// At start, before the source is asked: the newest published file.
-    Described(FileFacts),
+    /// At start, before the source is asked: the newest published file, and what the
+    /// previous instance said about the file it published.
+    Described {
+        file: FileFacts,
+        earlier: Option<Earlier>,
+    },
     /// No token (or no LiteFS Cloud URL): the message says where it was looked for.
     NotConfigured { message: String },
     /// The config file cannot be used; fixed files are picked up live.
@@ -99,10 +123,15 @@ pub enum Event {
 /// Applies `event` at `now`. `since` moves only when the state changes.
 pub fn apply(s: &mut Status, event: Event, now: DateTime<Utc>) {
     match event {
-        Event::Described(file) => {
+        Event::Described { file, earlier } => {
             let published_at = file.published_at;
             take_file(s, file);
             s.last_sync_at = s.last_sync_at.or(published_at);
+            // The same file: its TXID and when the source last confirmed it still hold.
+            if let Some(earlier) = earlier.filter(|e| s.checksum == Some(e.checksum)) {
+                s.txid = s.txid.or(earlier.txid);
+                s.last_check_at = s.last_check_at.max(earlier.last_check_at);
+            }
         }
         Event::NotConfigured { message } => {
             s.set_state(State::NotConfigured, now);

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::backoff::Backoff;
 use crate::inspect::Inspection;
 use crate::status::board::Board;
-use crate::status::{Event, FileFacts};
+use crate::status::{Earlier, Event, FileFacts};
 use crate::telemetry::{Publish, Report, Telemetry};
 use crate::verify::Provenance;
 
@@ -101,7 +101,7 @@ impl Worker {
         safety.tick().await;
         let mut stale = tokio::time::interval(STALE_TICK);
         if self.known.is_none() {
-            self.known = describe(&self.ctx, &self.board).await;
+            self.known = describe(&self.ctx, &self.board, None).await;
         }
         self.trigger(Reason::Startup);
         loop {
@@ -299,10 +299,15 @@ impl Worker {
 
 /// Shows the newest published file as it describes itself, before the source is asked:
 /// after a restart the status tells the truth about the data the POS has (its last sync
-/// is when that file was published). Returns it for the worker.
-pub async fn describe(ctx: &JobContext, board: &Board) -> Option<Known> {
+/// is when that file was published; `earlier`, the previous instance's word on the file
+/// it published, adds its TXID and last confirmation when it is the same file). Returns
+/// it for the worker.
+pub async fn describe(ctx: &JobContext, board: &Board, earlier: Option<Earlier>) -> Option<Known> {
     let (known, inspection) = ctx.describe_published().await?;
-    board.apply(Event::Described(facts(&known, inspection)));
+    board.apply(Event::Described {
+        file: facts(&known, inspection),
+        earlier,
+    });
     Some(known)
 }
 

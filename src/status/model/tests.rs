@@ -78,7 +78,14 @@ fn a_restart_with_an_unchanged_database_tells_the_truth_from_the_start() {
     // The app was stopped 5 h after Vori last published; it starts again.
     let mut s = started();
     s.since = t(5 * 3600);
-    apply(&mut s, Event::Described(file(0xa, 0)), t(5 * 3600));
+    apply(
+        &mut s,
+        Event::Described {
+            file: file(0xa, 0),
+            earlier: None,
+        },
+        t(5 * 3600),
+    );
     assert_eq!(s.state, State::Starting, "nothing is confirmed yet");
     assert_eq!(
         s.last_sync_at,
@@ -115,9 +122,53 @@ fn a_restart_with_an_unchanged_database_tells_the_truth_from_the_start() {
 #[test]
 fn a_described_file_does_not_replace_a_newer_last_sync() {
     let mut s = synced();
-    apply(&mut s, Event::Described(file(0xa, -600)), t(10));
+    apply(
+        &mut s,
+        Event::Described {
+            file: file(0xa, -600),
+            earlier: None,
+        },
+        t(10),
+    );
     assert_eq!(s.last_sync_at, Some(t(0)));
     assert_eq!(s.txid, Some(Txid(0x2f)), "the same file keeps its TXID");
+}
+
+#[test]
+fn a_restart_keeps_what_the_last_instance_confirmed_about_the_same_file() {
+    let before = synced();
+    let mut s = started();
+    let earlier = Earlier::from_status(&before);
+    apply(
+        &mut s,
+        Event::Described {
+            file: file(0xa, 0),
+            earlier: earlier.clone(),
+        },
+        t(3600),
+    );
+    assert_eq!(s.txid, Some(Txid(0x2f)));
+    assert_eq!(s.last_check_at, Some(t(0)));
+
+    // LiteFS does not answer after the restart: the last confirmation was an hour ago.
+    apply(&mut s, unreachable(0), t(3601));
+    assert_eq!(
+        s.state,
+        State::Stale,
+        "not confirmed for longer than stale_after"
+    );
+
+    // Another file is not described by the old status.
+    let mut s = started();
+    apply(
+        &mut s,
+        Event::Described {
+            file: file(0xb, 10),
+            earlier,
+        },
+        t(3600),
+    );
+    assert_eq!((s.txid, s.last_check_at), (None, None));
 }
 
 #[test]
