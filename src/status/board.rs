@@ -1,6 +1,7 @@
 //! The status board: the one place the current [`Status`] lives.
 //!
-//! Every change is published to watchers (the menu, through a `watch` channel) and
+//! Changes come as [`Event`]s, applied by the one transition function
+//! ([`model::apply`]). Every change is published to watchers (the menu, through a `watch` channel) and
 //! written atomically to the status file (for `status` and support tooling) by a writer
 //! task off the sync path; changes that come faster than the disk are merged.
 //!

@@ -1,4 +1,4 @@
-//! The sync worker's loop: turns triggers into jobs and job results into status.
+//! The sync worker's loop: turns triggers into jobs and job results into status events.
 //!
 //! Triggers: LiteFS `tx` events, *Resync now*, start-up, a periodic safety check while
 //! the event stream is down, changes to the published folder, and retries after a
