@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
+use crate::status::ErrorKind;
+
 /// The `metadata` row of a domain database. `None` means the table, the
 /// column or the row is missing, or the value is NULL; numbers are shown as
 /// text.
@@ -78,15 +80,15 @@ pub enum InspectError {
 impl InspectError {
     /// A short snake_case kind: `cannot_open`, `not_a_database`, `corrupt`,
     /// `unreadable` or `quick_check_failed`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            InspectError::Open { .. } => "cannot_open",
+            InspectError::Open { .. } => ErrorKind::CannotOpen,
             InspectError::Read { cause, .. } => match cause.sqlite_error_code() {
-                Some(ErrorCode::NotADatabase) => "not_a_database",
-                Some(ErrorCode::DatabaseCorrupt) => "corrupt",
-                _ => "unreadable",
+                Some(ErrorCode::NotADatabase) => ErrorKind::NotADatabase,
+                Some(ErrorCode::DatabaseCorrupt) => ErrorKind::Corrupt,
+                _ => ErrorKind::Unreadable,
             },
-            InspectError::Corrupt { .. } => "quick_check_failed",
+            InspectError::Corrupt { .. } => ErrorKind::QuickCheckFailed,
         }
     }
 }
@@ -517,7 +519,7 @@ mod tests {
         fs::write(&path, vec![0x42; 8192]).unwrap();
 
         let err = inspect(&path, &default_tables()).unwrap_err();
-        assert_eq!(err.kind(), "not_a_database", "{err}");
+        assert_eq!(err.kind(), ErrorKind::NotADatabase, "{err}");
         assert!(
             err.to_string().contains(&path.display().to_string()),
             "{err}"
@@ -531,7 +533,7 @@ mod tests {
         let tmp = TempDir::new().unwrap();
         let path = tmp.path().join("missing.sqlite3");
         let err = inspect(&path, &[]).unwrap_err();
-        assert_eq!(err.kind(), "cannot_open", "{err}");
+        assert_eq!(err.kind(), ErrorKind::CannotOpen, "{err}");
         assert!(
             err.to_string().contains(&path.display().to_string()),
             "{err}"
@@ -566,7 +568,7 @@ mod tests {
         fs::write(&path, &bytes).unwrap();
 
         let err = quick_check(&path).unwrap_err();
-        assert_eq!(err.kind(), "quick_check_failed", "{err}");
+        assert_eq!(err.kind(), ErrorKind::QuickCheckFailed, "{err}");
         let message = err.to_string();
         assert!(message.contains(&path.display().to_string()), "{message}");
         assert!(message.contains("resync"), "{message}");

@@ -6,6 +6,7 @@
 
 use crate::litefs::checksum::{page_size_from_header, Summary};
 use crate::litefs::Checksum;
+use crate::status::ErrorKind;
 
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -42,11 +43,11 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// A short machine-readable kind for the status.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            VerifyError::ChecksumMismatch { .. } => "checksum_mismatch",
-            VerifyError::QuickCheck(_) => "quick_check_failed",
-            _ => "bad_export",
+            VerifyError::ChecksumMismatch { .. } => ErrorKind::ChecksumMismatch,
+            VerifyError::QuickCheck(_) => ErrorKind::QuickCheckFailed,
+            _ => ErrorKind::BadExport,
         }
     }
 }
@@ -247,7 +248,7 @@ mod tests {
         );
         assert_eq!(match_checksum(Checksum(99), &announced, false), None);
         let err = unmatched(Checksum(99), &announced);
-        assert_eq!(err.kind(), "checksum_mismatch");
+        assert_eq!(err.kind(), ErrorKind::ChecksumMismatch);
         assert!(err.to_string().contains("0000000000000003"), "{err}");
     }
 

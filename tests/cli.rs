@@ -170,7 +170,7 @@ async fn a_config_value_that_would_crash_the_worker_shows_config_invalid() {
         })
         .await;
     let error = status.error.expect("an error");
-    assert_eq!(error.kind, "config_invalid");
+    assert_eq!(error.kind.as_str(), "config_invalid");
     assert!(
         error.message.contains("config.toml")
             && error.message.contains("line 5")

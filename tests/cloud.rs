@@ -188,7 +188,7 @@ async fn a_rejected_token_is_shown_as_not_configured_in_plain_words() {
         assert!(detail.contains("refused the token"), "{detail}");
         assert!(detail.contains("LITEFS_CLOUD_TOKEN"), "{detail}");
         assert!(!detail.contains(TOKEN));
-        assert_eq!(status.error.unwrap().kind, "cloud_token_rejected");
+        assert_eq!(status.error.unwrap().kind.as_str(), "cloud_token_rejected");
         assert_eq!(
             checksum_of(&rig.newest()),
             current,
@@ -246,7 +246,7 @@ async fn a_database_not_in_the_cloud_yet_is_waited_for() {
         .wait_for("no database yet", WAIT, |s| {
             s.error
                 .as_ref()
-                .is_some_and(|e| e.kind == "cloud_no_database")
+                .is_some_and(|e| e.kind.as_str() == "cloud_no_database")
         })
         .await;
     assert!(published(&config.publish_dir).is_empty());

@@ -429,7 +429,7 @@ async fn containers_without_our_label_are_never_touched() {
         .wait_for("a conflict", WAIT, |s| {
             s.error
                 .as_ref()
-                .is_some_and(|e| e.kind == "container_conflict")
+                .is_some_and(|e| e.kind.as_str() == "container_conflict")
         })
         .await;
     assert!(status.error.unwrap().message.contains(&names.name));
@@ -474,7 +474,7 @@ async fn a_missing_image_without_a_registry_is_a_clear_error() {
         .wait_for("image_unavailable", WAIT, |s| {
             s.error
                 .as_ref()
-                .is_some_and(|e| e.kind == "image_unavailable")
+                .is_some_and(|e| e.kind.as_str() == "image_unavailable")
         })
         .await;
     assert_eq!(status.state, State::Error);

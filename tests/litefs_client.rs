@@ -65,7 +65,7 @@ async fn errors_say_what_failed() {
     )
     .unwrap();
     let err = nobody.export().await.err().expect("nothing listens");
-    assert_eq!(err.kind(), "litefs_unreachable");
+    assert_eq!(err.kind().as_str(), "litefs_unreachable");
     assert!(err.to_string().contains(&port.to_string()), "{err}");
 }
 
@@ -94,7 +94,7 @@ async fn an_export_that_drips_is_given_up() {
     let err = drain(&client, Duration::from_secs(30))
         .await
         .expect_err("a drip is not a database");
-    assert_eq!(err.kind(), "export_too_slow", "{err}");
+    assert_eq!(err.kind().as_str(), "export_too_slow", "{err}");
     assert!(err.to_string().contains("too slow"), "{err}");
 
     sim.misbehave(litefs_sim::Misbehaviour::None);
@@ -134,7 +134,7 @@ async fn endless_error_and_info_bodies_are_not_read_whole() {
     let (url, sent) = endless_server(500).await;
     let client = Client::new(&url, "Domain.sqlite3", TIMEOUTS).unwrap();
     let err = client.export().await.err().expect("a 500 is an error");
-    assert_eq!(err.kind(), "litefs_http_error", "{err}");
+    assert_eq!(err.kind().as_str(), "litefs_http_error", "{err}");
     assert!(err.to_string().contains("500"), "{err}");
     assert!(err.to_string().len() < 1024, "the message is short: {err}");
     // Give a client that kept reading the time to pull gigabytes.
@@ -183,7 +183,7 @@ async fn a_server_that_never_answers_is_unreachable_after_the_stall_timeout() {
         let err = result
             .expect("the request ended within its bounds")
             .expect("no answer is an error");
-        assert_eq!(err.kind(), "litefs_unreachable", "{err}");
+        assert_eq!(err.kind().as_str(), "litefs_unreachable", "{err}");
         assert!(err.to_string().contains("no answer"), "{err}");
     }
 }

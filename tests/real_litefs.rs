@@ -227,7 +227,9 @@ async fn host_dropped_or_empty_database_means_no_data_yet() {
         change();
         let status = daemon
             .wait_for(&format!("no data ({what})"), WAIT, |s| {
-                s.error.as_ref().is_some_and(|e| e.kind == "litefs_no_data")
+                s.error
+                    .as_ref()
+                    .is_some_and(|e| e.kind.as_str() == "litefs_no_data")
             })
             .await;
         let message = &status.error.as_ref().unwrap().message;

@@ -141,7 +141,10 @@ async fn a_full_disk_loses_nothing_and_recovers() {
     sim.sim.commit(1).await.unwrap();
     let status = daemon
         .wait_for("disk_full", WAIT, |s| {
-            s.state == State::Error && s.error.as_ref().is_some_and(|e| e.kind == "disk_full")
+            s.state == State::Error
+                && s.error
+                    .as_ref()
+                    .is_some_and(|e| e.kind.as_str() == "disk_full")
         })
         .await;
     assert!(
@@ -222,7 +225,7 @@ async fn a_publish_folder_unusable_at_start_is_retried_until_it_works() {
         .wait_for("the failed start", WAIT, |s| s.state == State::Error)
         .await;
     let error = status.error.clone().expect("the error is named");
-    assert_eq!(error.kind, "start_failed");
+    assert_eq!(error.kind.as_str(), "start_failed");
     assert!(
         error.message.contains(&*blocker.to_string_lossy()),
         "{}",

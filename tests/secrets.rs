@@ -94,7 +94,7 @@ async fn the_daemon_shows_config_invalid_without_the_token_in_status_or_logs() {
             })
             .await;
         let error = status.error.expect("an error");
-        assert_eq!(error.kind, "config_invalid", "{shape}");
+        assert_eq!(error.kind.as_str(), "config_invalid", "{shape}");
         assert!(
             error.message.contains("line "),
             "{shape}: {}",

@@ -96,7 +96,7 @@ async fn a_broken_config_keeps_the_app_up_and_a_fix_starts_it() {
         .wait_for("config_invalid", WAIT, |s| s.state == State::Error)
         .await;
     let error = broken.error.expect("an error in the status");
-    assert_eq!(error.kind, "config_invalid");
+    assert_eq!(error.kind.as_str(), "config_invalid");
     let path = config_path.display().to_string();
     assert!(
         error.message.contains(&path)

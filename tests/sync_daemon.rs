@@ -116,7 +116,7 @@ async fn every_export_fault_publishes_nothing_and_recovers() {
         sim.sim.commit(1).await.unwrap();
         let status = daemon
             .wait_for(&format!("error for {fault:?}"), WAIT, |s| {
-                s.state == State::Error && s.error.as_ref().is_some_and(|e| e.kind == kind)
+                s.state == State::Error && s.error.as_ref().is_some_and(|e| e.kind.as_str() == kind)
             })
             .await;
         let message = &status.error.as_ref().unwrap().message;
@@ -193,7 +193,7 @@ async fn unreachable_litefs_is_an_error_that_recovers() {
             s.state == State::Error
                 && s.error
                     .as_ref()
-                    .is_some_and(|e| e.kind == "litefs_unreachable")
+                    .is_some_and(|e| e.kind.as_str() == "litefs_unreachable")
         })
         .await;
     assert!(status.last_sync_at.is_none());

@@ -422,7 +422,7 @@ async fn a_provisioned_mac_sends_to_the_local_collector_not_its_upstream() {
         .wait_for("the export error", WAIT, |s| {
             s.error
                 .as_ref()
-                .is_some_and(|e| e.kind == "litefs_http_error")
+                .is_some_and(|e| e.kind.as_str() == "litefs_http_error")
         })
         .await;
     let error = status.error.unwrap();

@@ -21,6 +21,7 @@ use crate::litefs::paced_body::{PacedBody, Slow};
 use crate::litefs::pos::Position;
 use crate::litefs::Checksum;
 use crate::secrets;
+use crate::status::ErrorKind;
 
 use super::ltx::LtxError;
 
@@ -77,17 +78,17 @@ pub enum CloudError {
 
 impl CloudError {
     /// A short machine-readable kind for the status.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            CloudError::Unreachable { .. } => "cloud_unreachable",
-            CloudError::TokenRejected { .. } => "cloud_token_rejected",
-            CloudError::NoDatabase { .. } => "cloud_no_database",
-            CloudError::Status { .. } | CloudError::BadPosition(_) => "cloud_http_error",
-            CloudError::Stalled(_) => "snapshot_stalled",
-            CloudError::TooSlow { .. } => "snapshot_too_slow",
-            CloudError::Broken { .. } => "snapshot_interrupted",
+            CloudError::Unreachable { .. } => ErrorKind::CloudUnreachable,
+            CloudError::TokenRejected { .. } => ErrorKind::CloudTokenRejected,
+            CloudError::NoDatabase { .. } => ErrorKind::CloudNoDatabase,
+            CloudError::Status { .. } | CloudError::BadPosition(_) => ErrorKind::CloudHttpError,
+            CloudError::Stalled(_) => ErrorKind::SnapshotStalled,
+            CloudError::TooSlow { .. } => ErrorKind::SnapshotTooSlow,
+            CloudError::Broken { .. } => ErrorKind::SnapshotInterrupted,
             CloudError::Snapshot(e) => e.kind(),
-            CloudError::NotThePosition { .. } => "checksum_mismatch",
+            CloudError::NotThePosition { .. } => ErrorKind::ChecksumMismatch,
         }
     }
 }

@@ -21,6 +21,7 @@ use crc_fast::{CrcAlgorithm, Digest};
 
 use crate::litefs::checksum::{lock_page, Summary};
 use crate::litefs::{Checksum, Checksummer};
+use crate::status::ErrorKind;
 
 /// Bytes in the LTX header.
 const HEADER_SIZE: usize = 100;
@@ -100,12 +101,12 @@ pub enum LtxError {
 
 impl LtxError {
     /// A short machine-readable kind for the status.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            LtxError::Read(_) => "snapshot_interrupted",
-            LtxError::Write(_) => "write_failed",
-            LtxError::Truncated(_) | LtxError::MissingPages { .. } => "snapshot_truncated",
-            _ => "bad_snapshot",
+            LtxError::Read(_) => ErrorKind::SnapshotInterrupted,
+            LtxError::Write(_) => ErrorKind::WriteFailed,
+            LtxError::Truncated(_) | LtxError::MissingPages { .. } => ErrorKind::SnapshotTruncated,
+            _ => ErrorKind::BadSnapshot,
         }
     }
 }

@@ -13,6 +13,8 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::{Stream, StreamExt};
 
+use crate::status::ErrorKind;
+
 use super::spec::{ContainerSpec, MANAGED_LABEL, SPEC_LABEL};
 
 /// A failed Engine API step, saying which step and about what.
@@ -40,11 +42,13 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::ImageUnavailable { .. } => "image_unavailable",
-            EngineError::NotOurs { .. } | EngineError::VolumeNotOurs { .. } => "container_conflict",
-            EngineError::Step { .. } => "container_failed",
+            EngineError::ImageUnavailable { .. } => ErrorKind::ImageUnavailable,
+            EngineError::NotOurs { .. } | EngineError::VolumeNotOurs { .. } => {
+                ErrorKind::ContainerConflict
+            }
+            EngineError::Step { .. } => ErrorKind::ContainerFailed,
         }
     }
 

@@ -28,7 +28,7 @@ use crate::ipc::{
     protocol::{Request, Response},
     server, IpcError,
 };
-use crate::status::{self, ErrorInfo, State};
+use crate::status::{self, Event};
 use crate::tray::link::AppLink;
 
 /// How long to wait for a burst of file events to settle.
@@ -36,11 +36,6 @@ pub const DEBOUNCE: Duration = Duration::from_millis(300);
 /// First and longest pause before starting a core that could not start again.
 const START_RETRY: Duration = Duration::from_secs(1);
 const START_RETRY_MAX: Duration = Duration::from_secs(60);
-
-/// Error kind in the status when the config file cannot be used.
-pub const CONFIG_INVALID: &str = "config_invalid";
-/// Error kind in the status when the core cannot start with a readable configuration.
-pub const START_FAILED: &str = "start_failed";
 
 /// Where the settings are read from.
 #[derive(Clone, Debug)]
@@ -186,7 +181,12 @@ pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
         Loaded::Ready { config, found } => (config, found),
         Loaded::Invalid(message) => {
             tracing::error!("{message}; waiting for the file to be fixed");
-            let core = failed(&Config::default(), CONFIG_INVALID, message, None);
+            let core = sync_core::idle(
+                &Config::default(),
+                Event::ConfigInvalid {
+                    message: message.clone(),
+                },
+            );
             return Started {
                 core,
                 failed: false,
@@ -210,26 +210,12 @@ pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
         Err(e) => {
             let message = format!("{e:#}");
             tracing::error!(retry_in = ?retry_in, "cannot start: {message}");
-            let retry = format!("retrying in {}s", retry_in.as_secs().max(1));
             Started {
-                core: failed(config, START_FAILED, &message, Some(retry)),
+                core: sync_core::idle(config, Event::StartFailed { message, retry_in }),
                 failed: true,
             }
         }
     }
-}
-
-/// An idle core showing state `error` with `kind` in `config`'s status file.
-fn failed(config: &Config, kind: &str, message: &str, detail: Option<String>) -> Core {
-    let error = ErrorInfo {
-        kind: kind.into(),
-        message: message.into(),
-    };
-    sync_core::idle(config, |s| {
-        s.set_state(State::Error, Utc::now());
-        s.detail = Some(detail.unwrap_or_else(|| error.message.clone()));
-        s.error = Some(error);
-    })
 }
 
 /// Reads the settings and binds the control socket: the single-instance check, done

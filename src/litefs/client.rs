@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error_chain::error_chain;
+use crate::status::ErrorKind;
 
 use super::events::{parse_line, BadLine, Event, Line, LineSplitter};
 use super::paced_body::{PacedBody, Slow};
@@ -56,16 +57,16 @@ pub enum LiteFsError {
 
 impl LiteFsError {
     /// A short machine-readable kind for the status.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            LiteFsError::Unreachable { .. } => "litefs_unreachable",
-            LiteFsError::NoDatabase { .. } => "litefs_no_database",
-            LiteFsError::NoData { .. } => "litefs_no_data",
-            LiteFsError::Status { .. } => "litefs_http_error",
-            LiteFsError::Stalled(_) => "export_stalled",
-            LiteFsError::TooSlow { .. } => "export_too_slow",
-            LiteFsError::InfoTooLarge => "litefs_http_error",
-            LiteFsError::Broken { .. } => "export_interrupted",
+            LiteFsError::Unreachable { .. } => ErrorKind::LiteFsUnreachable,
+            LiteFsError::NoDatabase { .. } => ErrorKind::LiteFsNoDatabase,
+            LiteFsError::NoData { .. } => ErrorKind::LiteFsNoData,
+            LiteFsError::Status { .. } => ErrorKind::LiteFsHttpError,
+            LiteFsError::Stalled(_) => ErrorKind::ExportStalled,
+            LiteFsError::TooSlow { .. } => ErrorKind::ExportTooSlow,
+            LiteFsError::InfoTooLarge => ErrorKind::LiteFsHttpError,
+            LiteFsError::Broken { .. } => ErrorKind::ExportInterrupted,
         }
     }
 }

@@ -4,6 +4,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::status::ErrorKind;
+
 /// Why publishing (or preparing to publish) failed.
 ///
 /// The I/O error is part of the message rather than a `source()`, so that the
@@ -63,17 +65,17 @@ pub enum PublishError {
 }
 
 impl PublishError {
-    /// A short snake_case kind: `invalid_config`, `not_a_folder`, `disk_full`,
+    /// The status's error kind: `config_invalid`, `not_a_folder`, `disk_full`,
     /// `permission_denied` or `io`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
             PublishError::KeepTooSmall { .. } | PublishError::InvalidDbName { .. } => {
-                "invalid_config"
+                ErrorKind::ConfigInvalid
             }
-            PublishError::NotAFolder { .. } => "not_a_folder",
-            PublishError::DiskFull { .. } => "disk_full",
-            PublishError::PermissionDenied { .. } => "permission_denied",
-            PublishError::Io { .. } => "io",
+            PublishError::NotAFolder { .. } => ErrorKind::NotAFolder,
+            PublishError::DiskFull { .. } => ErrorKind::DiskFull,
+            PublishError::PermissionDenied { .. } => ErrorKind::PermissionDenied,
+            PublishError::Io { .. } => ErrorKind::Io,
         }
     }
 }
@@ -124,7 +126,7 @@ mod tests {
     fn recognises_a_full_disk() {
         let err = io::Error::from_raw_os_error(ENOSPC);
         let classified = classify_io(&err, Path::new("/pub/.Domain.sqlite3.1-a.tmp"));
-        assert_eq!(classified.kind(), "disk_full");
+        assert_eq!(classified.kind(), ErrorKind::DiskFull);
         let message = classified.to_string();
         assert!(
             message.contains("/pub/.Domain.sqlite3.1-a.tmp"),
@@ -137,7 +139,7 @@ mod tests {
     fn recognises_a_permission_problem() {
         let err = io::Error::from_raw_os_error(EACCES);
         let classified = classify_io(&err, Path::new("/pub/x"));
-        assert_eq!(classified.kind(), "permission_denied");
+        assert_eq!(classified.kind(), ErrorKind::PermissionDenied);
         assert!(classified.to_string().contains("set [publish] dir"));
     }
 
@@ -145,9 +147,9 @@ mod tests {
     fn keeps_errors_without_an_os_code() {
         let err = io::Error::new(io::ErrorKind::StorageFull, "quota reached");
         let classified = classify_io(&err, Path::new("/pub/x"));
-        assert_eq!(classified.kind(), "disk_full");
+        assert_eq!(classified.kind(), ErrorKind::DiskFull);
         assert!(classified.to_string().contains("quota reached"));
         let other = classify_io(&io::Error::other("boom"), Path::new("/pub/x"));
-        assert_eq!(other.kind(), "io");
+        assert_eq!(other.kind(), ErrorKind::Io);
     }
 }

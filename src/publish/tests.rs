@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 
 use super::*;
+use crate::status::ErrorKind;
 
 const DB: &str = "Domain.sqlite3";
 
@@ -100,7 +101,7 @@ impl Drop for Tmpfs {
 #[test]
 fn keep_below_two_is_an_error() {
     let err = Publisher::new(PathBuf::from("/x"), PublishMode::Versioned, DB, 1).unwrap_err();
-    assert_eq!(err.kind(), "invalid_config");
+    assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
     assert!(err.to_string().contains("keep must be >= 2"), "{err}");
     assert!(Publisher::new(PathBuf::from("/x"), PublishMode::Single, DB, 2).is_ok());
 }
@@ -109,7 +110,7 @@ fn keep_below_two_is_an_error() {
 fn hidden_or_nested_database_names_are_an_error() {
     for name in ["", ".Domain.sqlite3", "../Domain.sqlite3"] {
         let err = Publisher::new(PathBuf::from("/x"), PublishMode::Versioned, name, 5).unwrap_err();
-        assert_eq!(err.kind(), "invalid_config");
+        assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
     }
 }
 
@@ -337,7 +338,7 @@ fn prepare_rejects_a_file_where_the_folder_should_be() {
         .unwrap()
         .prepare()
         .unwrap_err();
-    assert_eq!(err.kind(), "not_a_folder");
+    assert_eq!(err.kind(), ErrorKind::NotAFolder);
     let message = err.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains("set [publish] dir"), "{message}");
@@ -374,7 +375,7 @@ fn prepare_reports_an_unwritable_folder() {
     let publisher = Publisher::new(dir.clone(), PublishMode::Versioned, DB, 5).unwrap();
     let err = publisher.prepare().unwrap_err();
 
-    assert_eq!(err.kind(), "permission_denied");
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     let message = err.to_string();
     assert!(
         message.starts_with(&format!(
@@ -387,7 +388,10 @@ fn prepare_reports_an_unwritable_folder() {
         message.contains("check the folder's owner and permissions"),
         "{message}"
     );
-    assert_eq!(publisher.stage().unwrap_err().kind(), "permission_denied");
+    assert_eq!(
+        publisher.stage().unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
 }
 
 #[test]
@@ -436,7 +440,7 @@ fn disk_full_is_recognised_and_leaves_the_published_file_intact() {
     let err = classify_io(&write_err, staged.path());
     drop(staged);
 
-    assert_eq!(err.kind(), "disk_full", "{err}");
+    assert_eq!(err.kind(), ErrorKind::DiskFull, "{err}");
     let message = err.to_string();
     assert!(message.contains(&temp.display().to_string()), "{message}");
     assert!(message.contains("free space"), "{message}");

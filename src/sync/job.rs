@@ -19,6 +19,7 @@ use crate::litefs::client::{Client, LiteFsError};
 use crate::litefs::pos::{Position, Probe};
 use crate::litefs::Checksum;
 use crate::publish::{classify_io, PublishError, Publisher, Staged};
+use crate::status::ErrorKind;
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
 use super::download::{download, DownloadError};
@@ -98,30 +99,15 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
             SyncError::LiteFs(e) => e.kind(),
             SyncError::Cloud(e) => e.kind(),
             SyncError::Verify(e) => e.kind(),
             SyncError::Publish(e) => e.kind(),
-            SyncError::ReadPublished { .. } => "published_file_unreadable",
-            SyncError::Internal(_) => "internal",
+            SyncError::ReadPublished { .. } => ErrorKind::PublishedFileUnreadable,
+            SyncError::Internal(_) => ErrorKind::Internal,
         }
-    }
-
-    /// The source is not there (yet): unreachable, or without our database. The
-    /// published file stays good while this lasts.
-    pub fn is_waiting(&self) -> bool {
-        matches!(
-            self,
-            SyncError::LiteFs(LiteFsError::Unreachable { .. } | LiteFsError::NoDatabase { .. })
-                | SyncError::Cloud(CloudError::Unreachable { .. } | CloudError::NoDatabase { .. })
-        )
-    }
-
-    /// The source refused our credentials: a configuration problem, not a fault.
-    pub fn is_unauthorized(&self) -> bool {
-        matches!(self, SyncError::Cloud(CloudError::TokenRejected { .. }))
     }
 }
 

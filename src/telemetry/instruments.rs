@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::status::ErrorKind;
+
 /// Upper bounds (seconds) of the publish-duration histogram's buckets.
 pub const DURATION_BOUNDS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 
@@ -131,8 +133,8 @@ impl Instruments {
     }
 
     /// Counts a failed sync of `kind`.
-    pub fn failure(&self, kind: &str) {
-        self.with_events(|e| *e.failures.entry(kind.to_string()).or_default() += 1);
+    pub fn failure(&self, kind: ErrorKind) {
+        self.with_events(|e| *e.failures.entry(kind.as_str().to_string()).or_default() += 1);
     }
 
     /// The counter the container supervisor adds a restart to.
@@ -186,16 +188,16 @@ mod tests {
         let other = instruments.clone();
         other.publish(Duration::from_millis(300), 5 << 20);
         instruments.publish(Duration::from_secs(2), 1 << 20);
-        other.failure("litefs_http_error");
-        other.failure("litefs_http_error");
-        instruments.failure("verify_failed");
+        other.failure(ErrorKind::LiteFsHttpError);
+        other.failure(ErrorKind::LiteFsHttpError);
+        instruments.failure(ErrorKind::ChecksumMismatch);
         instruments.container_restarts().add(1);
         other.dropped_metric_exports().add(3);
         let c = instruments.counts();
         assert_eq!(c.start, SystemTime::UNIX_EPOCH);
         assert_eq!(c.events.publishes, 2);
         assert_eq!(c.events.failures["litefs_http_error"], 2);
-        assert_eq!(c.events.failures["verify_failed"], 1);
+        assert_eq!(c.events.failures["checksum_mismatch"], 1);
         assert_eq!(c.events.publish_seconds.count, 2);
         assert_eq!(c.events.publish_seconds.sum, 2.3);
         assert_eq!(c.events.publish_bytes.buckets[0], 1);

@@ -464,7 +464,7 @@ mod tests {
     fn events_become_cumulative_sums_and_histograms() {
         let instruments = Instruments::new(UNIX_EPOCH + Duration::from_secs(NOW - 600));
         instruments.publish(Duration::from_millis(700), 3 << 20);
-        instruments.failure("litefs_http_error");
+        instruments.failure(crate::status::ErrorKind::LiteFsHttpError);
         instruments.container_restarts().add(2);
         instruments.dropped_metric_exports().add(1);
         let r = request(&synced(), &instruments.counts(), now());
@@ -505,7 +505,7 @@ mod tests {
         s.set_state(State::Error, at(1));
         s.detail = Some("detail-text-1".into());
         s.error = Some(ErrorInfo {
-            kind: "litefs_http_error".into(),
+            kind: crate::status::ErrorKind::LiteFsHttpError,
             message: "message-text-2".into(),
         });
         s.published_path = Some("/secret/path-3".into());

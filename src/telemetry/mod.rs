@@ -26,7 +26,7 @@ use crate::config;
 use crate::config::user_defaults::{UserDefaults, POS_DOMAIN};
 use crate::config::SourceKind;
 use crate::status::board::Board;
-use crate::status::Status;
+use crate::status::{ErrorKind, Event, Status};
 
 use endpoint::{Provisioned, Signal, Sources};
 use exporter::{Exporter, Settings};
@@ -77,7 +77,7 @@ impl Telemetry {
                 timing.end.duration_since(timing.start).unwrap_or_default(),
                 publish.bytes,
             ),
-            Report::Failed { kind, .. } => self.instruments.failure(kind),
+            Report::Failed { kind, .. } => self.instruments.failure(*kind),
         }
         let Some(exporter) = &self.exporter else {
             return;
@@ -95,7 +95,7 @@ impl Telemetry {
                 span::publish_span(&publish, link, timing, Ids::random())
             }
             Report::Failed { kind, message } => {
-                span::failure_span(kind, message, timing, Ids::random())
+                span::failure_span(kind.as_str(), message, timing, Ids::random())
             }
         };
         span.attributes.push(span::source(self.source));
@@ -122,7 +122,7 @@ fn start_exporter(
 /// of the sync's types).
 pub enum Report<'a> {
     Published(Publish<'a>),
-    Failed { kind: &'a str, message: &'a str },
+    Failed { kind: ErrorKind, message: &'a str },
 }
 
 /// The collector upstream the fleet's provisioning stored for the POS app: shown by the
@@ -153,7 +153,7 @@ pub fn start(
 ) -> Option<Telemetry> {
     let board = board.clone();
     Telemetry::start(config, source, instruments, move |dropped| {
-        board.update(|s| s.telemetry_dropped_spans = dropped)
+        board.apply(Event::TelemetryDropped(dropped))
     })
 }
 

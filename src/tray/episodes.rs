@@ -127,7 +127,7 @@ mod tests {
         s.since = t(since);
         if state == State::Error {
             s.error = Some(ErrorInfo {
-                kind: "export_failed".into(),
+                kind: crate::status::ErrorKind::ExportInterrupted,
                 message: "LiteFS answered 500".into(),
             });
         }

@@ -776,7 +776,7 @@ mod tests {
     fn long_errors_are_cut_at_a_word_boundary() {
         let mut s = in_state(State::Error);
         s.error = Some(ErrorInfo {
-            kind: "litefs_unreachable".into(),
+            kind: crate::status::ErrorKind::LiteFsUnreachable,
             message: "the LiteFS container started but its API did not answer at \
                       http://127.0.0.1:20202 within 120s"
                 .into(),
@@ -976,7 +976,7 @@ mod tests {
     fn diagnostics_show_status_versions_endpoint_and_error() {
         let mut s = in_state(State::Error);
         s.error = Some(ErrorInfo {
-            kind: "verify_failed".into(),
+            kind: crate::status::ErrorKind::ChecksumMismatch,
             message: "checksum mismatch: expected 83b05248774ce767".into(),
         });
         s.docker_endpoint = Some("unix:///Users/pos/.colima/default/docker.sock (colima)".into());
@@ -995,7 +995,7 @@ mod tests {
             "Docker endpoint:  unix:///Users/pos/.colima/default/docker.sock (colima)\n",
             "Container:        voripos-litefs (running, image flyio/litefs:0.5)\n",
             "LiteFS:           http://127.0.0.1:20202\n",
-            "Recent errors:    2026-11-25T13:05:00Z (12 s ago) checksum mismatch: expected 83b05248774ce767 [verify_failed]\n",
+            "Recent errors:    2026-11-25T13:05:00Z (12 s ago) checksum mismatch: expected 83b05248774ce767 [checksum_mismatch]\n",
         ] {
             assert!(text.contains(expected), "{expected:?} not in\n{text}");
         }
@@ -1012,7 +1012,7 @@ mod tests {
         // must not hold one either (nothing read from the environment, config or .env).
         let mut s = in_state(State::Error);
         s.error = Some(ErrorInfo {
-            kind: "litefs_unauthorized".into(),
+            kind: crate::status::ErrorKind::CloudTokenRejected,
             message: "LiteFS Cloud rejected the token (401); check LITEFS_CLOUD_TOKEN".into(),
         });
         s.docker_endpoint = Some("unix:///var/run/docker.sock (default)".into());

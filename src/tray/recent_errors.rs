@@ -62,7 +62,7 @@ mod tests {
         let mut s = Status::starting("http://127.0.0.1:20202", t(since));
         s.set_state(State::Error, t(since));
         s.error = Some(ErrorInfo {
-            kind: kind.into(),
+            kind: crate::status::ErrorKind::from_name(kind).expect("a known kind"),
             message: format!("{kind} happened"),
         });
         s
@@ -83,11 +83,13 @@ mod tests {
                 "2025-11-25T14:03:12Z (2 min ago) disk_full happened [disk_full]",
             ]
         );
-        for i in 0..10 {
-            recent.observe(&failing(&format!("kind_{i}"), 100 + i));
+        let kinds = crate::status::ErrorKind::ALL;
+        for (i, kind) in (0..10).zip(kinds) {
+            recent.observe(&failing(kind.as_str(), 100 + i));
         }
         let lines = recent.render(t(200));
         assert_eq!(lines.len(), KEEP);
-        assert!(lines[0].ends_with("[kind_9]") && lines[4].ends_with("[kind_5]"));
+        assert!(lines[0].ends_with(&format!("[{}]", kinds[9])));
+        assert!(lines[4].ends_with(&format!("[{}]", kinds[5])));
     }
 }
