@@ -238,13 +238,14 @@ async fn a_published_file_deleted_behind_our_back_is_republished() {
 /// *Resync now* through the core's command channel (what the menu and CLI send).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_checks_litefs_again_and_quit_stops_the_core() {
-    use voripos_domain_sync::{config::Config, control::Command, host::sync_core};
+    use voripos_domain_sync::host::{environment::Environment, sync_core};
+    use voripos_domain_sync::{config::Config, control::Command};
     let root = tempfile::tempdir().unwrap();
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let config_path = root.path().join("config.toml");
     DaemonConfig::new(root.path(), &sim.url).write(&config_path);
     let config = Config::load(&config_path, true).unwrap();
-    let core = sync_core::start(&config).unwrap();
+    let core = sync_core::start(&config, &Environment::isolated(root.path())).unwrap();
     let mut status = core.status.clone();
     let synced = status
         .wait_for(|s| s.state == State::UpToDate)

@@ -69,8 +69,7 @@ impl XSession {
             let message = format!(
                 "missing {missing:?}: install xvfb trayer xdotool x11-utils imagemagick xclip dbus-daemon dunst"
             );
-            assert!(!in_ci(), "{message}");
-            eprintln!("skipping: {message}");
+            skip(&message);
             return None;
         }
         let display = VirtualDisplay::start().expect("Xvfb and trayer start");
@@ -664,7 +663,9 @@ fn docker_answers() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    assert!(ok || !in_ci(), "CI needs a Docker engine");
+    if !ok {
+        skip("no Docker engine (`docker info` fails)");
+    }
     ok
 }
 
@@ -672,7 +673,6 @@ fn docker_answers() -> bool {
 async fn the_demo_shows_the_menu_bar_app_and_quit_removes_its_container() {
     let Some(x) = XSession::start() else { return };
     if !docker_answers() {
-        eprintln!("SKIPPED: no Docker engine");
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -755,8 +755,7 @@ async fn without_the_appindicator_library_the_sync_runs_on_without_an_icon() {
     // Hiding the library needs a private mount namespace, so root (as in CI).
     let root_user = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
     if !(root_user && library.exists()) {
-        assert!(!in_ci(), "CI runs as root with {}", library.display());
-        eprintln!("SKIPPED: needs root and {}", library.display());
+        skip(&format!("needs root and {} (as in CI)", library.display()));
         return;
     }
     let root = tempfile::tempdir().unwrap();

@@ -17,9 +17,9 @@ use crate::cloud::poller::poll;
 use crate::config::token;
 use crate::config::{Config, SourceKind};
 use crate::control::Command;
-use crate::docker::endpoint::Env;
 use crate::docker::spec::ContainerSpec;
 use crate::docker::supervisor::{position_probe, DockerSlot, Supervisor};
+use crate::host::environment::Environment;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::Probe;
 use crate::publish::Publisher;
@@ -71,17 +71,21 @@ pub fn litefs_url(config: &Config) -> String {
 
 /// Starts the core as the configuration says: a managed container (which needs the
 /// LiteFS Cloud token; without one the status is `not_configured`) or `litefs.url`.
-pub fn start(config: &Config) -> anyhow::Result<Core> {
-    start_resolved(config, token::from_process(config))
+pub fn start(config: &Config, env: &Environment) -> anyhow::Result<Core> {
+    start_resolved(config, token::resolve(config, &env.token_places()), env)
 }
 
 /// [`start`] with the token already looked up.
-pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Core> {
+pub fn start_resolved(
+    config: &Config,
+    found: token::Found,
+    env: &Environment,
+) -> anyhow::Result<Core> {
     if config.source.kind == SourceKind::Cloud {
-        return start_cloud(config, found);
+        return start_cloud(config, found, env);
     }
     if !config.container.manage {
-        return start_with(config, Source::Url);
+        return start_with(config, Source::Url, env);
     }
     for warning in &found.warnings {
         tracing::warn!("{warning}");
@@ -95,6 +99,7 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
             start_with(
                 config,
                 Source::Container(ContainerSpec::new(config, Some(&token))),
+                env,
             )
         }
         None => {
@@ -103,7 +108,7 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
                 found.looked_in.join(", ")
             );
             tracing::warn!("{message}");
-            Ok(idle(config, |s| {
+            Ok(idle(config, env, |s| {
                 s.set_state(State::NotConfigured, Utc::now());
                 s.detail = Some(message);
             }))
@@ -113,13 +118,13 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
 
 /// Starts the core on the LiteFS Cloud backup API: it needs the token and the service's
 /// URL; without either the status is `not_configured`, in plain words.
-fn start_cloud(config: &Config, found: token::Found) -> anyhow::Result<Core> {
+fn start_cloud(config: &Config, found: token::Found, env: &Environment) -> anyhow::Result<Core> {
     for warning in &found.warnings {
         tracing::warn!("{warning}");
     }
     let not_configured = |message: String| {
         tracing::warn!("{message}");
-        Ok(idle(config, |s| {
+        Ok(idle(config, env, |s| {
             s.source = SourceKind::Cloud;
             s.set_state(State::NotConfigured, Utc::now());
             s.detail = Some(message);
@@ -151,20 +156,20 @@ fn start_cloud(config: &Config, found: token::Found) -> anyhow::Result<Core> {
             stall: config.sync.stall_timeout,
         },
     )?;
-    start_with(config, Source::Cloud(client))
+    start_with(config, Source::Cloud(client), env)
 }
 
 /// A core that does not sync: it shows the status `change` makes in `config`'s status
 /// file, sends its heartbeat, and waits for `Command::Quit` (no token yet, an unusable
 /// configuration).
-pub fn idle(config: &Config, change: impl FnOnce(&mut Status)) -> Core {
-    let status_file = config.status_file();
+pub fn idle(config: &Config, env: &Environment, change: impl FnOnce(&mut Status)) -> Core {
+    let status_file = config.status_file(&env.dirs);
     let board = Board::new(
         status_file.clone(),
         Status::starting(&litefs_url(config), Utc::now()),
     );
     board.update(change);
-    telemetry::heartbeat(&config.telemetry, board.subscribe());
+    telemetry::heartbeat(&config.telemetry, &env.otlp, board.subscribe());
     let (commands, mut rx) = mpsc::channel(16);
     let status = board.subscribe();
     let task = tokio::spawn(async move {
@@ -185,8 +190,8 @@ pub fn idle(config: &Config, change: impl FnOnce(&mut Status)) -> Core {
 
 /// Starts the core on the current tokio runtime with LiteFS from `source`. Fails only
 /// on what no retry can fix (an unusable publish folder, a bad LiteFS URL).
-pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
-    let publish_dir = config.publish_dir();
+pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow::Result<Core> {
+    let publish_dir = config.publish_dir(&env.dirs);
     let publisher = Arc::new(
         Publisher::new(
             publish_dir.clone(),
@@ -225,7 +230,7 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
         Source::Container(spec) => (spec.litefs_url(), SourceKind::Litefs),
         Source::Cloud(client) => (client.url().to_string(), SourceKind::Cloud),
     };
-    let status_file = config.status_file();
+    let status_file = config.status_file(&env.dirs);
     let mut starting = Status::starting(url.trim_end_matches('/'), Utc::now());
     starting.source = kind;
     if kind == SourceKind::Cloud {
@@ -236,28 +241,34 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
     }
     let board = Arc::new(Board::new(status_file.clone(), starting));
     let status = board.subscribe();
-    let instruments = telemetry::heartbeat(&config.telemetry, board.subscribe());
+    let instruments = telemetry::heartbeat(&config.telemetry, &env.otlp, board.subscribe());
     let restarts = instruments.container_restarts();
     let (commands, task) = match source {
         Source::Url => {
             let fetch = litefs(litefs_client(&url)?, None);
-            sync_starter(config, fetch, publisher, board, instruments)()
+            sync_starter(config, env, fetch, publisher, board, instruments)()
         }
-        Source::Cloud(client) => {
-            sync_starter(config, Fetch::Cloud(client), publisher, board, instruments)()
-        }
+        Source::Cloud(client) => sync_starter(
+            config,
+            env,
+            Fetch::Cloud(client),
+            publisher,
+            board,
+            instruments,
+        )(),
         Source::Container(spec) => {
             let slot = DockerSlot::default();
             let probe = position_probe(slot.clone(), spec.clone(), config.litefs.database.clone());
             let fetch = litefs(litefs_client(&url)?, Some(probe));
-            let start_sync = sync_starter(config, fetch, publisher, board.clone(), instruments);
+            let start_sync =
+                sync_starter(config, env, fetch, publisher, board.clone(), instruments);
             let (commands, rx) = mpsc::channel(16);
             let supervisor = Supervisor {
                 spec,
                 docker: slot,
                 database: config.litefs.database.clone(),
-                publish_dir: config.publish_dir(),
-                env: Env::from_process(),
+                publish_dir,
+                env: env.docker.clone(),
                 board,
                 max_backoff: config.sync.max_backoff,
                 start_sync: Some(Box::new(move || start_sync().0)),
@@ -280,12 +291,14 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
 /// they end with it.
 fn sync_starter(
     config: &Config,
+    env: &Environment,
     source: Fetch,
     publisher: Arc<Publisher>,
     board: Arc<Board>,
     instruments: Instruments,
 ) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
-    let publish_dir = config.publish_dir();
+    let publish_dir = config.publish_dir(&env.dirs);
+    let otlp = env.otlp.clone();
     let max_backoff = config.sync.max_backoff;
     let settings = Settings {
         min_interval: config.sync.min_interval,
@@ -305,7 +318,8 @@ fn sync_starter(
     move || {
         let (commands_tx, commands) = mpsc::channel(16);
         let (signals_tx, signals) = mpsc::channel(1024);
-        let telemetry = telemetry::start(&telemetry_config, &board, instruments).map(Arc::new);
+        let telemetry =
+            telemetry::start(&telemetry_config, &otlp, &board, instruments).map(Arc::new);
         let task = tokio::spawn(async move {
             let mut owned = JoinSet::new();
             match &ctx.source {
@@ -370,8 +384,9 @@ mod tests {
     #[tokio::test]
     async fn cloud_mode_without_a_url_or_a_token_is_not_configured_in_plain_words() {
         let dir = tempfile::tempdir().unwrap();
+        let env = Environment::isolated(dir.path());
         let no_url = cloud_config(dir.path(), "");
-        let core = start_resolved(&no_url, token::Found::default()).unwrap();
+        let core = start_resolved(&no_url, token::Found::default(), &env).unwrap();
         let status = core.status.borrow().clone();
         assert_eq!(status.state, State::NotConfigured);
         assert_eq!(status.source, SourceKind::Cloud);
@@ -380,7 +395,7 @@ mod tests {
         core.stopped().await;
 
         let no_token = cloud_config(dir.path(), "[cloud]\nurl = \"http://127.0.0.1:9\"\n");
-        let core = start_resolved(&no_token, token::Found::default()).unwrap();
+        let core = start_resolved(&no_token, token::Found::default(), &env).unwrap();
         let status = core.status.borrow().clone();
         assert_eq!(status.state, State::NotConfigured);
         assert_eq!(status.litefs_url, "http://127.0.0.1:9");
