@@ -476,17 +476,18 @@ async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
     assert_eq!(icons, 1);
 
     // Open the menu, move onto "Resync now" (the third enabled item: Rows, the file,
-    // Resync now) and click it where it is drawn.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Resync now) and click it where it is drawn: LiteFS is asked for one more export.
+    let exports = sim.sim.exports();
     let (_, menu) = x.open_the_menu();
     let (top, bottom) = x.select(menu, "Down", 3);
     assert!(bottom - top > 10 && bottom - top < 60, "{top}..{bottom}");
     x.click(menu.x + menu.w / 2, (top + bottom) / 2);
-    let after = app
-        .wait_for("a resync", WAIT, |s| {
-            s.last_check_at > synced.last_check_at && s.state == State::UpToDate
-        })
-        .await;
+    let after = after_next_export(&sim.sim, exports, WAIT, || {
+        let out = cli(root.path(), x.name(), &["status", "--json"]);
+        serde_json::from_slice(&out.stdout).ok()
+    })
+    .await;
+    assert!(after.last_check_at >= synced.last_check_at);
     assert_eq!(after.published_path, synced.published_path);
     let log = app.log_text();
     assert!(log.contains("menu clicked: Resync"), "{log}");

@@ -369,3 +369,36 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
+
+/// The live status after the check that follows export number `before` of `sim`: waits
+/// until LiteFS has been asked for one more export (the check has begun, so the app
+/// already shows it as running), then until `live` (the running instance's in-memory
+/// status, e.g. `status --json` over its socket) says up to date again. Counted, not
+/// timed: the status's timestamps have one-second resolution, so a check in the same
+/// second as the previous one is told apart by the export it asked for.
+pub async fn after_next_export(
+    sim: &Sim,
+    before: u64,
+    timeout: Duration,
+    live: impl Fn() -> Option<Status>,
+) -> Status {
+    let start = Instant::now();
+    while sim.exports() <= before {
+        assert!(
+            start.elapsed() < timeout,
+            "no export after {before}: the check never reached LiteFS"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    loop {
+        let status = live();
+        if let Some(s) = status.as_ref().filter(|s| s.state == State::UpToDate) {
+            return s.clone();
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "the check did not end up to date: {status:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
