@@ -420,15 +420,15 @@ impl Config {
     }
 
     /// The publish folder with `~` expanded.
-    pub fn publish_dir(&self) -> PathBuf {
-        expand_home(&self.publish.dir)
+    pub fn publish_dir(&self, dirs: &AppDirs) -> PathBuf {
+        expand_home(&self.publish.dir, dirs.home.as_deref())
     }
 
     /// The status file: configured, or `status.json` in the app's data folder.
-    pub fn status_file(&self) -> PathBuf {
+    pub fn status_file(&self, dirs: &AppDirs) -> PathBuf {
         match &self.status.file {
-            Some(p) => expand_home(p),
-            None => app_dirs().data.join("status.json"),
+            Some(p) => expand_home(p, dirs.home.as_deref()),
+            None => dirs.data.join("status.json"),
         }
     }
 }
@@ -471,47 +471,33 @@ fn register_token(text: &str) {
     }
 }
 
-/// The app's own folders (config, data, logs).
+/// The folders paths are resolved against: the user's home (for a leading `~`) and the
+/// app's own config and data folders (see `host::environment` for where they come from).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppDirs {
+    /// `None` when there is no home folder (a bare service account).
+    pub home: Option<PathBuf>,
     pub config: PathBuf,
     pub data: PathBuf,
 }
 
-/// The platform folders: on macOS `~/Library/Application Support/com.vori.VoriPOS.DomainSync`,
-/// elsewhere the XDG folders named `voripos-domain-sync`.
-pub fn app_dirs() -> AppDirs {
-    #[cfg(target_os = "macos")]
-    let dirs = directories::ProjectDirs::from("com", "vori", "VoriPOS.DomainSync");
-    #[cfg(not(target_os = "macos"))]
-    let dirs = directories::ProjectDirs::from_path(PathBuf::from("voripos-domain-sync"));
-    match dirs {
-        Some(d) => AppDirs {
-            config: d.config_dir().to_path_buf(),
-            data: d.data_dir().to_path_buf(),
-        },
-        // No home folder at all (a bare service account): fall back to the working folder.
-        None => AppDirs {
-            config: PathBuf::from("."),
-            data: PathBuf::from("."),
-        },
+/// The config file to use and whether it was named explicitly: `--config` (`flag`), then
+/// `VORIPOS_DOMAIN_SYNC_CONFIG` (`from_env`), then `config.toml` in the config folder.
+pub fn config_path(
+    flag: Option<&Path>,
+    from_env: Option<&Path>,
+    dirs: &AppDirs,
+) -> (PathBuf, bool) {
+    match flag.or(from_env) {
+        Some(p) => (p.to_path_buf(), true),
+        None => (dirs.config.join("config.toml"), false),
     }
 }
 
-/// The config file to use and whether it was named explicitly.
-pub fn config_path(flag: Option<&Path>) -> (PathBuf, bool) {
-    if let Some(p) = flag {
-        return (p.to_path_buf(), true);
-    }
-    match std::env::var_os(CONFIG_ENV) {
-        Some(p) if !p.is_empty() => (PathBuf::from(p), true),
-        _ => (app_dirs().config.join("config.toml"), false),
-    }
-}
-
-/// Expands a leading `~/` to the home folder.
-pub fn expand_home(path: &Path) -> PathBuf {
-    match (path.strip_prefix("~"), directories::BaseDirs::new()) {
-        (Ok(rest), Some(base)) => base.home_dir().join(rest),
+/// Expands a leading `~/` to `home`.
+pub fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
         _ => path.to_path_buf(),
     }
 }
@@ -553,8 +539,8 @@ mod tests {
         "#;
         let c = Config::parse(text, Path::new("c.toml")).unwrap();
         assert_eq!(c.publish.mode, PublishMode::Single);
-        assert_eq!(c.publish_dir(), PathBuf::from("/tmp/x"));
-        assert_eq!(c.status_file(), PathBuf::from("/tmp/s.json"));
+        assert_eq!(c.publish_dir(&dirs()), PathBuf::from("/tmp/x"));
+        assert_eq!(c.status_file(&dirs()), PathBuf::from("/tmp/s.json"));
         assert_eq!(c.status.stale_after, Duration::from_secs(7200));
         assert!(!c.container.manage);
     }
@@ -813,10 +799,42 @@ mod tests {
         }
     }
 
+    fn dirs() -> AppDirs {
+        AppDirs {
+            home: Some(PathBuf::from("/Users/pos")),
+            config: PathBuf::from("/cfg"),
+            data: PathBuf::from("/data"),
+        }
+    }
+
     #[test]
     fn home_is_expanded() {
-        let p = expand_home(Path::new("~/Library/x"));
-        assert!(!p.starts_with("~"));
-        assert!(p.ends_with("Library/x"));
+        let home = Some(Path::new("/Users/pos"));
+        let p = expand_home(Path::new("~/Library/x"), home);
+        assert_eq!(p, PathBuf::from("/Users/pos/Library/x"));
+        assert_eq!(expand_home(Path::new("~/x"), None), PathBuf::from("~/x"));
+        assert_eq!(
+            expand_home(Path::new("/abs/x"), home),
+            PathBuf::from("/abs/x")
+        );
+        let c = Config::parse("", Path::new("c.toml")).unwrap();
+        assert_eq!(c.status_file(&dirs()), PathBuf::from("/data/status.json"));
+        assert!(c
+            .publish_dir(&dirs())
+            .starts_with("/Users/pos/Library/Containers"));
+    }
+
+    #[test]
+    fn the_config_file_is_the_flag_then_the_environment_then_the_default() {
+        let (flag, env) = (Path::new("/flag.toml"), Path::new("/env.toml"));
+        assert_eq!(
+            config_path(Some(flag), Some(env), &dirs()),
+            (flag.into(), true)
+        );
+        assert_eq!(config_path(None, Some(env), &dirs()), (env.into(), true));
+        assert_eq!(
+            config_path(None, None, &dirs()),
+            (PathBuf::from("/cfg/config.toml"), false)
+        );
     }
 }

@@ -6,9 +6,11 @@
 //! the settings change and retries a core that could not start. [`sync_core`] wires one
 //! core: the container supervisor or a fixed URL, the event listener and the worker, all
 //! owned by the core's task. [`demo`] runs the same core against a local litefs-sim
-//! container.
+//! container. [`environment`] is the process's environment, read once at start and
+//! handed down.
 
 pub mod app;
 pub mod demo;
+pub mod environment;
 pub mod serve;
 pub mod sync_core;

@@ -25,3 +25,8 @@ pub mod sync;
 pub mod telemetry;
 pub mod tray;
 pub mod verify;
+
+/// Unit tests skip (or, in CI, fail) as the integration tests do.
+#[cfg(test)]
+#[path = "../tests/common/skip.rs"]
+mod test_skip;

@@ -26,7 +26,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
-use crate::config;
+use crate::config::AppDirs;
 use limit::{Limiter, RateLimit};
 use scrub::Scrubbed;
 
@@ -41,12 +41,12 @@ pub const FILE_PREFIX: &str = "voripos-domain-sync";
 
 /// The log folder: `~/Library/Logs/VoriPOS Domain Sync` on macOS, `logs` in the app's data
 /// folder elsewhere.
-pub fn dir() -> PathBuf {
+pub fn dir(dirs: &AppDirs) -> PathBuf {
     #[cfg(target_os = "macos")]
-    if let Some(home) = crate::config::token::home_dir() {
+    if let Some(home) = &dirs.home {
         return home.join("Library/Logs/VoriPOS Domain Sync");
     }
-    config::app_dirs().data.join("logs")
+    dirs.data.join("logs")
 }
 
 /// One log output writing to `writer`: `spec` is a `RUST_LOG`-style filter (`info` when
@@ -84,10 +84,14 @@ pub fn to_stderr(stderr_is_terminal: bool, files: bool, xpc_service_name: Option
     stderr_is_terminal || !files || !launchd_job
 }
 
-/// Starts logging (level from `RUST_LOG`, default `info`); with `folder`, also to daily
-/// files there. Keep the guard alive while logging: dropping it flushes the file.
-pub fn init(folder: Option<&Path>) -> Option<WorkerGuard> {
-    let spec = std::env::var("RUST_LOG").unwrap_or_default();
+/// Starts logging at the level `spec` says (`RUST_LOG`'s value; `info` when empty); with
+/// `folder`, also to daily files there; `xpc_service_name` is launchd's job name (see
+/// [`to_stderr`]). Keep the guard alive while logging: dropping it flushes the file.
+pub fn init(
+    folder: Option<&Path>,
+    spec: &str,
+    xpc_service_name: Option<&str>,
+) -> Option<WorkerGuard> {
     let terminal = std::io::stderr().is_terminal();
     let file = folder.and_then(|folder| {
         // tracing-appender complains on stderr when the folder does not exist yet.
@@ -116,12 +120,11 @@ pub fn init(folder: Option<&Path>) -> Option<WorkerGuard> {
         }
     });
     let (file_layer, guard) = match file {
-        Some((writer, guard)) => (Some(layer(writer, false, &spec)), Some(guard)),
+        Some((writer, guard)) => (Some(layer(writer, false, spec)), Some(guard)),
         None => (None, None),
     };
-    let xpc_service_name = std::env::var("XPC_SERVICE_NAME").ok();
-    let stderr = to_stderr(terminal, file_layer.is_some(), xpc_service_name.as_deref())
-        .then(|| layer(std::io::stderr, terminal, &spec));
+    let stderr = to_stderr(terminal, file_layer.is_some(), xpc_service_name)
+        .then(|| layer(std::io::stderr, terminal, spec));
     tracing_subscriber::registry()
         .with(stderr)
         .with(file_layer)

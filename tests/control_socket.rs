@@ -101,8 +101,7 @@ async fn running_out_of_descriptors_neither_spins_nor_floods_the_log() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_prlimit {
-        assert!(!in_ci(), "prlimit (util-linux) is needed in CI");
-        eprintln!("SKIPPED: prlimit (util-linux) is missing");
+        skip("prlimit (util-linux) is missing");
         return;
     }
     let root = tempfile::tempdir().unwrap();

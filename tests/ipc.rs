@@ -39,19 +39,25 @@ async fn the_cli_asks_the_running_instance() {
     assert_eq!(json["state"], "up_to_date");
     assert_eq!(json["pid"], daemon.child.id());
 
-    // Resync: LiteFS is checked again (a later last check), nothing new is published.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Resync: LiteFS is checked again (one more export), nothing new is published.
+    let exports = sim.sim.exports();
     let out = cli(root.path(), &["resync"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let checked = synced.last_check_at;
-    let after = daemon
-        .wait_for("a resync", WAIT, |s| s.last_check_at > checked)
-        .await;
+    let after = after_next_export(&sim.sim, exports, WAIT, || {
+        let out = cli(root.path(), &["status", "--json"]);
+        serde_json::from_slice(&out.stdout).ok()
+    })
+    .await;
+    assert!(after.last_check_at >= synced.last_check_at);
     assert_eq!(after.published_path, synced.published_path);
+    assert_eq!(
+        after.last_sync_at, synced.last_sync_at,
+        "nothing new to publish"
+    );
 
     // Reset needs a managed container; without one the instance resyncs and says so.
     let out = cli(root.path(), &["reset", "--yes"]);

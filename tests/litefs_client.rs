@@ -103,17 +103,55 @@ async fn an_export_that_drips_is_given_up() {
     assert_eq!(len, u64::from(pos.pages) * u64::from(pos.page_size));
 }
 
+/// What an endless server has sent, and whether the client has let go of its body.
+struct Endless {
+    url: String,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Endless {
+    /// The bytes sent once the client has closed the body (the server drops its stream
+    /// then); fails if the client keeps reading.
+    async fn sent_when_closed(&self) -> u64 {
+        use std::sync::atomic::Ordering;
+        let start = std::time::Instant::now();
+        while !self.closed.load(Ordering::SeqCst) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the client kept the endless body open ({} bytes sent)",
+                self.sent.load(Ordering::Relaxed)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.sent.load(Ordering::SeqCst)
+    }
+}
+
+/// Sets its flag when dropped: the server's body stream is dropped when the client
+/// closes the connection.
+struct SetOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// A server whose every answer is `status` with an endless body; counts what it sent.
-async fn endless_server(status: u16) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
-    use std::sync::atomic::{AtomicU64, Ordering};
+async fn endless_server(status: u16) -> Endless {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let sent = std::sync::Arc::new(AtomicU64::new(0));
-    let counter = sent.clone();
+    let closed = std::sync::Arc::new(AtomicBool::new(false));
+    let (counter, flag) = (sent.clone(), closed.clone());
     let app = axum::Router::new().fallback(move || {
         let counter = counter.clone();
+        let on_drop = SetOnDrop(flag.clone());
         async move {
             let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
             let stream = futures_util::stream::repeat_with(move || {
-                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                let _held = &on_drop;
+                counter.fetch_add(chunk.len() as u64, Ordering::SeqCst);
                 Ok::<_, std::io::Error>(chunk.clone())
             });
             (
@@ -125,35 +163,35 @@ async fn endless_server(status: u16) -> (String, std::sync::Arc<std::sync::atomi
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, sent)
+    Endless { url, sent, closed }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endless_error_and_info_bodies_are_not_read_whole() {
-    use std::sync::atomic::Ordering;
-    let (url, sent) = endless_server(500).await;
-    let client = Client::new(&url, "Domain.sqlite3", TIMEOUTS).unwrap();
+    let server = endless_server(500).await;
+    let client = Client::new(&server.url, "Domain.sqlite3", TIMEOUTS).unwrap();
     let err = client.export().await.err().expect("a 500 is an error");
     assert_eq!(err.kind().as_str(), "litefs_http_error", "{err}");
     assert!(err.to_string().contains("500"), "{err}");
     assert!(err.to_string().len() < 1024, "the message is short: {err}");
-    // Give a client that kept reading the time to pull gigabytes.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after_error = sent.load(Ordering::Relaxed);
+    // Everything the server ever sent before the client let go: a client that kept
+    // reading would never close it.
+    drop(client);
+    let after_error = server.sent_when_closed().await;
     assert!(
         after_error < 64 << 20,
         "{after_error} bytes of an error body were pulled"
     );
 
-    let (url, sent) = endless_server(200).await;
-    let client = Client::new(&url, "Domain.sqlite3", TIMEOUTS).unwrap();
+    let server = endless_server(200).await;
+    let client = Client::new(&server.url, "Domain.sqlite3", TIMEOUTS).unwrap();
     let err = client
         .info()
         .await
         .expect_err("an endless /info is an error");
     assert!(err.to_string().contains("/info"), "{err}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after_info = sent.load(Ordering::Relaxed);
+    drop(client);
+    let after_info = server.sent_when_closed().await;
     assert!(
         after_info < 64 << 20,
         "{after_info} bytes of /info were pulled"

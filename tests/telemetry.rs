@@ -460,17 +460,24 @@ async fn publish_each(sim: &SimServer, daemon: &mut Daemon, n: usize) {
     }
 }
 
-/// A "collector" that accepts connections and never answers.
-async fn black_hole() -> (String, tokio::task::JoinHandle<()>) {
+/// A "collector" that accepts connections and never answers; counts the connections.
+async fn black_hole() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
     let task = tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((conn, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             held.push(conn);
         }
     });
-    (base, task)
+    (base, accepted, task)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -511,15 +518,38 @@ async fn a_missing_collector_neither_slows_syncing_nor_goes_unnoticed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collector_that_never_answers_does_not_slow_syncing() {
     let root = tempfile::tempdir().unwrap();
-    let (silent, _hole) = black_hole().await;
+    let (silent, accepted, _hole) = black_hole().await;
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let mut config = DaemonConfig::new(root.path(), &sim.url);
-    config.env = otel_env(&silent);
-    config.extra = QUICK_HEARTBEAT.into();
+    // Only the spans go to the silent collector: every connection it gets is theirs.
+    let (nobody, _, _) = black_hole().await;
+    config.env = otel_env(&nobody);
+    config.env[1].1 = format!("{silent}/v1/traces");
     let mut daemon = Daemon::start(root.path(), &config);
     daemon.wait_synced_to(&sim.sim.position()).await;
+    // The first publish's span reaches the collector (and waits there for good).
+    let start = std::time::Instant::now();
+    while accepted.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(start.elapsed() < WAIT, "no span was sent to the collector");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
-    publish_each(&sim, &mut daemon, 8).await;
+    // The bound, counted rather than timed: three more versions are published while
+    // the first span's request is still unanswered and not even given up on (the
+    // exporter's request timeout, 5 s, would log "cannot deliver"). A sync that waited
+    // for its span would publish the next version only after that.
+    publish_each(&sim, &mut daemon, 3).await;
+    let log = daemon.log_text();
+    assert_eq!(
+        log.matches("cannot deliver trace spans").count(),
+        0,
+        "the publishes waited for the collector:\n{log}"
+    );
+    let status = daemon.status().unwrap();
+    assert_eq!(
+        (status.state, status.telemetry_dropped_spans),
+        (State::UpToDate, 0)
+    );
     daemon.stop();
 }
 

@@ -12,6 +12,7 @@ use crate::cli::{Cli, Cmd, EXIT_FAILURE, EXIT_NO_INSTANCE};
 use crate::config::token;
 use crate::config::{self, Config};
 use crate::control;
+use crate::host::environment::Environment;
 use crate::host::{app, demo, serve};
 use crate::ipc::{self, protocol::Request, protocol::Response, IpcError};
 use crate::litefs::checksum::checksum_file;
@@ -22,14 +23,16 @@ use crate::tray::{launch_agent, login_item};
 use crate::verify::check_layout;
 
 /// Runs the parsed command line; returns the exit code.
-pub fn run(cli: Cli) -> anyhow::Result<i32> {
+/// `env` is the process's environment, read once at start.
+pub fn run(cli: Cli, env: &Environment) -> anyhow::Result<i32> {
     let cli_flag = cli.config.is_some();
-    let (config_path, explicit) = config::config_path(cli.config.as_deref());
+    let (config_path, explicit) =
+        config::config_path(cli.config.as_deref(), env.config_file.as_deref(), &env.dirs);
     let load = || Config::load(&config_path, explicit);
     match cli.command {
         None | Some(Cmd::Run { .. }) => {
             let headless = matches!(cli.command, Some(Cmd::Run { headless: true }));
-            let sources = serve::Sources::from_process(config_path, explicit);
+            let sources = serve::Sources::new(config_path, explicit, env.clone());
             match app::run(sources, headless)? {
                 app::Outcome::Stopped => Ok(0),
                 app::Outcome::AlreadyRunning(socket) => {
@@ -41,33 +44,37 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
             }
         }
-        Some(Cmd::Status { json }) => status_command(&load()?, json),
-        Some(Cmd::Resync) => control(&load()?, Request::Resync),
+        Some(Cmd::Status { json }) => status_command(&load()?, env, json),
+        Some(Cmd::Resync) => control(&load()?, env, Request::Resync),
         Some(Cmd::Reset { yes }) => {
             if !yes && !confirm_reset()? {
                 eprintln!("Reset cancelled.");
                 return Ok(EXIT_FAILURE);
             }
-            control(&load()?, Request::Reset)
+            control(&load()?, env, Request::Reset)
         }
-        Some(Cmd::Quit) => control(&load()?, Request::Quit),
+        Some(Cmd::Quit) => control(&load()?, env, Request::Quit),
         Some(Cmd::Verify { file, expect }) => verify_command(&file, expect.as_deref()),
-        Some(Cmd::Config) => config_command(&config_path, cli_flag, &load()?),
+        Some(Cmd::Config) => config_command(&config_path, cli_flag, &load()?, env),
         Some(Cmd::Demo { dir, size_mb, port }) => {
-            let dir = dir.unwrap_or_else(|| config::app_dirs().data.join("demo"));
+            let dir = dir.unwrap_or_else(|| env.dirs.data.join("demo"));
             let runtime = app::runtime()?;
-            let demo = runtime.block_on(demo::prepare(&dir, size_mb, port))?;
+            let demo = runtime.block_on(demo::prepare(&dir, size_mb, port, env))?;
             let socket =
                 runtime.block_on(ipc::server::bind(&ipc::socket_path(&demo.status_file())))?;
-            app::run_core(runtime, false, move |app| demo.run(socket, app))?;
+            app::run_core(runtime, env, false, move |app| demo.run(socket, app))?;
             Ok(0)
         }
     }
 }
 
 /// Sends `request` to the running instance; `Err(code)` is the exit code to use.
-fn ask(config: &Config, request: Request) -> anyhow::Result<Result<Response, i32>> {
-    let socket = ipc::socket_path(&config.status_file());
+fn ask(
+    config: &Config,
+    env: &Environment,
+    request: Request,
+) -> anyhow::Result<Result<Response, i32>> {
+    let socket = ipc::socket_path(&config.status_file(&env.dirs));
     let answer = app::runtime()?.block_on(ipc::client::request(
         &socket,
         request,
@@ -80,7 +87,7 @@ fn ask(config: &Config, request: Request) -> anyhow::Result<Result<Response, i32
             eprintln!(
                 "No running instance: nothing answers at {}. {}",
                 path.display(),
-                how_to_start(started_here(token::home_dir().as_deref()))
+                how_to_start(started_here(env.home()))
             );
             Ok(Err(EXIT_NO_INSTANCE))
         }
@@ -88,8 +95,8 @@ fn ask(config: &Config, request: Request) -> anyhow::Result<Result<Response, i32
     }
 }
 
-fn control(config: &Config, request: Request) -> anyhow::Result<i32> {
-    Ok(match ask(config, request)? {
+fn control(config: &Config, env: &Environment, request: Request) -> anyhow::Result<i32> {
+    Ok(match ask(config, env, request)? {
         Ok(response) => {
             println!("{}", response.message.unwrap_or_else(|| "ok".into()));
             0
@@ -163,14 +170,14 @@ fn how_to_start(started: Started) -> String {
     }
 }
 
-fn status_command(config: &Config, json: bool) -> anyhow::Result<i32> {
-    let status = match ask(config, Request::Status)? {
+fn status_command(config: &Config, env: &Environment, json: bool) -> anyhow::Result<i32> {
+    let status = match ask(config, env, Request::Status)? {
         Ok(response) => response
             .status
             .context("the running instance sent no status")?,
         Err(code) => {
             // The last word of the instance that ran, if any, with its age.
-            if let Ok(last) = status::read_file(&config.status_file()) {
+            if let Ok(last) = status::read_file(&config.status_file(&env.dirs)) {
                 if json {
                     println!("{}", serde_json::to_string_pretty(&last)?);
                 } else {
@@ -230,7 +237,12 @@ fn verify_command(file: &Path, expect: Option<&str>) -> anyhow::Result<i32> {
     }
 }
 
-fn config_command(path: &Path, from_flag: bool, config: &Config) -> anyhow::Result<i32> {
+fn config_command(
+    path: &Path,
+    from_flag: bool,
+    config: &Config,
+    env: &Environment,
+) -> anyhow::Result<i32> {
     let raw = match std::fs::read_to_string(path) {
         Ok(text) => Some(
             // The message only: the error's display would quote the file (and a token in it).
@@ -240,7 +252,7 @@ fn config_command(path: &Path, from_flag: bool, config: &Config) -> anyhow::Resu
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => bail!("cannot read the config file {}: {e}", path.display()),
     };
-    let found = token::from_process(config);
+    let found = token::resolve(config, &env.token_places());
     for warning in &found.warnings {
         eprintln!("warning: {warning}");
     }
@@ -251,10 +263,11 @@ fn config_command(path: &Path, from_flag: bool, config: &Config) -> anyhow::Resu
             file: path,
             from_flag,
             raw: raw.as_ref(),
-            env: &config_report::env_snapshot(),
+            config_from_env: env.config_file.is_some(),
+            otlp: &env.otlp,
             token: &found,
-            provisioned: telemetry::provisioned(),
-            status_file: &config.status_file(),
+            provisioned: telemetry::provisioned(env.home()),
+            status_file: &config.status_file(&env.dirs),
         })
     );
     Ok(0)

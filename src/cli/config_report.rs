@@ -5,32 +5,11 @@
 //! token lookup, so it is tested without touching the process. The token is shown as
 //! `[redacted]` with its source, never its value.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::config::token::{Found, TOKEN_ENV};
+use crate::config::token::Found;
 use crate::config::{Config, CONFIG_ENV};
-use crate::telemetry::endpoint::{self, Provisioned, Signal, Sources};
-
-/// Environment variables that change the effective configuration.
-pub const ENV_VARS: [&str; 5] = [
-    CONFIG_ENV,
-    TOKEN_ENV,
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-    endpoint::BASE_VARIABLE,
-];
-
-/// The values of [`ENV_VARS`] that are set.
-pub type EnvSnapshot = BTreeMap<String, String>;
-
-/// The process's values of [`ENV_VARS`].
-pub fn env_snapshot() -> EnvSnapshot {
-    ENV_VARS
-        .iter()
-        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
-        .collect()
-}
+use crate::telemetry::endpoint::{self, Provisioned, Signal, Sources, Variables};
 
 /// Everything the report is made from.
 pub struct Inputs<'a> {
@@ -40,7 +19,10 @@ pub struct Inputs<'a> {
     pub from_flag: bool,
     /// The file's top-level table; `None` when there is no file.
     pub raw: Option<&'a toml::Table>,
-    pub env: &'a EnvSnapshot,
+    /// Whether `VORIPOS_DOMAIN_SYNC_CONFIG` named the file.
+    pub config_from_env: bool,
+    /// The OTLP endpoint variables that are set.
+    pub otlp: &'a Variables,
     pub token: &'a Found,
     /// The collector upstream in the POS app's user defaults (named as not used).
     pub provisioned: Provisioned,
@@ -52,7 +34,7 @@ pub struct Inputs<'a> {
 /// source as a comment.
 pub fn render(inputs: &Inputs<'_>) -> String {
     let file = inputs.file.display().to_string();
-    let located_by = match (inputs.from_flag, inputs.env.contains_key(CONFIG_ENV)) {
+    let located_by = match (inputs.from_flag, inputs.config_from_env) {
         (true, _) => "--config".to_string(),
         (false, true) => format!("environment {CONFIG_ENV}"),
         (false, false) => "the default location".to_string(),
@@ -112,10 +94,10 @@ fn unset_lines(section: &str, values: &toml::Table, inputs: &Inputs<'_>) -> Stri
         }
         "telemetry" if inputs.config.telemetry.enabled => {
             for (signal, what) in [(Signal::Traces, "spans"), (Signal::Metrics, "metrics")] {
-                let sources = Sources::from_lookup(
+                let sources = Sources::from_variables(
                     signal,
                     inputs.config.telemetry.otlp_endpoint.clone(),
-                    |name| inputs.env.get(name).cloned(),
+                    inputs.otlp,
                 );
                 out += &match endpoint::resolve(signal, sources) {
                     Ok(e) => line(&format!("# {what} go to {}", e.url), &e.origin.to_string()),
@@ -146,7 +128,8 @@ mod tests {
 
     struct Case {
         text: String,
-        env: EnvSnapshot,
+        config_from_env: bool,
+        otlp: Variables,
         token: Found,
         provisioned: Provisioned,
     }
@@ -155,7 +138,8 @@ mod tests {
         fn new(text: &str) -> Case {
             Case {
                 text: text.into(),
-                env: EnvSnapshot::new(),
+                config_from_env: false,
+                otlp: Variables::new(),
                 token: Found {
                     looked_in: vec!["environment LITEFS_CLOUD_TOKEN".into(), "/w/.env".into()],
                     ..Found::default()
@@ -173,7 +157,8 @@ mod tests {
                 file: &path,
                 from_flag: false,
                 raw: file_exists.then_some(&raw),
-                env: &self.env,
+                config_from_env: self.config_from_env,
+                otlp: &self.otlp,
                 token: &self.token,
                 provisioned: self.provisioned.clone(),
                 status_file: Path::new("/data/status.json"),
@@ -217,8 +202,7 @@ mod tests {
     #[test]
     fn no_file_means_every_value_is_the_default() {
         let mut case = Case::new("");
-        case.env
-            .insert(CONFIG_ENV.into(), "/etc/vds/config.toml".into());
+        case.config_from_env = true;
         let text = case.render(false);
         assert!(text.contains("chosen by environment VORIPOS_DOMAIN_SYNC_CONFIG; not found"));
         assert!(!text.contains("# /etc/vds/config.toml"), "{text}");
@@ -247,7 +231,7 @@ mod tests {
             line_of(&text, "# spans go to http://10.0.0.9:4318/v1/traces")
                 .ends_with("# [telemetry] otlp_endpoint")
         );
-        case.env.insert(
+        case.otlp.insert(
             "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
             "http://collector:4318".into(),
         );
@@ -256,7 +240,7 @@ mod tests {
             line_of(&text, "# spans go to http://collector:4318/v1/traces")
                 .ends_with("# OTEL_EXPORTER_OTLP_ENDPOINT")
         );
-        case.env.insert(
+        case.otlp.insert(
             "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT".into(),
             "http://m:1/metrics".into(),
         );

@@ -4,7 +4,7 @@
 //! The token is only handed to the container's environment; everything else sees
 //! where it came from, never its value.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::user_defaults::{self, UserDefaults, POS_DOMAIN};
 use crate::config::{Config, Secret};
@@ -48,14 +48,6 @@ impl std::fmt::Debug for Places<'_> {
             .field("work_dir", &self.work_dir)
             .field("home", &self.home)
             .finish()
-    }
-}
-
-/// Registers the environment's token with [`secrets`] at startup, so it is scrubbed from
-/// every message even before (or without) a lookup that picks it.
-pub fn register_environment() {
-    if let Ok(token) = std::env::var(TOKEN_ENV) {
-        secrets::register(&token);
     }
 }
 
@@ -105,25 +97,6 @@ pub fn resolve(config: &Config, places: &Places<'_>) -> Found {
     found
 }
 
-/// [`resolve`] with the process's environment, working folder and home folder.
-pub fn from_process(config: &Config) -> Found {
-    let work_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let home = home_dir();
-    resolve(
-        config,
-        &Places {
-            env: std::env::var(TOKEN_ENV).ok(),
-            work_dir: &work_dir,
-            home: home.as_deref(),
-        },
-    )
-}
-
-/// The user's home folder, if there is one.
-pub fn home_dir() -> Option<PathBuf> {
-    directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())
-}
-
 /// `LITEFS_CLOUD_TOKEN` from a `.env` file, parsed without touching the environment. A
 /// line that cannot be parsed is reported without its content (it may hold the token).
 fn read_dotenv(path: &Path, warnings: &mut Vec<String>) -> Option<String> {
@@ -167,6 +140,7 @@ fn read_defaults(home: &Path, warnings: &mut Vec<String>) -> Option<String> {
 mod tests {
     use super::*;
     use plist::Value;
+    use std::path::PathBuf;
 
     fn config(text: &str) -> Config {
         Config::parse(text, Path::new("c.toml")).unwrap()
@@ -248,8 +222,6 @@ mod tests {
         assert_eq!(found.token.unwrap().expose(), "quoted value");
         assert!(found.source.unwrap().ends_with(".env"));
         assert!(found.warnings.is_empty(), "{:?}", found.warnings);
-        // The process environment is not touched.
-        assert!(std::env::var("OTHER").is_err());
     }
 
     #[test]

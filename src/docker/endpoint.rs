@@ -22,26 +22,12 @@ pub struct Candidate {
     pub source: String,
 }
 
-/// What the discovery reads from the environment.
+/// What the discovery reads from the environment (see `host::environment`).
 #[derive(Clone, Debug, Default)]
 pub struct Env {
     pub docker_host: Option<String>,
     pub docker_context: Option<String>,
     pub home: PathBuf,
-}
-
-impl Env {
-    /// The process's environment.
-    pub fn from_process() -> Self {
-        let var = |k| std::env::var(k).ok().filter(|v: &String| !v.is_empty());
-        Env {
-            docker_host: var("DOCKER_HOST"),
-            docker_context: var("DOCKER_CONTEXT"),
-            home: directories::BaseDirs::new()
-                .map(|b| b.home_dir().to_path_buf())
-                .unwrap_or_default(),
-        }
-    }
 }
 
 /// Where to look, in order. An explicit choice (`DOCKER_HOST`, or a docker context

@@ -60,45 +60,13 @@ enum Next {
 }
 
 impl Supervisor {
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut backoff = Backoff::new(Duration::from_secs(1), self.max_backoff);
-        let mut sync: Option<mpsc::Sender<Command>> = None;
-        let mut queued = Queued::default();
-        let mut reset = false;
-        loop {
-            let next = match self
-                .round(&mut reset, &mut sync, &mut commands, &mut queued)
-                .await
-            {
-                Ok(next) => {
-                    backoff.reset();
-                    next
-                }
-                Err(Failure::Quit) => Next::Quit,
-                Err(Failure::Reset) => Next::Reset,
-                Err(Failure::Retry) => {
-                    let delay = backoff.next_delay();
-                    self.board.apply(Event::RetryIn(delay));
-                    match while_starting(tokio::time::sleep(delay), &mut commands, &mut queued)
-                        .await
-                    {
-                        Err(Failure::Quit) => Next::Quit,
-                        Err(Failure::Reset) => Next::Reset,
-                        _ => Next::Reconcile,
-                    }
-                }
-            };
-            // A reset stays asked for until a round has carried it out (Docker may be
-            // down when it is asked).
-            reset |= matches!(next, Next::Reset);
-            if matches!(next, Next::Quit) {
-                if let Some(sync) = &sync {
-                    let _ = sync.send(Command::Quit).await;
-                    sync.closed().await;
-                }
-                return;
-            }
-        }
+    pub async fn run(self, commands: mpsc::Receiver<Command>) {
+        let max_backoff = self.max_backoff;
+        let rounds = Live {
+            supervisor: self,
+            sync: None,
+        };
+        run_rounds(rounds, commands, max_backoff).await;
     }
 
     /// One pass: connect, reconcile, wait for LiteFS, then watch until something happens.
@@ -234,20 +202,20 @@ impl Supervisor {
         let Ok(client) = Client::new(&self.spec.litefs_url(), &self.database, timeouts) else {
             return Startup::TimedOut;
         };
-        let deadline = tokio::time::Instant::now() + LITEFS_STARTUP;
-        while tokio::time::Instant::now() < deadline {
-            if client.info().await.is_ok() {
-                return Startup::Answered;
-            }
-            // An engine error is not a verdict on the container: keep waiting.
-            if let Ok(found) = engine::inspect(docker, &self.spec).await {
-                if !found.is_some_and(|f| f.running) {
-                    return Startup::ContainerDown;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        Startup::TimedOut
+        let client = &client;
+        let spec = &self.spec;
+        await_litefs(
+            LITEFS_STARTUP,
+            || async move { client.info().await.is_ok() },
+            // An engine error is not a verdict on the container: `None`, keep waiting.
+            || async move {
+                engine::inspect(docker, spec)
+                    .await
+                    .ok()
+                    .map(|found| found.is_some_and(|f| f.running))
+            },
+        )
+        .await
     }
 
     /// Waits for a reason to reconcile: our container died or vanished, Docker went
@@ -344,6 +312,123 @@ impl Supervisor {
     }
 }
 
+/// The rounds as the reconcile loop sees them: the seam its timing (the backoff while
+/// Docker is down, going round at once after the container died) is tested through.
+trait Rounds {
+    /// One pass; `reset` asks that the container and its data be removed first, and is
+    /// cleared once a pass has done it.
+    async fn round(
+        &mut self,
+        reset: &mut bool,
+        commands: &mut mpsc::Receiver<Command>,
+        queued: &mut Queued,
+    ) -> Result<Next, Failure>;
+
+    /// Stops what the rounds started (the sync), after `Quit`.
+    async fn stop(&mut self);
+
+    /// A failed pass is retried in `delay` (shown in the status).
+    fn retrying(&mut self, _delay: Duration) {}
+}
+
+/// The supervisor's rounds against the real engine, and the sync they started.
+struct Live {
+    supervisor: Supervisor,
+    sync: Option<mpsc::Sender<Command>>,
+}
+
+impl Rounds for Live {
+    async fn round(
+        &mut self,
+        reset: &mut bool,
+        commands: &mut mpsc::Receiver<Command>,
+        queued: &mut Queued,
+    ) -> Result<Next, Failure> {
+        self.supervisor
+            .round(reset, &mut self.sync, commands, queued)
+            .await
+    }
+
+    async fn stop(&mut self) {
+        if let Some(sync) = &self.sync {
+            let _ = sync.send(Command::Quit).await;
+            sync.closed().await;
+        }
+    }
+
+    fn retrying(&mut self, delay: Duration) {
+        self.supervisor.board.apply(Event::RetryIn(delay));
+    }
+}
+
+/// The reconcile loop: round after round until `Quit`. A round that ended well (even
+/// one that saw the container die) is followed at once and forgets past failures; one
+/// that failed (Docker down, a failed start) is followed after a capped, jittered
+/// backoff (1 s doubling up to `max_backoff`) that still answers commands.
+async fn run_rounds(
+    mut rounds: impl Rounds,
+    mut commands: mpsc::Receiver<Command>,
+    max_backoff: Duration,
+) {
+    let mut backoff = Backoff::new(Duration::from_secs(1), max_backoff);
+    let mut queued = Queued::default();
+    let mut reset = false;
+    loop {
+        let next = match rounds.round(&mut reset, &mut commands, &mut queued).await {
+            Ok(next) => {
+                backoff.reset();
+                next
+            }
+            Err(Failure::Quit) => Next::Quit,
+            Err(Failure::Reset) => Next::Reset,
+            Err(Failure::Retry) => {
+                let delay = backoff.next_delay();
+                rounds.retrying(delay);
+                match while_starting(tokio::time::sleep(delay), &mut commands, &mut queued).await {
+                    Err(Failure::Quit) => Next::Quit,
+                    Err(Failure::Reset) => Next::Reset,
+                    _ => Next::Reconcile,
+                }
+            }
+        };
+        // A reset stays asked for until a round has carried it out (Docker may be
+        // down when it is asked).
+        reset |= matches!(next, Next::Reset);
+        if matches!(next, Next::Quit) {
+            rounds.stop().await;
+            return;
+        }
+    }
+}
+
+/// How often LiteFS is asked while it starts.
+const STARTUP_POLL: Duration = Duration::from_millis(250);
+
+/// Waits up to `limit` for `answers` (LiteFS's `/info`), asking every [`STARTUP_POLL`],
+/// and looks at the container between asks (`running`; `None` when the engine could not
+/// say): a container that is not running ends the wait at once.
+async fn await_litefs<A, R>(
+    limit: Duration,
+    mut answers: impl FnMut() -> A,
+    mut running: impl FnMut() -> R,
+) -> Startup
+where
+    A: std::future::Future<Output = bool>,
+    R: std::future::Future<Output = Option<bool>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if answers().await {
+            return Startup::Answered;
+        }
+        if running().await == Some(false) {
+            return Startup::ContainerDown;
+        }
+        tokio::time::sleep(STARTUP_POLL).await;
+    }
+    Startup::TimedOut
+}
+
 /// Reads LiteFS's position from `/litefs/<db>-pos` inside the container.
 pub async fn read_position(
     docker: &Docker,
@@ -430,6 +515,225 @@ async fn while_starting<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
+    use tokio::time::Instant;
+
+    /// Rounds that end as scripted; each records when it began and whether a reset was
+    /// asked of it (a round that ends well has carried the reset out).
+    struct Scripted {
+        script: VecDeque<Result<Next, Failure>>,
+        calls: Vec<(Instant, bool)>,
+        stopped: bool,
+    }
+
+    impl Scripted {
+        fn new(script: impl IntoIterator<Item = Result<Next, Failure>>) -> Scripted {
+            Scripted {
+                script: script.into_iter().collect(),
+                calls: Vec::new(),
+                stopped: false,
+            }
+        }
+    }
+
+    impl Rounds for &mut Scripted {
+        async fn round(
+            &mut self,
+            reset: &mut bool,
+            commands: &mut mpsc::Receiver<Command>,
+            queued: &mut Queued,
+        ) -> Result<Next, Failure> {
+            self.calls.push((Instant::now(), *reset));
+            match self.script.pop_front() {
+                Some(Ok(next)) => {
+                    *reset = false;
+                    Ok(next)
+                }
+                Some(Err(failure)) => Err(failure),
+                // The script is over: wait for a command, as a round watching does.
+                None => while_starting(std::future::pending::<()>(), commands, queued)
+                    .await
+                    .map(|()| Next::Quit),
+            }
+        }
+
+        async fn stop(&mut self) {
+            self.stopped = true;
+        }
+    }
+
+    /// The pauses between the rounds' starts.
+    fn gaps(calls: &[(Instant, bool)]) -> Vec<Duration> {
+        calls.windows(2).map(|w| w[1].0 - w[0].0).collect()
+    }
+
+    /// Whether `gap` is a backoff pause whose ceiling was `ceiling` (jitter: half to all
+    /// of it; the timer rounds up to the millisecond).
+    fn paused(gap: Duration, ceiling: Duration) -> bool {
+        gap >= ceiling / 2 && gap <= ceiling + Duration::from_millis(1)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn while_docker_is_down_the_pauses_double_up_to_the_cap() {
+        let (tx, rx) = mpsc::channel(4);
+        let mut rounds = Scripted::new((0..8).map(|_| Err(Failure::Retry)));
+        let run = tokio::spawn(async move {
+            run_rounds(&mut rounds, rx, Duration::from_secs(10)).await;
+            rounds
+        });
+        // Nine rounds: eight failures, then one that waits for commands.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        tx.send(Command::Quit).await.unwrap();
+        let rounds = run.await.unwrap();
+        assert!(rounds.stopped);
+        let gaps = gaps(&rounds.calls);
+        assert_eq!(gaps.len(), 8, "{gaps:?}");
+        let ceilings = [1, 2, 4, 8, 10, 10, 10, 10].map(Duration::from_secs);
+        for (gap, ceiling) in gaps.iter().zip(ceilings) {
+            assert!(
+                paused(*gap, ceiling),
+                "{gap:?} for a ceiling of {ceiling:?}: {gaps:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_container_that_died_is_restarted_at_once_and_failures_are_forgotten() {
+        let (tx, rx) = mpsc::channel(4);
+        let mut rounds = Scripted::new([
+            Err(Failure::Retry),
+            Err(Failure::Retry),
+            Err(Failure::Retry),
+            // LiteFS answered and the sync ran; then the container died.
+            Ok(Next::Reconcile),
+            // It did not come back at the first try.
+            Err(Failure::Retry),
+        ]);
+        let run = tokio::spawn(async move {
+            run_rounds(&mut rounds, rx, Duration::from_secs(60)).await;
+            rounds
+        });
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        tx.send(Command::Quit).await.unwrap();
+        let rounds = run.await.unwrap();
+        let gaps = gaps(&rounds.calls);
+        assert_eq!(gaps.len(), 5, "{gaps:?}");
+        assert!(paused(gaps[2], Duration::from_secs(4)), "{gaps:?}");
+        assert_eq!(
+            gaps[3],
+            Duration::ZERO,
+            "after a death the next round is at once"
+        );
+        assert!(
+            paused(gaps[4], Duration::from_secs(1)),
+            "the backoff starts again from 1 s: {gaps:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quit_ends_a_backoff_pause_at_once_and_stops_the_sync() {
+        let (tx, rx) = mpsc::channel(4);
+        let mut rounds = Scripted::new((0..6).map(|_| Err(Failure::Retry)));
+        let run = tokio::spawn(async move {
+            run_rounds(&mut rounds, rx, Duration::from_secs(60)).await;
+            rounds
+        });
+        // Past the 1, 2 and 4 s pauses, inside the fourth (4–8 s after 7 s at most).
+        tokio::time::sleep(Duration::from_millis(7_100)).await;
+        let asked = Instant::now();
+        tx.send(Command::Quit).await.unwrap();
+        let rounds = run.await.unwrap();
+        assert_eq!(Instant::now(), asked, "Quit waited for the pause");
+        assert!(rounds.stopped);
+        assert_eq!(rounds.calls.len(), 4, "{:?}", gaps(&rounds.calls));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reset_asked_while_docker_is_down_is_carried_out_when_it_is_back() {
+        let (tx, rx) = mpsc::channel(4);
+        let mut rounds = Scripted::new([
+            Err(Failure::Retry),
+            Err(Failure::Retry),
+            Ok(Next::Reconcile),
+            Ok(Next::Reconcile),
+        ]);
+        let run = tokio::spawn(async move {
+            run_rounds(&mut rounds, rx, Duration::from_secs(60)).await;
+            rounds
+        });
+        // During the first pause (0.5–1 s).
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        tx.send(Command::Reset).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        tx.send(Command::Quit).await.unwrap();
+        let rounds = run.await.unwrap();
+        let resets: Vec<bool> = rounds.calls.iter().map(|c| c.1).collect();
+        // The reset cut the pause short; the next round (Docker still down) keeps it
+        // asked; the first round that gets through does it, once.
+        assert_eq!(
+            resets,
+            [false, true, true, false, false],
+            "{:?}",
+            rounds.calls
+        );
+        assert_eq!(
+            rounds.calls[1].0 - rounds.calls[0].0,
+            Duration::from_millis(400)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn litefs_that_answers_ends_the_wait_at_its_first_answer() {
+        let asked = std::cell::Cell::new(0);
+        let start = Instant::now();
+        let got = await_litefs(
+            LITEFS_STARTUP,
+            || {
+                asked.set(asked.get() + 1);
+                std::future::ready(asked.get() == 5)
+            },
+            || std::future::ready(Some(true)),
+        )
+        .await;
+        assert_eq!(got, Startup::Answered);
+        assert_eq!(start.elapsed(), STARTUP_POLL * 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn litefs_that_never_answers_times_out_after_the_start_up_limit() {
+        let start = Instant::now();
+        let got = await_litefs(
+            LITEFS_STARTUP,
+            || std::future::ready(false),
+            // An engine that cannot say is no reason to stop waiting.
+            || std::future::ready(None),
+        )
+        .await;
+        assert_eq!(got, Startup::TimedOut);
+        let waited = start.elapsed();
+        assert!(
+            waited >= LITEFS_STARTUP && waited < LITEFS_STARTUP + STARTUP_POLL,
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_container_that_stops_while_starting_ends_the_wait_at_once() {
+        let looked = std::cell::Cell::new(0);
+        let start = Instant::now();
+        let got = await_litefs(
+            LITEFS_STARTUP,
+            || std::future::ready(false),
+            || {
+                looked.set(looked.get() + 1);
+                // Running for the first three looks, then stopped.
+                std::future::ready(Some(looked.get() <= 3))
+            },
+        )
+        .await;
+        assert_eq!(got, Startup::ContainerDown);
+        assert_eq!(start.elapsed(), STARTUP_POLL * 3);
+    }
 
     #[test]
     fn a_kill_signal_is_not_the_end_of_the_container_but_die_is() {

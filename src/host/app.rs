@@ -10,7 +10,7 @@ use anyhow::Context;
 use tao::event_loop::EventLoopProxy;
 use tokio::runtime::Runtime;
 
-use crate::config::token;
+use crate::host::environment::Environment;
 use crate::host::serve::{self, Sources};
 use crate::ipc::IpcError;
 use crate::logs;
@@ -38,7 +38,8 @@ pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
         Err(IpcError::AlreadyRunning(path)) => return Ok(Outcome::AlreadyRunning(path)),
         Err(e) => return Err(e.into()),
     };
-    run_core(runtime, headless, move |app| {
+    let env = sources.env.clone();
+    run_core(runtime, &env, headless, move |app| {
         serve::serve(sources, loaded, socket, app)
     })?;
     Ok(Outcome::Stopped)
@@ -54,13 +55,18 @@ pub fn runtime() -> anyhow::Result<Runtime> {
 
 /// Runs `core` (handed the app's end of the UI link) on `runtime` until it returns: in
 /// another thread with the tray on this one, or alone on this thread when `headless` was
-/// asked for or there is no usable display.
-pub fn run_core<F, Fut>(runtime: Runtime, headless: bool, core: F) -> anyhow::Result<()>
+/// asked for or `env` has no usable display.
+pub fn run_core<F, Fut>(
+    runtime: Runtime,
+    env: &Environment,
+    headless: bool,
+    core: F,
+) -> anyhow::Result<()>
 where
     F: FnOnce(AppLink) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let mut mode = display::decide(headless, |name| std::env::var_os(name));
+    let mut mode = display::decide(headless, &env.displays);
     if mode == display::Mode::Tray && !display::toolkit_ready() {
         mode = display::Mode::Headless("the display does not answer");
     }
@@ -99,9 +105,9 @@ where
         })
         .context("cannot start the core thread")?;
     let places = tray::Places {
-        log_dir: logs::dir(),
-        home: token::home_dir(),
-        exe: std::env::current_exe().ok(),
+        log_dir: logs::dir(&env.dirs),
+        home: env.dirs.home.clone(),
+        exe: env.exe.clone(),
     };
     tray::run(event_loop, ui, places);
     match thread.join() {

@@ -13,9 +13,10 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::control::Command;
-use crate::docker::endpoint::{self, Env};
+use crate::docker::endpoint;
 use crate::docker::spec::{ContainerSpec, DATA_DIR, LITEFS_PORT};
 use crate::docker::{engine, image};
+use crate::host::environment::Environment;
 use crate::host::serve;
 use crate::host::sync_core::{self, Source};
 use crate::ipc::server;
@@ -27,12 +28,16 @@ pub const IMAGE: &str = "voripos-domain-sync/litefs-sim:demo";
 /// The demo container's name.
 pub const CONTAINER: &str = "voripos-domain-sync-demo";
 
-/// Where the static litefs-sim binary is built (see the README's first command).
-pub fn static_sim_binary() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os("LITEFS_SIM_BINARY") {
-        return Ok(PathBuf::from(path));
+/// Where the static litefs-sim binary is: `LITEFS_SIM_BINARY`, else where it is built
+/// (see the README's first command) beside this program's target folder.
+pub fn static_sim_binary(env: &Environment) -> anyhow::Result<PathBuf> {
+    if let Some(path) = &env.litefs_sim_binary {
+        return Ok(path.clone());
     }
-    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    let exe = env
+        .exe
+        .as_deref()
+        .context("cannot find this program's path")?;
     let target = exe
         .parent()
         .and_then(Path::parent)
@@ -51,6 +56,7 @@ pub fn static_sim_binary() -> anyhow::Result<PathBuf> {
 /// The demo, ready to run: its image built, its configuration written.
 pub struct Demo {
     docker: bollard::Docker,
+    env: Environment,
     config: Config,
     config_file: PathBuf,
     spec: ContainerSpec,
@@ -58,10 +64,14 @@ pub struct Demo {
 }
 
 /// Builds the litefs-sim image and the demo's configuration in `dir`.
-pub async fn prepare(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<Demo> {
-    let binary = static_sim_binary()?;
-    let candidates =
-        endpoint::candidates(&Env::from_process(), |p| std::fs::read_to_string(p).ok());
+pub async fn prepare(
+    dir: &Path,
+    size_mb: u64,
+    port: u16,
+    env: &Environment,
+) -> anyhow::Result<Demo> {
+    let binary = static_sim_binary(env)?;
+    let candidates = endpoint::candidates(&env.docker, |p| std::fs::read_to_string(p).ok());
     let docker = endpoint::connect(&candidates).await?.docker;
     println!(
         "Building the litefs-sim image {IMAGE} from {}…",
@@ -94,6 +104,7 @@ pub async fn prepare(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<Demo
     let spec = ContainerSpec::new(&config, None);
     Ok(Demo {
         docker,
+        env: env.clone(),
         config,
         config_file,
         spec,
@@ -104,7 +115,7 @@ pub async fn prepare(dir: &Path, size_mb: u64, port: u16) -> anyhow::Result<Demo
 impl Demo {
     /// The demo's status file (its control socket is beside it).
     pub fn status_file(&self) -> PathBuf {
-        self.config.status_file()
+        self.config.status_file(&self.env.dirs)
     }
 
     /// Runs the demo until SIGINT/SIGTERM or *Quit* (from the menu, or `voripos-domain-sync
@@ -114,7 +125,11 @@ impl Demo {
     pub async fn run(self, socket: server::Bound, app: AppLink) -> anyhow::Result<()> {
         let shutdown = sync_core::shutdown_signal()?;
         tokio::pin!(shutdown);
-        let core = sync_core::start_with(&self.config, Source::Container(self.spec.clone()))?;
+        let core = sync_core::start_with(
+            &self.config,
+            Source::Container(self.spec.clone()),
+            &self.env,
+        )?;
         println!(
             "Container {CONTAINER}: LiteFS API on {}; publishing into {}\n\
              Ask it with `voripos-domain-sync status --config {}` (or resync, quit).\n\

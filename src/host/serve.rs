@@ -18,10 +18,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
-use crate::config::token::{self, Found, Places, DOTENV_FILE};
+use crate::config::token::{self, Found, DOTENV_FILE};
 use crate::config::user_defaults::{self, POS_DOMAIN};
-use crate::config::{Config, Notifications, Secret};
+use crate::config::{AppDirs, Config, Notifications, Secret};
 use crate::control::Command;
+use crate::host::environment::Environment;
 use crate::host::sync_core::{self, Core};
 use crate::ipc::{
     self,
@@ -43,29 +44,29 @@ pub struct Sources {
     pub config_path: PathBuf,
     /// Named by `--config` or the environment: then a missing file is an error.
     pub explicit: bool,
-    /// The working folder (its `.env`).
-    pub work_dir: PathBuf,
-    pub home: Option<PathBuf>,
-    /// `LITEFS_CLOUD_TOKEN` (the environment does not change while running).
-    pub env_token: Option<Secret>,
+    /// The process's environment (it does not change while running): the working folder
+    /// (its `.env`), the home (the VoriPOS preferences), `LITEFS_CLOUD_TOKEN`.
+    pub env: Environment,
 }
 
 impl Sources {
-    /// The process's sources.
-    pub fn from_process(config_path: PathBuf, explicit: bool) -> Sources {
+    /// The config file at `config_path` (`explicit`: named by `--config` or the
+    /// environment) with the rest of `env`.
+    pub fn new(config_path: PathBuf, explicit: bool, env: Environment) -> Sources {
         Sources {
             config_path,
             explicit,
-            work_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            home: token::home_dir(),
-            env_token: std::env::var(token::TOKEN_ENV).ok().map(Secret::new),
+            env,
         }
     }
 
     /// The files whose changes matter.
     pub fn watched_files(&self) -> Vec<PathBuf> {
-        let mut files = vec![self.config_path.clone(), self.work_dir.join(DOTENV_FILE)];
-        if let Some(home) = &self.home {
+        let mut files = vec![
+            self.config_path.clone(),
+            self.env.work_dir.join(DOTENV_FILE),
+        ];
+        if let Some(home) = self.env.home() {
             files.extend(user_defaults::candidates(home, POS_DOMAIN));
         }
         files
@@ -77,14 +78,7 @@ impl Sources {
             Ok(c) => c,
             Err(e) => return Loaded::Invalid(e.to_string()),
         };
-        let found = token::resolve(
-            &config,
-            &Places {
-                env: self.env_token.as_ref().map(|t| t.expose().to_string()),
-                work_dir: &self.work_dir,
-                home: self.home.as_deref(),
-            },
-        );
+        let found = token::resolve(&config, &self.env.token_places());
         Loaded::Ready {
             config: Box::new(config),
             found,
@@ -113,10 +107,10 @@ impl Loaded {
     }
 
     /// The status file (the default one when the config cannot be read).
-    pub fn status_file(&self) -> PathBuf {
+    pub fn status_file(&self, dirs: &AppDirs) -> PathBuf {
         match self {
-            Loaded::Ready { config, .. } => config.status_file(),
-            Loaded::Invalid(_) => Config::default().status_file(),
+            Loaded::Ready { config, .. } => config.status_file(dirs),
+            Loaded::Invalid(_) => Config::default().status_file(dirs),
         }
     }
 }
@@ -176,13 +170,14 @@ pub struct Started {
 /// that cannot start, gives an idle core showing the error instead of an exit. A core
 /// that could not start says it is retried in `retry_in`; a configuration that cannot be
 /// used waits for the file to change.
-pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
+pub fn start(loaded: &Loaded, env: &Environment, retry_in: Duration) -> Started {
     let (config, found) = match loaded {
         Loaded::Ready { config, found } => (config, found),
         Loaded::Invalid(message) => {
             tracing::error!("{message}; waiting for the file to be fixed");
             let core = sync_core::idle(
                 &Config::default(),
+                env,
                 Event::ConfigInvalid {
                     message: message.clone(),
                 },
@@ -193,12 +188,12 @@ pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
             };
         }
     };
-    match sync_core::start_resolved(config, found.clone()) {
+    match sync_core::start_resolved(config, found.clone(), env) {
         Ok(core) => {
             tracing::info!(
                 litefs = %sync_core::litefs_url(config),
                 database = %config.litefs.database,
-                dir = %config.publish_dir().display(),
+                dir = %config.publish_dir(&env.dirs).display(),
                 status_file = %core.status_file.display(),
                 "sync core started"
             );
@@ -211,7 +206,7 @@ pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
             let message = format!("{e:#}");
             tracing::error!(retry_in = ?retry_in, "cannot start: {message}");
             Started {
-                core: sync_core::idle(config, Event::StartFailed { message, retry_in }),
+                core: sync_core::idle(config, env, Event::StartFailed { message, retry_in }),
                 failed: true,
             }
         }
@@ -223,7 +218,7 @@ pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
 /// another instance answers.
 pub async fn claim(sources: &Sources) -> Result<(Loaded, server::Bound), IpcError> {
     let loaded = sources.load();
-    let socket = server::bind(&ipc::socket_path(&loaded.status_file())).await?;
+    let socket = server::bind(&ipc::socket_path(&loaded.status_file(&sources.env.dirs))).await?;
     Ok((loaded, socket))
 }
 
@@ -252,7 +247,7 @@ pub async fn serve(
     notifications.send_replace(loaded.notifications());
     let mut retry = Backoff::new(START_RETRY, START_RETRY_MAX);
     let mut retry_at = None;
-    let mut core = begin(&loaded, &mut retry, &mut retry_at);
+    let mut core = begin(&loaded, &sources.env, &mut retry, &mut retry_at);
     let mut core_status = core.status.clone();
     ui_status.send_replace(core_status.borrow_and_update().clone());
     loop {
@@ -262,7 +257,7 @@ pub async fn serve(
                 tracing::info!("trying to start the sync core again");
                 let loaded = sources.load();
                 stop(core).await;
-                core = begin(&loaded, &mut retry, &mut retry_at);
+                core = begin(&loaded, &sources.env, &mut retry, &mut retry_at);
                 core_status = core.status.clone();
                 ui_status.send_replace(core_status.borrow_and_update().clone());
                 current = loaded.snapshot();
@@ -296,7 +291,7 @@ pub async fn serve(
                 tracing::info!("the configuration or the token changed; restarting the core");
                 stop(core).await;
                 retry.reset();
-                core = begin(&loaded, &mut retry, &mut retry_at);
+                core = begin(&loaded, &sources.env, &mut retry, &mut retry_at);
                 core_status = core.status.clone();
                 ui_status.send_replace(core_status.borrow_and_update().clone());
                 current = next;
@@ -345,9 +340,14 @@ pub fn say_stopped(status_file: &Path) {
 
 /// Starts a core for `loaded`; when it cannot start, schedules the next try in
 /// `retry_at` with capped backoff, otherwise clears it.
-fn begin(loaded: &Loaded, retry: &mut Backoff, retry_at: &mut Option<Instant>) -> Core {
+fn begin(
+    loaded: &Loaded,
+    env: &Environment,
+    retry: &mut Backoff,
+    retry_at: &mut Option<Instant>,
+) -> Core {
     let delay = retry.next_delay();
-    let started = start(loaded, delay);
+    let started = start(loaded, env, delay);
     *retry_at = started.failed.then(|| Instant::now() + delay);
     if !started.failed {
         retry.reset();
@@ -451,13 +451,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("config.toml");
         std::fs::write(&config_path, "[publish]\nkeep = \"many\"\n").unwrap();
-        let sources = Sources {
-            config_path: config_path.clone(),
-            explicit: true,
-            work_dir: dir.path().to_path_buf(),
-            home: Some(dir.path().join("home")),
-            env_token: None,
-        };
+        let sources = Sources::new(config_path.clone(), true, Environment::isolated(dir.path()));
         match sources.load() {
             Loaded::Invalid(message) => {
                 assert!(message.contains("config.toml") && message.contains("line 2"));

@@ -17,9 +17,9 @@ use crate::cloud::poller::poll;
 use crate::config::token;
 use crate::config::{Config, SourceKind};
 use crate::control::Command;
-use crate::docker::endpoint::Env;
 use crate::docker::spec::ContainerSpec;
 use crate::docker::supervisor::{position_probe, DockerSlot, Supervisor};
+use crate::host::environment::Environment;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::Probe;
 use crate::publish::Publisher;
@@ -71,17 +71,21 @@ pub fn litefs_url(config: &Config) -> String {
 
 /// Starts the core as the configuration says: a managed container (which needs the
 /// LiteFS Cloud token; without one the status is `not_configured`) or `litefs.url`.
-pub fn start(config: &Config) -> anyhow::Result<Core> {
-    start_resolved(config, token::from_process(config))
+pub fn start(config: &Config, env: &Environment) -> anyhow::Result<Core> {
+    start_resolved(config, token::resolve(config, &env.token_places()), env)
 }
 
 /// [`start`] with the token already looked up.
-pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Core> {
+pub fn start_resolved(
+    config: &Config,
+    found: token::Found,
+    env: &Environment,
+) -> anyhow::Result<Core> {
     if config.source.kind == SourceKind::Cloud {
-        return start_cloud(config, found);
+        return start_cloud(config, found, env);
     }
     if !config.container.manage {
-        return start_with(config, Source::Url);
+        return start_with(config, Source::Url, env);
     }
     for warning in &found.warnings {
         tracing::warn!("{warning}");
@@ -95,6 +99,7 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
             start_with(
                 config,
                 Source::Container(ContainerSpec::new(config, Some(&token))),
+                env,
             )
         }
         None => {
@@ -103,20 +108,20 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
                 found.looked_in.join(", ")
             );
             tracing::warn!("{message}");
-            Ok(idle(config, Event::NotConfigured { message }))
+            Ok(idle(config, env, Event::NotConfigured { message }))
         }
     }
 }
 
 /// Starts the core on the LiteFS Cloud backup API: it needs the token and the service's
 /// URL; without either the status is `not_configured`, in plain words.
-fn start_cloud(config: &Config, found: token::Found) -> anyhow::Result<Core> {
+fn start_cloud(config: &Config, found: token::Found, env: &Environment) -> anyhow::Result<Core> {
     for warning in &found.warnings {
         tracing::warn!("{warning}");
     }
     let not_configured = |message: String| {
         tracing::warn!("{message}");
-        Ok(idle(config, Event::NotConfigured { message }))
+        Ok(idle(config, env, Event::NotConfigured { message }))
     };
     let Some(url) = config.cloud_url() else {
         return not_configured(
@@ -144,19 +149,19 @@ fn start_cloud(config: &Config, found: token::Found) -> anyhow::Result<Core> {
             stall: config.sync.stall_timeout,
         },
     )?;
-    start_with(config, Source::Cloud(client))
+    start_with(config, Source::Cloud(client), env)
 }
 
 /// A core that does not sync: it shows the status `event` makes in `config`'s status
 /// file, sends its heartbeat, and waits for `Command::Quit` (no token yet, an unusable
 /// configuration).
-pub fn idle(config: &Config, event: Event) -> Core {
-    let status_file = config.status_file();
+pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
+    let status_file = config.status_file(&env.dirs);
     let mut starting = Status::starting(&litefs_url(config), Utc::now());
     starting.source = config.source.kind;
     let board = Board::new(status_file.clone(), starting);
     board.apply(event);
-    telemetry::heartbeat(&config.telemetry, board.subscribe());
+    telemetry::heartbeat(&config.telemetry, &env.otlp, board.subscribe());
     let (commands, mut rx) = mpsc::channel(16);
     let status = board.subscribe();
     let task = tokio::spawn(async move {
@@ -177,8 +182,8 @@ pub fn idle(config: &Config, event: Event) -> Core {
 
 /// Starts the core on the current tokio runtime with LiteFS from `source`. Fails only
 /// on what no retry can fix (an unusable publish folder, a bad LiteFS URL).
-pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
-    let publish_dir = config.publish_dir();
+pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow::Result<Core> {
+    let publish_dir = config.publish_dir(&env.dirs);
     let publisher = Arc::new(
         Publisher::new(
             publish_dir.clone(),
@@ -217,7 +222,7 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
         Source::Container(spec) => (spec.litefs_url(), SourceKind::Litefs),
         Source::Cloud(client) => (client.url().to_string(), SourceKind::Cloud),
     };
-    let status_file = config.status_file();
+    let status_file = config.status_file(&env.dirs);
     // Read before the board writes over it: the previous instance's last word.
     let earlier = status::read_file(&status_file)
         .ok()
@@ -232,15 +237,16 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
     }
     let board = Arc::new(Board::new(status_file.clone(), starting));
     let status = board.subscribe();
-    let instruments = telemetry::heartbeat(&config.telemetry, board.subscribe());
+    let instruments = telemetry::heartbeat(&config.telemetry, &env.otlp, board.subscribe());
     let restarts = instruments.container_restarts();
     let (commands, task) = match source {
         Source::Url => {
             let fetch = litefs(litefs_client(&url)?, None);
-            sync_starter(config, fetch, publisher, board, instruments, earlier)()
+            sync_starter(config, env, fetch, publisher, board, instruments, earlier)()
         }
         Source::Cloud(client) => sync_starter(
             config,
+            env,
             Fetch::Cloud(client),
             publisher,
             board,
@@ -253,6 +259,7 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
             let fetch = litefs(litefs_client(&url)?, Some(probe));
             let start_sync = sync_starter(
                 config,
+                env,
                 fetch,
                 publisher,
                 board.clone(),
@@ -264,8 +271,8 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
                 spec,
                 docker: slot,
                 database: config.litefs.database.clone(),
-                publish_dir: config.publish_dir(),
-                env: Env::from_process(),
+                publish_dir,
+                env: env.docker.clone(),
                 board,
                 max_backoff: config.sync.max_backoff,
                 start_sync: Some(Box::new(move || start_sync().0)),
@@ -288,13 +295,15 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
 /// they end with it.
 fn sync_starter(
     config: &Config,
+    env: &Environment,
     source: Fetch,
     publisher: Arc<Publisher>,
     board: Arc<Board>,
     instruments: Instruments,
     earlier: Option<Earlier>,
 ) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
-    let publish_dir = config.publish_dir();
+    let publish_dir = config.publish_dir(&env.dirs);
+    let otlp = env.otlp.clone();
     let max_backoff = config.sync.max_backoff;
     let settings = Settings {
         min_interval: config.sync.min_interval,
@@ -325,7 +334,7 @@ fn sync_starter(
         let (commands_tx, commands) = mpsc::channel(16);
         let (signals_tx, signals) = mpsc::channel(1024);
         let telemetry =
-            telemetry::start(&telemetry_config, kind, &board, instruments).map(Arc::new);
+            telemetry::start(&telemetry_config, kind, &otlp, &board, instruments).map(Arc::new);
         let task = tokio::spawn(async move {
             let mut owned = JoinSet::new();
             match &ctx.source {
@@ -396,8 +405,9 @@ mod tests {
     #[tokio::test]
     async fn cloud_mode_without_a_url_or_a_token_is_not_configured_in_plain_words() {
         let dir = tempfile::tempdir().unwrap();
+        let env = Environment::isolated(dir.path());
         let no_url = cloud_config(dir.path(), "");
-        let core = start_resolved(&no_url, token::Found::default()).unwrap();
+        let core = start_resolved(&no_url, token::Found::default(), &env).unwrap();
         let status = core.status.borrow().clone();
         assert_eq!(status.state, State::NotConfigured);
         assert_eq!(status.source, SourceKind::Cloud);
@@ -407,7 +417,7 @@ mod tests {
         core.stopped().await;
 
         let no_token = cloud_config(dir.path(), "[cloud]\nurl = \"http://127.0.0.1:9\"\n");
-        let core = start_resolved(&no_token, token::Found::default()).unwrap();
+        let core = start_resolved(&no_token, token::Found::default(), &env).unwrap();
         let status = core.status.borrow().clone();
         assert_eq!(status.state, State::NotConfigured);
         assert_eq!(status.litefs_url, "http://127.0.0.1:9");

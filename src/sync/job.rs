@@ -350,21 +350,7 @@ impl JobContext {
         }
         check_layout(&got.header, &got.summary, got.announced_len)?;
         let checksum = got.summary.checksum;
-        // LiteFS's announcements first; its position file (when readable) confirms a
-        // snapshot they cannot, e.g. after events were missed.
-        let provenance = match litefs
-            .ledger
-            .wait_for_match(checksum, litefs.event_grace)
-            .await
-        {
-            Ok(Provenance::Unconfirmed) => confirm(litefs, checksum)
-                .await
-                .unwrap_or(Provenance::Unconfirmed),
-            Ok(confirmed) => confirmed,
-            Err(announced) => confirm(litefs, checksum)
-                .await
-                .ok_or_else(|| unmatched(checksum, &announced))?,
-        };
+        let provenance = provenance(litefs, checksum).await?;
         let checked = Checked {
             checksum,
             provenance,
@@ -488,10 +474,137 @@ async fn position(litefs: &LiteFsSource) -> Option<Position> {
     }
 }
 
+/// Which of LiteFS's transactions an export with `checksum` is. LiteFS's announcements
+/// first, waiting up to the event grace for the event of a transaction that landed during
+/// the export; then its position file (when readable), which confirms a snapshot they
+/// cannot, e.g. after events were missed. An export neither matches is refused.
+async fn provenance(litefs: &LiteFsSource, checksum: Checksum) -> Result<Provenance, SyncError> {
+    match litefs
+        .ledger
+        .wait_for_match(checksum, litefs.event_grace)
+        .await
+    {
+        Ok(Provenance::Unconfirmed) => Ok(confirm(litefs, checksum)
+            .await
+            .unwrap_or(Provenance::Unconfirmed)),
+        Ok(confirmed) => Ok(confirmed),
+        Err(announced) => confirm(litefs, checksum)
+            .await
+            .ok_or_else(|| unmatched(checksum, &announced).into()),
+    }
+}
+
 /// `Tx` when LiteFS's position file has exactly this checksum.
 async fn confirm(litefs: &LiteFsSource, checksum: Checksum) -> Option<Provenance> {
     position(litefs)
         .await
         .filter(|pos| pos.checksum == checksum)
         .map(|pos| Provenance::Tx(pos.txid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::time::Instant;
+
+    use crate::litefs::client::Timeouts;
+    use crate::verify::Announced;
+
+    const GRACE: Duration = Duration::from_secs(2);
+
+    /// A LiteFS source whose position file reads `position` (counting the reads); its
+    /// client is never asked (no socket is opened).
+    fn source(position: Option<Position>) -> (LiteFsSource, Arc<AtomicUsize>) {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = reads.clone();
+        let probe: Probe = Arc::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(std::future::ready(position))
+        });
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(1),
+            stall: Duration::from_secs(30),
+        };
+        let source = LiteFsSource {
+            client: Client::new("http://127.0.0.1:9", "Domain.sqlite3", timeouts).unwrap(),
+            ledger: Ledger::default(),
+            event_grace: GRACE,
+            probe: Some(probe),
+        };
+        (source, reads)
+    }
+
+    fn tx(txid: u64, checksum: u64) -> Announced {
+        Announced {
+            txid,
+            checksum: Checksum(checksum),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_that_arrives_within_the_grace_confirms_the_export_when_it_arrives() {
+        let (litefs, reads) = source(None);
+        litefs.ledger.push(tx(1, 10));
+        let ledger = litefs.ledger.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            ledger.push(tx(2, 20));
+        });
+        let start = Instant::now();
+        let got = provenance(&litefs, Checksum(20)).await.unwrap();
+        assert_eq!(got, Provenance::Tx(2));
+        assert_eq!(start.elapsed(), Duration::from_millis(1500));
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            0,
+            "the position file was not needed"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_an_event_the_position_file_decides_when_the_grace_is_over() {
+        let position = Position {
+            txid: 7,
+            checksum: Checksum(20),
+        };
+        let (litefs, reads) = source(Some(position));
+        litefs.ledger.push(tx(1, 10));
+        let start = Instant::now();
+        let got = provenance(&litefs, Checksum(20)).await.unwrap();
+        assert_eq!(got, Provenance::Tx(7));
+        assert_eq!(start.elapsed(), GRACE);
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_export_nothing_confirms_is_refused_when_the_grace_is_over() {
+        let elsewhere = Position {
+            txid: 1,
+            checksum: Checksum(10),
+        };
+        let (litefs, _) = source(Some(elsewhere));
+        litefs.ledger.push(tx(1, 10));
+        let start = Instant::now();
+        let err = provenance(&litefs, Checksum(99)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ChecksumMismatch, "{err}");
+        assert_eq!(start.elapsed(), GRACE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_missed_events_nothing_is_waited_for() {
+        let (litefs, reads) = source(None);
+        litefs.ledger.push(tx(1, 10));
+        litefs.ledger.mark_gap();
+        let start = Instant::now();
+        let got = provenance(&litefs, Checksum(99)).await.unwrap();
+        assert_eq!(got, Provenance::Unconfirmed);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "the position file was asked"
+        );
+    }
 }

@@ -17,6 +17,7 @@
 //! Empty variables count as unset, as the OpenTelemetry spec asks. Only `http://` URLs
 //! are accepted: the collector runs on the POS Mac itself, and no TLS stack is built in.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The local collector's OTLP/HTTP base URL.
@@ -115,10 +116,17 @@ pub struct Sources {
     pub config: Option<String>,
 }
 
+/// The `OTEL_EXPORTER_OTLP_*` endpoint variables that are set, by name.
+pub type Variables = BTreeMap<String, String>;
+
 impl Sources {
-    /// The process's variables for `signal` beside the config file's key.
-    pub fn from_process(signal: Signal, config: Option<String>) -> Sources {
-        Sources::from_lookup(signal, config, |name| std::env::var(name).ok())
+    /// `variables`' values for `signal` beside the config file's key.
+    pub fn from_variables(
+        signal: Signal,
+        config: Option<String>,
+        variables: &Variables,
+    ) -> Sources {
+        Sources::from_lookup(signal, config, |name| variables.get(name).cloned())
     }
 
     /// The variables for `signal` as `lookup` gives them, beside the config file's key.

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod otlp;
 pub mod span;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -28,7 +29,7 @@ use crate::config::SourceKind;
 use crate::status::board::Board;
 use crate::status::{ErrorKind, Event, Status};
 
-use endpoint::{Provisioned, Signal, Sources};
+use endpoint::{Provisioned, Signal, Sources, Variables};
 use exporter::{Exporter, Settings};
 pub use instruments::{Counter, Instruments};
 pub use span::Publish;
@@ -50,6 +51,7 @@ impl Telemetry {
     pub fn start(
         config: &config::Telemetry,
         source: SourceKind,
+        variables: &Variables,
         instruments: Instruments,
         report: impl Fn(u64) + Send + Sync + 'static,
     ) -> Option<Telemetry> {
@@ -57,7 +59,7 @@ impl Telemetry {
             tracing::info!("telemetry is turned off ([telemetry] enabled = false)");
             return None;
         }
-        let exporter = start_exporter(config, report);
+        let exporter = start_exporter(config, variables, report);
         Some(Telemetry {
             exporter,
             instruments,
@@ -106,9 +108,10 @@ impl Telemetry {
 /// The span exporter for `config`'s endpoint; `None` (logged once) when it is unusable.
 fn start_exporter(
     config: &config::Telemetry,
+    variables: &Variables,
     report: impl Fn(u64) + Send + Sync + 'static,
 ) -> Option<Exporter> {
-    let sources = Sources::from_process(Signal::Traces, config.otlp_endpoint.clone());
+    let sources = Sources::from_variables(Signal::Traces, config.otlp_endpoint.clone(), variables);
     let endpoint = endpoint::resolve(Signal::Traces, sources)
         .inspect_err(|e| tracing::warn!("no trace spans will be sent: {e}"))
         .ok()?;
@@ -127,11 +130,11 @@ pub enum Report<'a> {
 
 /// The collector upstream the fleet's provisioning stored for the POS app: shown by the
 /// `config` command as what is *not* used (see [`endpoint`]).
-pub fn provisioned() -> Provisioned {
-    let Some(home) = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()) else {
+pub fn provisioned(home: Option<&Path>) -> Provisioned {
+    let Some(home) = home else {
         return Provisioned::default();
     };
-    match UserDefaults::load(&home, POS_DOMAIN) {
+    match UserDefaults::load(home, POS_DOMAIN) {
         Ok(d) => Provisioned {
             hostname: d.get_string("provisioned_otlpHostname"),
             port: d.get_integer("provisioned_otlpPort"),
@@ -148,11 +151,12 @@ pub fn provisioned() -> Provisioned {
 pub fn start(
     config: &config::Telemetry,
     source: SourceKind,
+    variables: &Variables,
     board: &Arc<Board>,
     instruments: Instruments,
 ) -> Option<Telemetry> {
     let board = board.clone();
-    Telemetry::start(config, source, instruments, move |dropped| {
+    Telemetry::start(config, source, variables, instruments, move |dropped| {
         board.apply(Event::TelemetryDropped(dropped))
     })
 }
@@ -160,12 +164,16 @@ pub fn start(
 /// Starts the metrics heartbeat of a core whose status `status` follows (it ends with
 /// the core's board). Returns the instruments the core's parts count their events in;
 /// with telemetry turned off or an unusable endpoint (logged once) nothing is sent.
-pub fn heartbeat(config: &config::Telemetry, status: watch::Receiver<Status>) -> Instruments {
+pub fn heartbeat(
+    config: &config::Telemetry,
+    variables: &Variables,
+    status: watch::Receiver<Status>,
+) -> Instruments {
     let instruments = Instruments::new(SystemTime::now());
     if !config.enabled {
         return instruments;
     }
-    let sources = Sources::from_process(Signal::Metrics, config.otlp_endpoint.clone());
+    let sources = Sources::from_variables(Signal::Metrics, config.otlp_endpoint.clone(), variables);
     let endpoint = match endpoint::resolve(Signal::Metrics, sources) {
         Ok(e) => e,
         Err(e) => {

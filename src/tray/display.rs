@@ -11,18 +11,27 @@ pub enum Mode {
     Headless(&'static str),
 }
 
-/// The mode for a `--headless` flag and the environment (`env` looks a variable up).
-/// macOS always has a menu bar in the user's session (the LaunchAgent runs there); on
-/// other systems a tray needs `DISPLAY` or `WAYLAND_DISPLAY`.
-pub fn decide(headless_flag: bool, env: impl Fn(&str) -> Option<OsString>) -> Mode {
+/// The display variables as the process had them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Displays {
+    /// `DISPLAY`.
+    pub x11: Option<OsString>,
+    /// `WAYLAND_DISPLAY`.
+    pub wayland: Option<OsString>,
+}
+
+/// The mode for a `--headless` flag and the display variables. macOS always has a menu
+/// bar in the user's session (the LaunchAgent runs there); on other systems a tray needs
+/// `DISPLAY` or `WAYLAND_DISPLAY`.
+pub fn decide(headless_flag: bool, displays: &Displays) -> Mode {
     if headless_flag {
         return Mode::Headless("run --headless");
     }
     if cfg!(target_os = "macos") {
         return Mode::Tray;
     }
-    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
-    if set("DISPLAY") || set("WAYLAND_DISPLAY") {
+    let set = |v: &Option<OsString>| v.as_ref().is_some_and(|v| !v.is_empty());
+    if set(&displays.x11) || set(&displays.wayland) {
         Mode::Tray
     } else {
         Mode::Headless("no display (neither DISPLAY nor WAYLAND_DISPLAY is set)")
@@ -46,31 +55,30 @@ pub fn toolkit_ready() -> bool {
 mod tests {
     use super::*;
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| OsString::from(v))
+    fn displays(x11: Option<&str>, wayland: Option<&str>) -> Displays {
+        Displays {
+            x11: x11.map(OsString::from),
+            wayland: wayland.map(OsString::from),
         }
     }
 
     #[test]
     fn a_display_gives_a_tray_unless_headless_is_asked_for() {
-        assert_eq!(decide(false, env(&[("DISPLAY", ":0")])), Mode::Tray);
+        assert_eq!(decide(false, &displays(Some(":0"), None)), Mode::Tray);
         assert_eq!(
-            decide(false, env(&[("WAYLAND_DISPLAY", "wayland-0")])),
+            decide(false, &displays(None, Some("wayland-0"))),
             Mode::Tray
         );
         assert_eq!(
-            decide(true, env(&[("DISPLAY", ":0")])),
+            decide(true, &displays(Some(":0"), None)),
             Mode::Headless("run --headless")
         );
     }
 
     #[test]
     fn no_display_or_an_empty_one_is_headless() {
-        for vars in [&[][..], &[("DISPLAY", "")][..]] {
-            match decide(false, env(vars)) {
+        for vars in [displays(None, None), displays(Some(""), Some(""))] {
+            match decide(false, &vars) {
                 Mode::Headless(reason) => assert!(reason.contains("DISPLAY"), "{reason}"),
                 Mode::Tray => panic!("tray without a display: {vars:?}"),
             }

@@ -38,7 +38,8 @@ use bollard::Docker;
 use common::real_litefs::{self, cloud_database, CloudStandin, Writer};
 use common::{free_port, Daemon, DaemonConfig};
 use futures_util::StreamExt;
-use voripos_domain_sync::docker::endpoint::{self, Env};
+use voripos_domain_sync::docker::endpoint;
+use voripos_domain_sync::host::environment::Environment;
 use voripos_domain_sync::litefs::Checksum;
 use voripos_domain_sync::status::State;
 
@@ -339,8 +340,9 @@ async fn docker_with_image() -> Result<Docker> {
     if !real_litefs::available("the container path of the cloud bench") {
         bail!("the real LiteFS cannot run here (root, /dev/fuse, fusermount3)");
     }
-    let candidates =
-        endpoint::candidates(&Env::from_process(), |p| std::fs::read_to_string(p).ok());
+    let candidates = endpoint::candidates(&Environment::from_process().docker, |p| {
+        std::fs::read_to_string(p).ok()
+    });
     let docker = endpoint::connect(&candidates)
         .await
         .context("no Docker engine")?

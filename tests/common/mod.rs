@@ -6,7 +6,10 @@
 pub mod cloud;
 pub mod fake_engine;
 pub mod real_litefs;
+pub mod skip;
 pub mod xvfb;
+
+pub use skip::skip;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -315,11 +318,6 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Whether the test must fail (not skip) when a real component is missing.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 /// A program built by cargo for the tests (examples live in target/<profile>/examples).
 pub fn example_binary(name: &str) -> PathBuf {
     let deps = std::env::current_exe().unwrap();
@@ -356,13 +354,11 @@ impl Tmpfs {
             Some(Tmpfs {
                 path: path.to_path_buf(),
             })
-        } else if in_ci() {
-            panic!(
-                "cannot mount a tmpfs at {} (CI runs as root and must be able to)",
-                path.display()
-            );
         } else {
-            eprintln!("SKIPPED: mounting a tmpfs needs root");
+            skip(&format!(
+                "cannot mount a tmpfs at {} (needs root; CI runs as root)",
+                path.display()
+            ));
             None
         }
     }
@@ -371,5 +367,38 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+/// The live status after the check that follows export number `before` of `sim`: waits
+/// until LiteFS has been asked for one more export (the check has begun, so the app
+/// already shows it as running), then until `live` (the running instance's in-memory
+/// status, e.g. `status --json` over its socket) says up to date again. Counted, not
+/// timed: the status's timestamps have one-second resolution, so a check in the same
+/// second as the previous one is told apart by the export it asked for.
+pub async fn after_next_export(
+    sim: &Sim,
+    before: u64,
+    timeout: Duration,
+    live: impl Fn() -> Option<Status>,
+) -> Status {
+    let start = Instant::now();
+    while sim.exports() <= before {
+        assert!(
+            start.elapsed() < timeout,
+            "no export after {before}: the check never reached LiteFS"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    loop {
+        let status = live();
+        if let Some(s) = status.as_ref().filter(|s| s.state == State::UpToDate) {
+            return s.clone();
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "the check did not end up to date: {status:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

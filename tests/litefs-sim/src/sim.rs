@@ -2,6 +2,7 @@
 //! and the locking that keeps exports consistent.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -65,6 +66,8 @@ struct Inner {
     position: Mutex<Position>,
     events: broadcast::Sender<TxEvent>,
     misbehaviour: Mutex<Misbehaviour>,
+    /// `/export` requests for the database, counted as they arrive.
+    exports: AtomicU64,
 }
 
 impl Sim {
@@ -86,6 +89,7 @@ impl Sim {
                 file_lock: Arc::new(RwLock::new(())),
                 events,
                 misbehaviour: Mutex::new(Misbehaviour::None),
+                exports: AtomicU64::new(0),
             }),
         })
     }
@@ -137,6 +141,12 @@ impl Sim {
         *lock(&self.inner.misbehaviour)
     }
 
+    /// How many exports of the database were asked for so far: a client's checks,
+    /// counted (a test waits for the next one instead of for the clock).
+    pub fn exports(&self) -> u64 {
+        self.inner.exports.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn db_name(&self) -> &str {
         &self.inner.db_name
     }
@@ -154,6 +164,7 @@ impl Sim {
     pub(crate) async fn export_snapshot(
         &self,
     ) -> anyhow::Result<(OwnedRwLockReadGuard<()>, Snapshot)> {
+        self.inner.exports.fetch_add(1, Ordering::SeqCst);
         let inner = self.inner.clone();
         let current = spawn_blocking(move || -> anyhow::Result<_> {
             let store = inner.store()?;
