@@ -152,7 +152,7 @@ impl Ui {
         let mut builder = TrayIconBuilder::new()
             .with_menu(Box::new(native.menu.clone()))
             .with_tooltip(&model.tooltip)
-            .with_icon_as_template(icon::TEMPLATE);
+            .with_icon_as_template(icon::is_template(model.icon));
         match icon::icon(model.icon) {
             Ok(image) => builder = builder.with_icon(image),
             Err(e) => tracing::error!(error = %e, "tray icon image"),
