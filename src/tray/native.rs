@@ -5,10 +5,15 @@ use tray_icon::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem, Submenu,
 };
 
+use crate::status::NextStep;
 use crate::tray::menu::{ActionId, Item, MenuModel};
 
 /// Every clickable action, for mapping menu ids back.
-const ACTIONS: [ActionId; 8] = [
+const ACTIONS: [ActionId; 12] = [
+    ActionId::Details,
+    ActionId::NextStep(NextStep::OpenDocker),
+    ActionId::NextStep(NextStep::ShowDetails),
+    ActionId::NextStep(NextStep::Reset),
     ActionId::RevealFile,
     ActionId::Resync,
     ActionId::Reset,
