@@ -390,7 +390,7 @@ fn step_items(status: &Status, step: NextStep, mac: bool) -> Vec<Item> {
         // Instructions: a click shows the details to read out or act on.
         NextStep::FreeDisk | NextStep::CallSupport(_) => Item::Action {
             id: ActionId::NextStep(NextStep::ShowDetails),
-            label: format!("{} …", step.label()),
+            label: format!("{}…", step.label()),
             enabled: true,
         },
     };
@@ -973,7 +973,7 @@ mod tests {
             m.items[1],
             act(
                 ActionId::NextStep(NextStep::ShowDetails),
-                "Ask Vori support to install the sync token …",
+                "Ask Vori support to install the sync token…",
                 true
             )
         );
@@ -1126,7 +1126,7 @@ mod tests {
             menu(&s).items[1],
             act(
                 ActionId::NextStep(NextStep::ShowDetails),
-                "Free up disk space on this Mac …",
+                "Free up disk space on this Mac…",
                 true
             )
         );

@@ -229,11 +229,8 @@ impl Ui {
         self.feedback.observe(&status, now);
         let model = self.model(&status);
         if let Some(tray) = &self.tray {
-            let in_place = self.native.as_mut().is_some_and(|n| n.update(&model));
-            if !in_place {
-                let native = NativeMenu::new(&model);
-                tray.set_menu(Some(Box::new(native.menu.clone())));
-                self.native = Some(native);
+            if let Some(native) = &mut self.native {
+                native.update(&model);
             }
             if self.icon != Some(model.icon) {
                 match icon::show(tray, model.icon) {
