@@ -280,6 +280,14 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// Its name in the config file and the status JSON: `litefs` or `cloud`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Litefs => "litefs",
+            SourceKind::Cloud => "cloud",
+        }
+    }
+
     /// What people call it: "LiteFS" or "LiteFS Cloud".
     pub fn label(self) -> &'static str {
         match self {

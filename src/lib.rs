@@ -12,6 +12,7 @@ pub mod config;
 pub mod control;
 pub mod docker;
 pub mod error_chain;
+pub mod handoff;
 pub mod host;
 pub mod inspect;
 pub mod ipc;

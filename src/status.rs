@@ -7,8 +7,10 @@
 
 pub mod board;
 pub mod kind;
+pub mod model;
 
 pub use kind::{ErrorKind, NextStep};
+pub use model::{apply, Earlier, Event, FileFacts};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -80,6 +82,9 @@ pub struct Status {
     pub metadata: Option<Metadata>,
     pub row_counts: BTreeMap<String, Option<u64>>,
     pub error: Option<ErrorInfo>,
+    /// When the app tries again by itself after a failure (`null` when nothing failed).
+    #[serde(with = "rfc3339_opt", default)]
+    pub next_try_at: Option<DateTime<Utc>>,
     /// Where the data comes from: the LiteFS node at `litefs_url`, or the LiteFS Cloud
     /// backup API at `litefs_url`.
     #[serde(default)]
@@ -139,6 +144,7 @@ impl Status {
             metadata: None,
             row_counts: BTreeMap::new(),
             error: None,
+            next_try_at: None,
             source: SourceKind::Litefs,
             litefs_url: litefs_url.to_string(),
             events_connected: false,
@@ -160,119 +166,128 @@ impl Status {
         }
     }
 
-    /// The human-readable form printed by `status`.
+    /// The human-readable form printed by `status` (and copied into diagnostics): the
+    /// state in the menu's words, a problem's plain title, its next step and its full
+    /// text, when the next try is, and the facts of the published file.
     pub fn render(&self, now: DateTime<Utc>) -> String {
         let mut out = String::new();
-        let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("{k:<14}{v}\n"));
-        line(
-            &mut out,
-            "State:",
-            format!(
-                "{} (since {})",
+        let line = |out: &mut String, k: &str, v: &str| out.push_str(&format!("{k:<14}{v}\n"));
+        let since = ago(self.since, now);
+        let state = match (self.state, self.last_sync_at) {
+            (State::Stale, Some(t)) => format!(
+                "{} (since {since}): the data is from {}",
                 state_words(self.state),
-                ago(self.since, now)
+                when(t, now)
             ),
-        );
+            _ => format!("{} (since {since})", state_words(self.state)),
+        };
+        line(&mut out, "State:", &state);
         if let Some(d) = &self.detail {
-            line(&mut out, "", d.clone());
+            line(&mut out, "", d);
         }
         if let Some(e) = &self.error {
-            line(&mut out, "Error:", format!("{} [{}]", e.message, e.kind));
+            let problem = format!("{} [{}]", e.kind.title(), e.kind);
+            line(&mut out, "Problem:", &problem);
+            line(&mut out, "Next step:", e.kind.next_step().label());
+            line(&mut out, "Details:", &e.message);
         }
-        line(
-            &mut out,
-            "Last sync:",
-            self.last_sync_at.map_or("never".into(), |t| when(t, now)),
-        );
-        line(
-            &mut out,
-            "Last check:",
-            self.last_check_at.map_or("never".into(), |t| when(t, now)),
-        );
-        // As the menu says it: "unknown" before the file was read, "missing" when the
-        // file lacks it.
-        let field = |f: Option<&String>| match (&self.metadata, f) {
-            (None, _) => "unknown".to_string(),
-            (Some(_), None) => "missing".to_string(),
-            (Some(_), Some(v)) => v.clone(),
-        };
-        let meta = self.metadata.as_ref();
-        line(
-            &mut out,
-            "Database:",
-            format!(
-                "schema {} · generated {} · TXID {}",
-                field(meta.and_then(|m| m.schema_version.as_ref())),
-                field(meta.and_then(|m| m.generated_at.as_ref())),
-                self.txid.map_or("unknown".into(), |t| format!("{:x}", t.0)),
-            ),
-        );
-        if let Some(c) = self.checksum {
-            line(&mut out, "Checksum:", c.to_string());
-        }
-        if let Some(p) = &self.published_path {
-            line(&mut out, "File:", p.display().to_string());
-        }
-        for (table, count) in &self.row_counts {
+        if let Some(t) = self.next_try_at {
             line(
                 &mut out,
-                "",
-                format!(
-                    "{table:<20}{}",
-                    count.map_or("missing".into(), |c| c.to_string())
-                ),
+                "Next try:",
+                &format!("{} ({})", local(t), until(t, now)),
             );
+        }
+        let last_sync = self
+            .last_sync_at
+            .map_or("no file published yet".into(), |t| when(t, now));
+        line(&mut out, "Last sync:", &last_sync);
+        let checked = self.last_check_at.map_or("never".into(), |t| {
+            format!("{}, with {}", when(t, now), self.source.label())
+        });
+        line(&mut out, "Checked:", &checked);
+        let meta = self.metadata.as_ref();
+        let database = format!(
+            "schema {} · generated {} · TXID {}",
+            self.metadata_field(meta.and_then(|m| m.schema_version.as_ref())),
+            self.metadata_field(meta.and_then(|m| m.generated_at.as_ref())),
+            self.txid.map_or("unknown".into(), |t| format!("{:x}", t.0)),
+        );
+        line(&mut out, "Database:", &database);
+        if let Some(c) = self.checksum {
+            line(&mut out, "Checksum:", &c.to_string());
+        }
+        if let Some(p) = &self.published_path {
+            line(&mut out, "File:", &p.display().to_string());
+        }
+        for (table, count) in &self.row_counts {
+            let count = count.map_or("missing".into(), |c| c.to_string());
+            line(&mut out, "", &format!("{table:<20}{count}"));
         }
         let (label, link) = match self.source {
             SourceKind::Litefs => ("LiteFS:", "events"),
             SourceKind::Cloud => ("LiteFS Cloud:", "position"),
         };
-        line(
-            &mut out,
-            label,
-            format!(
-                "{} ({link} {})",
-                self.litefs_url,
-                if self.events_connected {
-                    "connected"
-                } else {
-                    "disconnected"
-                }
-            ),
-        );
+        let connected = match self.events_connected {
+            true => "connected",
+            false => "disconnected",
+        };
+        let source = format!("{} ({link} {connected})", self.litefs_url);
+        line(&mut out, label, &source);
         if let Some(c) = &self.container {
-            line(
-                &mut out,
-                "Container:",
-                format!("{} ({}, {})", c.name, c.state, c.image),
-            );
+            let container = format!("{} ({}, {})", c.name, c.state, c.image);
+            line(&mut out, "Container:", &container);
         }
         if let Some(endpoint) = &self.docker_endpoint {
-            line(&mut out, "Docker:", endpoint.clone());
+            line(&mut out, "Docker:", endpoint);
         }
-        line(&mut out, "Version:", self.app_version.clone());
+        line(&mut out, "Version:", &self.app_version);
         out
+    }
+
+    /// A metadata field as every view shows it: "unknown" before the file was read,
+    /// "missing" when the file's metadata row lacks it, else its value.
+    pub fn metadata_field(&self, field: Option<&String>) -> String {
+        match (&self.metadata, field) {
+            (None, _) => "unknown".to_string(),
+            (Some(_), None) => "missing".to_string(),
+            (Some(_), Some(v)) => v.trim().to_string(),
+        }
     }
 }
 
+/// The state as the menu names it.
 fn state_words(state: State) -> &'static str {
     match state {
-        State::NotConfigured => "not configured",
-        State::DockerUnavailable => "Docker unavailable",
-        State::Starting => "starting",
-        State::Syncing => "syncing",
-        State::UpToDate => "up to date",
-        State::Stale => "stale",
-        State::Error => "error",
+        State::NotConfigured => "Not configured",
+        State::DockerUnavailable => "Docker is not running",
+        State::Starting => "Starting",
+        State::Syncing => "Syncing",
+        State::UpToDate => "Up to date",
+        State::Stale => "Stale",
+        State::Error => "Error",
+    }
+}
+
+fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// "in 12 s", "in 2 min", "in 1 h"; "now" once it is due.
+fn until(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (t - now).num_seconds();
+    match secs {
+        ..=0 => "now".into(),
+        1..=59 => format!("in {secs} s"),
+        60..=3_599 => format!("in {} min", secs / 60),
+        _ => format!("in {} h", secs / 3_600),
     }
 }
 
 fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    format!(
-        "{} ({})",
-        t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S"),
-        ago(t, now)
-    )
+    format!("{} ({})", local(t), ago(t, now))
 }
 
 /// "12 s ago", "2 min ago", "2 h ago", "1 day ago", "3 days ago" (the menu's
@@ -503,7 +518,7 @@ mod tests {
     #[test]
     fn human_form_names_state_version_and_missing_tables() {
         let text = synced().render(t("2026-11-25T14:05:12Z"));
-        assert!(text.contains("up to date (since 2 min ago)"), "{text}");
+        assert!(text.contains("Up to date (since 2 min ago)"), "{text}");
         assert!(text.contains("schema 7"), "{text}");
         assert!(text.contains("TXID 2f"), "{text}");
         assert!(
@@ -511,6 +526,69 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("51234"), "{text}");
+    }
+
+    #[test]
+    fn human_form_names_the_problem_plainly_with_its_step_full_text_and_next_try() {
+        let mut s = synced();
+        let message = "LiteFS at http://127.0.0.1:20202 is unreachable: error trying to \
+                       connect: tcp connect error: Connection refused (os error 111)";
+        model::apply(
+            &mut s,
+            Event::Failed {
+                kind: ErrorKind::LiteFsUnreachable,
+                message: message.into(),
+                failures: 4,
+                retry_in: Duration::from_secs(30),
+                stale_after: Duration::from_secs(1800),
+            },
+            t("2026-11-25T14:10:00Z"),
+        );
+        let text = s.render(t("2026-11-25T14:10:18Z"));
+        assert!(
+            text.contains("Problem:      Can't reach the sync service [litefs_unreachable]\n"),
+            "{text}"
+        );
+        assert!(text.contains("Next step:    Show details…\n"), "{text}");
+        assert!(
+            text.contains(&format!("Details:      {message}\n")),
+            "{text}"
+        );
+        assert!(text.contains("(in 12 s)"), "{text}");
+        assert!(text.contains("Checked:      "), "{text}");
+    }
+
+    #[test]
+    fn human_form_of_stale_says_since_when_the_data_is() {
+        let mut s = synced();
+        s.set_state(State::Stale, t("2026-11-25T14:40:00Z"));
+        let text = s.render(t("2026-11-25T16:03:12Z"));
+        let data_from = format!(
+            "the data is from {}",
+            when(t("2026-11-25T14:03:12Z"), t("2026-11-25T16:03:12Z"))
+        );
+        assert!(text.contains("Stale (since 1 h ago): "), "{text}");
+        assert!(text.contains(&data_from), "{text}");
+        assert!(text.contains("(2 h ago)"), "{text}");
+    }
+
+    #[test]
+    fn human_form_says_unknown_before_the_file_is_read_and_missing_when_it_lacks_it() {
+        let now = t("2026-11-25T14:00:10Z");
+        let text = Status::starting("u", t("2026-11-25T14:00:00Z")).render(now);
+        assert!(
+            text.contains("schema unknown · generated unknown · TXID unknown"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Last sync:    no file published yet"),
+            "{text}"
+        );
+        assert!(!text.contains("missing"), "{text}");
+
+        let mut s = synced();
+        s.metadata = Some(Metadata::default());
+        assert!(s.render(now).contains("schema missing · generated missing"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
+use voripos_domain_sync::status::{ErrorKind, NextStep, State, Status};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -47,6 +48,10 @@ async fn after_a_restart_the_published_file_describes_itself_before_litefs_answe
     assert_eq!(shown.checksum, synced.checksum);
     assert_eq!(shown.metadata, synced.metadata);
     assert_eq!(shown.row_counts, synced.row_counts);
+    assert_eq!(
+        shown.last_check_at, stopped.last_check_at,
+        "Checked: when LiteFS last confirmed this file, not never"
+    );
     let was = synced.last_sync_at.unwrap();
     let now = shown
         .last_sync_at
@@ -83,4 +88,85 @@ async fn after_a_restart_the_published_file_describes_itself_before_litefs_answe
         err.contains("State:"),
         "the last known state is shown: {err}"
     );
+}
+
+/// A daemon that has synced `sim` once and stopped cleanly; its last status.
+async fn synced_once(root: &std::path::Path) -> (SimServer, DaemonConfig, Status) {
+    let sim = SimServer::start(&root.join("litefs"), 1, None).await;
+    let config = DaemonConfig::new(root, &sim.url);
+    let mut daemon = Daemon::start(root, &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+    daemon.stop();
+    let stopped = voripos_domain_sync::status::read_file(&config.status_file).unwrap();
+    (sim, config, stopped)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_with_an_unchanged_database_keeps_the_last_sync_and_shows_it_checked() {
+    let root = tempfile::tempdir().unwrap();
+    let (sim, config, before) = synced_once(root.path()).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut daemon = Daemon::start(root.path(), &config);
+    let after = daemon
+        .wait_for("checked with LiteFS", WAIT, |s| {
+            s.state == State::UpToDate && s.last_check_at > before.last_check_at
+        })
+        .await;
+    assert_eq!(after.published_path, before.published_path, "nothing new");
+    assert_eq!(
+        after.last_sync_at, before.last_sync_at,
+        "Last sync is the publish"
+    );
+    // LiteFS at a plain URL names a TXID only in its events: what was known about this
+    // very file before the restart is neither lost nor made up.
+    assert_eq!(after.txid, before.txid);
+    assert!(after.txid.is_none_or(|t| t.0 == sim.sim.position().txid));
+    assert!(after.error.is_none() && after.metadata.is_some());
+    daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_docker_down_at_start_the_published_file_still_describes_itself() {
+    let root = tempfile::tempdir().unwrap();
+    let (_sim, mut config, before) = synced_once(root.path()).await;
+    // The managed container cannot start: Docker is not there.
+    config.container = format!("manage = true\nhost_port = {}\n", free_port());
+    config.env = vec![
+        ("DOCKER_HOST".into(), "unix:///nonexistent.sock".into()),
+        ("LITEFS_CLOUD_TOKEN".into(), "status-truth-token".into()),
+    ];
+    let mut daemon = Daemon::start(root.path(), &config);
+    let shown = daemon
+        .wait_for("Docker down, the file described", WAIT, |s| {
+            s.state == State::DockerUnavailable && s.published_path.is_some()
+        })
+        .await;
+    assert_eq!(shown.published_path, before.published_path);
+    assert_eq!(shown.checksum, before.checksum);
+    assert_eq!(shown.metadata, before.metadata);
+    assert_eq!(shown.row_counts, before.row_counts);
+    let (now, was) = (shown.last_sync_at.unwrap(), before.last_sync_at.unwrap());
+    assert!((now - was).num_seconds().abs() <= 2, "{now} vs {was}");
+    let error = shown.error.expect("the trouble is named");
+    assert_eq!(error.kind, ErrorKind::DockerUnavailable);
+    assert_eq!(error.kind.next_step(), NextStep::OpenDocker);
+    assert!(shown.next_try_at.is_some(), "it says when it tries again");
+
+    // `status` says it in the same plain words, with the step and when the next try is.
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let (code, out, err) = cli_status(root.path(), &home);
+    assert_eq!(code, 0, "{err}");
+    for expected in [
+        "State:        Docker is not running (since ",
+        "Problem:      Docker is not running [docker_unavailable]\n",
+        "Next step:    Open Docker Desktop\n",
+        "Next try:     ",
+        "Last sync:    ",
+        "schema 7 · ",
+    ] {
+        assert!(out.contains(expected), "{expected:?} not in\n{out}");
+    }
+    assert!(!out.contains("no file published yet"), "{out}");
+    daemon.stop();
 }

@@ -325,6 +325,7 @@ async fn a_publish_sends_a_span_with_the_old_attributes_and_the_generator_link()
     let inspected = voripos_domain_sync::inspect::inspect(&path, &[]).unwrap();
     let meta = inspected.metadata;
     let a = attributes(&span.attributes);
+    assert_eq!(a["domain_sync.source"], text("litefs"));
     assert_eq!(
         a["domain_data_generated_at"],
         text(meta.generated_at.as_deref().unwrap())
@@ -628,6 +629,7 @@ async fn the_heartbeat_shows_what_the_status_shows() {
         beat.resource["service.version"],
         text(env!("CARGO_PKG_VERSION"))
     );
+    assert_eq!(beat.resource["domain_sync.source"], text("litefs"));
 
     // A failed sync is counted by its kind.
     sim.misbehave(Misbehaviour::Http500);

@@ -18,7 +18,7 @@ use crate::litefs::checksum::checksum_file;
 use crate::litefs::Checksum;
 use crate::status;
 use crate::telemetry;
-use crate::tray::launch_agent;
+use crate::tray::{launch_agent, login_item};
 use crate::verify::check_layout;
 
 /// Runs the parsed command line; returns the exit code.
@@ -80,7 +80,7 @@ fn ask(config: &Config, request: Request) -> anyhow::Result<Result<Response, i32
             eprintln!(
                 "No running instance: nothing answers at {}. {}",
                 path.display(),
-                how_to_start(token::home_dir().as_deref())
+                how_to_start(started_here(token::home_dir().as_deref()))
             );
             Ok(Err(EXIT_NO_INSTANCE))
         }
@@ -111,20 +111,55 @@ fn confirm_reset() -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-/// How the app is started on this Mac, as advice for someone who finds it not running.
-fn how_to_start(home: Option<&Path>) -> String {
-    match home.map(launch_agent::state) {
-        Some(launch_agent::State::ByHomebrew) => "It is a Homebrew service here: start it with \
+/// How the app is started on a Mac.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Started {
+    Homebrew,
+    LaunchAgent,
+    LoginItem,
+    ByHand,
+}
+
+/// How the app is started on this Mac: Homebrew's service, the LaunchAgent, the login
+/// item of the `.app` this command is part of, or by hand.
+fn started_here(home: Option<&Path>) -> Started {
+    let Some(home) = home else {
+        return Started::ByHand;
+    };
+    match launch_agent::state(home) {
+        launch_agent::State::ByHomebrew => Started::Homebrew,
+        launch_agent::State::On => Started::LaunchAgent,
+        _ => {
+            let exe = std::env::current_exe().and_then(|e| e.canonicalize()).ok();
+            match login_item::state_here(Some(home), exe.as_deref()) {
+                launch_agent::State::On => Started::LoginItem,
+                _ => Started::ByHand,
+            }
+        }
+    }
+}
+
+/// How to start the app again, as advice for someone who finds it not running.
+fn how_to_start(started: Started) -> String {
+    match started {
+        Started::Homebrew => "It is a Homebrew service here: start it with \
             `brew services restart voripos-domain-sync`."
             .into(),
-        Some(launch_agent::State::On) => format!(
+        Started::LaunchAgent => format!(
             "It starts at login here (LaunchAgent {label}): start it now with \
              `launchctl kickstart gui/$(id -u)/{label}`, or open the app.",
             label = launch_agent::LABEL
         ),
-        _ => "Start it by opening the app, or with `voripos-domain-sync` \
-              (`voripos-domain-sync run --headless` without a menu bar)."
-            .into(),
+        Started::LoginItem => format!(
+            "It starts at login here (a login item): start it now by opening the app \
+             (`open -b {}`).",
+            launch_agent::LABEL
+        ),
+        Started::ByHand => {
+            "Nothing starts it at login here. Start it by opening the app, or \
+              with `voripos-domain-sync` (`voripos-domain-sync run --headless` without a menu bar)."
+                .into()
+        }
     }
 }
 
@@ -223,4 +258,42 @@ fn config_command(path: &Path, from_flag: bool, config: &Config) -> anyhow::Resu
         })
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_advice_follows_how_the_app_is_started() {
+        assert!(how_to_start(Started::Homebrew).contains("brew services restart"));
+        assert!(how_to_start(Started::LaunchAgent).contains("launchctl kickstart"));
+        let login_item = how_to_start(Started::LoginItem);
+        assert!(login_item.contains("login item"), "{login_item}");
+        assert!(login_item.contains("open -b com.vori.VoriPOS.DomainSync"));
+        assert!(!login_item.contains("--headless"), "{login_item}");
+        assert!(how_to_start(Started::ByHand).contains("opening the app"));
+    }
+
+    #[test]
+    fn a_bare_home_is_started_by_hand() {
+        let home = tempfile::tempdir().unwrap();
+        assert_eq!(started_here(Some(home.path())), Started::ByHand);
+        assert_eq!(started_here(None), Started::ByHand);
+    }
+
+    #[test]
+    fn the_last_word_says_whether_the_instance_stopped_or_died_and_when() {
+        let now = Utc::now();
+        let mut last = status::Status::starting("u", now);
+        last.updated_at = now - chrono::Duration::minutes(42);
+        last.running = false;
+        assert_eq!(
+            last_known(&last, now),
+            "The app stopped 42 min ago; its last status was:"
+        );
+        last.running = true;
+        let died = last_known(&last, now);
+        assert!(died.contains("42 min ago") && died.contains("did not stop cleanly"));
+    }
 }

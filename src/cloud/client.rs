@@ -166,6 +166,11 @@ impl CloudClient {
         })
     }
 
+    /// How long a request or a snapshot may go without progress.
+    pub fn stall_timeout(&self) -> Duration {
+        self.timeouts.stall
+    }
+
     /// The base URL, for status and messages.
     pub fn url(&self) -> &str {
         &self.base

@@ -2,14 +2,16 @@
 //!
 //! The network side runs on the async runtime; a blocking thread decodes (LZ4, checksums)
 //! and writes each page. A small channel between them bounds memory to a few chunks,
-//! whatever the database's size, as for a LiteFS export.
+//! whatever the database's size, and a disk that takes nothing for the stall timeout
+//! ends the fetch, as for a LiteFS export (see [`handoff`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Read};
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver};
 
 use bytes::{Buf, Bytes};
+
+use crate::handoff::{self, SendError};
 
 use super::client::{CloudClient, CloudError};
 use super::ltx::{decode_snapshot, Decoded, LtxError};
@@ -41,7 +43,7 @@ pub struct Fetched {
 /// Fetches the snapshot into `file` (at `path`, for messages).
 pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fetched, FetchError> {
     let mut stream = client.snapshot().await?;
-    let (tx, rx) = sync_channel::<Bytes>(QUEUE);
+    let (tx, rx) = handoff::channel(QUEUE, client.stall_timeout());
     let decoder = tokio::task::spawn_blocking(move || {
         decode_snapshot(
             ChannelReader::new(rx),
@@ -54,8 +56,17 @@ pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fe
         match stream.chunk().await {
             Ok(Some(chunk)) => {
                 received += chunk.len() as u64;
-                if tx.send(chunk).is_err() {
-                    break; // the decoder stopped; its error is reported below
+                match tx.send(chunk).await {
+                    Ok(()) => {}
+                    Err(SendError::Closed) => break, // the decoder stopped; its error is reported below
+                    Err(SendError::Stuck(patience)) => {
+                        // The decoder is stuck in a write: it is left to finish on its
+                        // own, and the snapshot's connection is closed now.
+                        return Err(FetchError::Write {
+                            path,
+                            source: handoff::stuck_io(patience),
+                        });
+                    }
                 }
             }
             Ok(None) => break,
@@ -80,12 +91,12 @@ pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fe
 
 /// Reads the chunks of a channel as one byte stream; the sender going away is its end.
 struct ChannelReader {
-    rx: Receiver<Bytes>,
+    rx: handoff::Receiver,
     current: Bytes,
 }
 
 impl ChannelReader {
-    fn new(rx: Receiver<Bytes>) -> Self {
+    fn new(rx: handoff::Receiver) -> Self {
         ChannelReader {
             rx,
             current: Bytes::new(),
@@ -96,9 +107,9 @@ impl ChannelReader {
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while !self.current.has_remaining() {
-            match self.rx.recv() {
-                Ok(chunk) => self.current = chunk,
-                Err(_) => return Ok(0),
+            match self.rx.next() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
             }
         }
         let n = buf.len().min(self.current.len());

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
-use chrono::Utc;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
@@ -22,7 +21,7 @@ use crate::control::Command;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::{self, Position, Probe};
 use crate::status::board::Board;
-use crate::status::{ContainerInfo, ErrorInfo, ErrorKind, State};
+use crate::status::{ContainerInfo, ErrorKind, Event};
 use crate::telemetry::Counter;
 
 use super::endpoint::{self, Env};
@@ -79,6 +78,7 @@ impl Supervisor {
                 Err(Failure::Reset) => Next::Reset,
                 Err(Failure::Retry) => {
                     let delay = backoff.next_delay();
+                    self.board.apply(Event::RetryIn(delay));
                     match while_starting(tokio::time::sleep(delay), &mut commands, &mut queued)
                         .await
                     {
@@ -116,11 +116,8 @@ impl Supervisor {
             match while_starting(endpoint::connect(&candidates), commands, queued).await? {
                 Ok(c) => c,
                 Err(unavailable) => {
-                    self.board.update(|s| {
-                        s.set_state(State::DockerUnavailable, Utc::now());
-                        s.detail = Some(unavailable.to_string());
-                        s.docker_endpoint = None;
-                        s.container = None;
+                    self.board.apply(Event::DockerDown {
+                        message: unavailable.to_string(),
                     });
                     return Err(Failure::Retry);
                 }
@@ -129,15 +126,8 @@ impl Supervisor {
         if let Ok(mut slot) = self.docker.lock() {
             *slot = Some(docker.clone());
         }
-        self.board.update(|s| {
-            s.docker_endpoint = Some(format!(
-                "{} ({})",
-                connected.endpoint.uri, connected.endpoint.source
-            ));
-            if s.state == State::DockerUnavailable {
-                s.set_state(State::Starting, Utc::now());
-                s.detail = Some("Docker is back".into());
-            }
+        self.board.apply(Event::DockerUp {
+            endpoint: format!("{} ({})", connected.endpoint.uri, connected.endpoint.source),
         });
         if let Err(e) = while_starting(self.reconcile(&docker, *reset), commands, queued).await? {
             self.fail(&e);
@@ -201,11 +191,8 @@ impl Supervisor {
         }
         let board = self.board.clone();
         engine::ensure_image(docker, &spec.image, |pct| {
-            board.update(|s| {
-                if s.last_sync_at.is_none() {
-                    s.set_state(State::Starting, Utc::now());
-                }
-                s.detail = Some(format!("pulling image {pct} %"));
+            board.apply(Event::ContainerStarting {
+                detail: format!("pulling image {pct} %"),
             })
         })
         .await?;
@@ -329,24 +316,22 @@ impl Supervisor {
             image: self.spec.image.clone(),
             state,
         };
-        self.board.update(|s| s.container = Some(info));
+        self.board.apply(Event::Container(info));
     }
 
     /// Shows progress; before the first sync (or during a reset) it is the state.
-    fn progress(&self, force_starting: bool, detail: &str) {
-        self.board.update(|s| {
-            if force_starting || s.last_sync_at.is_none() {
-                s.set_state(State::Starting, Utc::now());
-            }
-            s.detail = Some(detail.to_string());
+    fn progress(&self, reset: bool, detail: &str) {
+        let detail = detail.to_string();
+        self.board.apply(match reset {
+            true => Event::Resetting { detail },
+            false => Event::ContainerStarting { detail },
         });
     }
 
     fn fail(&self, error: &EngineError) {
         if error.is_unreachable() {
-            self.board.update(|s| {
-                s.set_state(State::DockerUnavailable, Utc::now());
-                s.detail = Some(error.to_string());
+            self.board.apply(Event::DockerDown {
+                message: error.to_string(),
             });
         } else {
             self.fail_with(error.kind(), error.to_string());
@@ -355,14 +340,7 @@ impl Supervisor {
 
     fn fail_with(&self, kind: ErrorKind, message: String) {
         tracing::warn!(kind = kind.as_str(), "{message}");
-        self.board.update(|s| {
-            s.error = Some(ErrorInfo { kind, message });
-            // A good published file stays good; staleness decides when to say otherwise.
-            if s.last_sync_at.is_none() {
-                s.set_state(State::Error, Utc::now());
-                s.detail = None;
-            }
-        });
+        self.board.apply(Event::ContainerFailed { kind, message });
     }
 }
 

@@ -31,6 +31,10 @@ pub enum Outcome {
     AlreadyRunning(PathBuf),
 }
 
+/// How long, once the core has ended, blocking work still running (a write to a disk
+/// that stopped answering) may delay the exit.
+const BLOCKING_GRACE: Duration = Duration::from_secs(2);
+
 /// Runs the app until SIGTERM, SIGINT or *Quit*.
 pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
     let runtime = runtime()?;
@@ -67,7 +71,9 @@ where
     }
     if let display::Mode::Headless(reason) = mode {
         tracing::info!("running without a tray: {reason}");
-        return runtime.block_on(core(link::link().0));
+        let result = runtime.block_on(core(link::link().0));
+        runtime.shutdown_timeout(BLOCKING_GRACE);
+        return result;
     }
     let (app, ui) = link::link();
     let event_loop = tray::event_loop();
@@ -95,6 +101,7 @@ where
                 });
                 core(app).await
             });
+            runtime.shutdown_timeout(BLOCKING_GRACE);
             close_ui(&exit.0, &ui_gone, &result);
             result
         })

@@ -28,7 +28,7 @@ use crate::ipc::{
     protocol::{Request, Response},
     server, IpcError,
 };
-use crate::status::{self, ErrorInfo, ErrorKind, State};
+use crate::status::{self, Event};
 use crate::tray::link::AppLink;
 
 /// How long to wait for a burst of file events to settle.
@@ -181,7 +181,12 @@ pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
         Loaded::Ready { config, found } => (config, found),
         Loaded::Invalid(message) => {
             tracing::error!("{message}; waiting for the file to be fixed");
-            let core = failed(&Config::default(), ErrorKind::ConfigInvalid, message, None);
+            let core = sync_core::idle(
+                &Config::default(),
+                Event::ConfigInvalid {
+                    message: message.clone(),
+                },
+            );
             return Started {
                 core,
                 failed: false,
@@ -205,26 +210,12 @@ pub fn start(loaded: &Loaded, retry_in: Duration) -> Started {
         Err(e) => {
             let message = format!("{e:#}");
             tracing::error!(retry_in = ?retry_in, "cannot start: {message}");
-            let retry = format!("retrying in {}s", retry_in.as_secs().max(1));
             Started {
-                core: failed(config, ErrorKind::StartFailed, &message, Some(retry)),
+                core: sync_core::idle(config, Event::StartFailed { message, retry_in }),
                 failed: true,
             }
         }
     }
-}
-
-/// An idle core showing state `error` with `kind` in `config`'s status file.
-fn failed(config: &Config, kind: ErrorKind, message: &str, detail: Option<String>) -> Core {
-    let error = ErrorInfo {
-        kind,
-        message: message.into(),
-    };
-    sync_core::idle(config, |s| {
-        s.set_state(State::Error, Utc::now());
-        s.detail = Some(detail.unwrap_or_else(|| error.message.clone()));
-        s.error = Some(error);
-    })
 }
 
 /// Reads the settings and binds the control socket: the single-instance check, done

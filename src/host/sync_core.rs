@@ -24,12 +24,12 @@ use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::Probe;
 use crate::publish::Publisher;
 use crate::status::board::Board;
-use crate::status::{State, Status};
+use crate::status::{self, Earlier, Event, Status};
 use crate::sync::folder_watch::FolderWatch;
 use crate::sync::job::{Fetch, JobContext, LiteFsSource};
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
-use crate::sync::worker::{supervise, Inputs, Settings, Worker};
+use crate::sync::worker::{describe, supervise, Inputs, Settings, Worker};
 use crate::telemetry::{self, Instruments};
 
 /// A running core: send it commands, watch its status.
@@ -103,10 +103,7 @@ pub fn start_resolved(config: &Config, found: token::Found) -> anyhow::Result<Co
                 found.looked_in.join(", ")
             );
             tracing::warn!("{message}");
-            Ok(idle(config, |s| {
-                s.set_state(State::NotConfigured, Utc::now());
-                s.detail = Some(message);
-            }))
+            Ok(idle(config, Event::NotConfigured { message }))
         }
     }
 }
@@ -119,11 +116,7 @@ fn start_cloud(config: &Config, found: token::Found) -> anyhow::Result<Core> {
     }
     let not_configured = |message: String| {
         tracing::warn!("{message}");
-        Ok(idle(config, |s| {
-            s.source = SourceKind::Cloud;
-            s.set_state(State::NotConfigured, Utc::now());
-            s.detail = Some(message);
-        }))
+        Ok(idle(config, Event::NotConfigured { message }))
     };
     let Some(url) = config.cloud_url() else {
         return not_configured(
@@ -154,16 +147,15 @@ fn start_cloud(config: &Config, found: token::Found) -> anyhow::Result<Core> {
     start_with(config, Source::Cloud(client))
 }
 
-/// A core that does not sync: it shows the status `change` makes in `config`'s status
+/// A core that does not sync: it shows the status `event` makes in `config`'s status
 /// file, sends its heartbeat, and waits for `Command::Quit` (no token yet, an unusable
 /// configuration).
-pub fn idle(config: &Config, change: impl FnOnce(&mut Status)) -> Core {
+pub fn idle(config: &Config, event: Event) -> Core {
     let status_file = config.status_file();
-    let board = Board::new(
-        status_file.clone(),
-        Status::starting(&litefs_url(config), Utc::now()),
-    );
-    board.update(change);
+    let mut starting = Status::starting(&litefs_url(config), Utc::now());
+    starting.source = config.source.kind;
+    let board = Board::new(status_file.clone(), starting);
+    board.apply(event);
     telemetry::heartbeat(&config.telemetry, board.subscribe());
     let (commands, mut rx) = mpsc::channel(16);
     let status = board.subscribe();
@@ -226,6 +218,10 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
         Source::Cloud(client) => (client.url().to_string(), SourceKind::Cloud),
     };
     let status_file = config.status_file();
+    // Read before the board writes over it: the previous instance's last word.
+    let earlier = status::read_file(&status_file)
+        .ok()
+        .and_then(|s| Earlier::from_status(&s));
     let mut starting = Status::starting(url.trim_end_matches('/'), Utc::now());
     starting.source = kind;
     if kind == SourceKind::Cloud {
@@ -241,16 +237,28 @@ pub fn start_with(config: &Config, source: Source) -> anyhow::Result<Core> {
     let (commands, task) = match source {
         Source::Url => {
             let fetch = litefs(litefs_client(&url)?, None);
-            sync_starter(config, fetch, publisher, board, instruments)()
+            sync_starter(config, fetch, publisher, board, instruments, earlier)()
         }
-        Source::Cloud(client) => {
-            sync_starter(config, Fetch::Cloud(client), publisher, board, instruments)()
-        }
+        Source::Cloud(client) => sync_starter(
+            config,
+            Fetch::Cloud(client),
+            publisher,
+            board,
+            instruments,
+            earlier,
+        )(),
         Source::Container(spec) => {
             let slot = DockerSlot::default();
             let probe = position_probe(slot.clone(), spec.clone(), config.litefs.database.clone());
             let fetch = litefs(litefs_client(&url)?, Some(probe));
-            let start_sync = sync_starter(config, fetch, publisher, board.clone(), instruments);
+            let start_sync = sync_starter(
+                config,
+                fetch,
+                publisher,
+                board.clone(),
+                instruments,
+                earlier,
+            );
             let (commands, rx) = mpsc::channel(16);
             let supervisor = Supervisor {
                 spec,
@@ -284,6 +292,7 @@ fn sync_starter(
     publisher: Arc<Publisher>,
     board: Arc<Board>,
     instruments: Instruments,
+    earlier: Option<Earlier>,
 ) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
     let publish_dir = config.publish_dir();
     let max_backoff = config.sync.max_backoff;
@@ -302,10 +311,21 @@ fn sync_starter(
         tables: config.publish.tables.clone(),
     });
     let telemetry_config = config.telemetry.clone();
+    let kind = match &ctx.source {
+        Fetch::LiteFs(_) => SourceKind::Litefs,
+        Fetch::Cloud(_) => SourceKind::Cloud,
+    };
+    // The newest published file describes itself at once: in managed mode the sync
+    // starts only once the container answers, which after a reboot takes a while.
+    let described = tokio::spawn({
+        let (ctx, board) = (ctx.clone(), board.clone());
+        async move { describe(&ctx, &board, earlier).await }
+    });
     move || {
         let (commands_tx, commands) = mpsc::channel(16);
         let (signals_tx, signals) = mpsc::channel(1024);
-        let telemetry = telemetry::start(&telemetry_config, &board, instruments).map(Arc::new);
+        let telemetry =
+            telemetry::start(&telemetry_config, kind, &board, instruments).map(Arc::new);
         let task = tokio::spawn(async move {
             let mut owned = JoinSet::new();
             match &ctx.source {
@@ -323,14 +343,19 @@ fn sync_starter(
                     max_backoff,
                 )),
             };
+            let published = std::sync::Mutex::new(described.await.ok().flatten());
             let mut inputs = Inputs {
                 commands,
                 signals,
                 folder: FolderWatch::new(&publish_dir),
             };
             let make = || {
+                // The first worker starts from the file just described; one restarted
+                // after a panic reads it again.
+                let first = published.lock().ok().and_then(|mut p| p.take());
                 Worker::new(ctx.clone(), board.clone(), settings.clone())
                     .with_telemetry(telemetry.clone())
+                    .with_published(first)
             };
             supervise(make, &mut inputs, &board, max_backoff).await;
             owned.shutdown().await;
@@ -357,6 +382,7 @@ pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::{ErrorKind, State};
 
     fn cloud_config(dir: &std::path::Path, cloud: &str) -> Config {
         let text = format!(
@@ -376,6 +402,7 @@ mod tests {
         assert_eq!(status.state, State::NotConfigured);
         assert_eq!(status.source, SourceKind::Cloud);
         assert!(status.detail.unwrap().contains("[cloud] url"));
+        assert_eq!(status.error.unwrap().kind, ErrorKind::NotConfigured);
         core.commands.send(Command::Quit).await.unwrap();
         core.stopped().await;
 

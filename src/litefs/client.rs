@@ -110,6 +110,11 @@ impl Client {
     }
 
     /// The base URL, for status and messages.
+    /// How long a request or an export may go without progress.
+    pub fn stall_timeout(&self) -> Duration {
+        self.timeouts.stall
+    }
+
     pub fn url(&self) -> &str {
         &self.base
     }

@@ -1,6 +1,7 @@
 //! The status board: the one place the current [`Status`] lives.
 //!
-//! Every change is published to watchers (the menu, through a `watch` channel) and
+//! Changes come as [`Event`]s, applied by the one transition function
+//! ([`model::apply`]). Every change is published to watchers (the menu, through a `watch` channel) and
 //! written atomically to the status file (for `status` and support tooling) by a writer
 //! task off the sync path; changes that come faster than the disk are merged.
 //!
@@ -10,10 +11,11 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
+use chrono::Utc;
 use tokio::sync::watch;
 
 use crate::secrets;
-use crate::status::{self, State, Status};
+use crate::status::{self, model, Event, State, Status};
 
 pub struct Board {
     tx: watch::Sender<Status>,
@@ -38,8 +40,13 @@ impl Board {
         self.tx.borrow().clone()
     }
 
-    /// Changes the status; watchers and the file see it only if something changed.
-    pub fn update(&self, change: impl FnOnce(&mut Status)) {
+    /// Applies `event` now ([`model::apply`]); watchers and the file see the result only
+    /// if something changed.
+    pub fn apply(&self, event: Event) {
+        self.update(|s| model::apply(s, event, Utc::now()));
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Status)) {
         let before = self.get();
         let changed = self.tx.send_if_modified(|s| {
             change(s);
@@ -99,8 +106,6 @@ async fn write_changes(file: PathBuf, mut rx: watch::Receiver<Status>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::ErrorInfo;
-    use chrono::Utc;
     use std::time::Duration;
 
     #[tokio::test]
@@ -109,13 +114,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("status.json");
         let board = Board::new(file.clone(), Status::starting("http://h:1", Utc::now()));
-        board.update(|s| {
-            s.set_state(State::Error, Utc::now());
-            s.detail = Some("detail board-secret-1618".into());
-            s.error = Some(ErrorInfo {
-                kind: crate::status::ErrorKind::StartFailed,
-                message: "cannot start: token board-secret-1618 refused".into(),
-            });
+        board.apply(Event::StartFailed {
+            message: "cannot start: token board-secret-1618 refused".into(),
+            retry_in: Duration::from_secs(1),
+        });
+        board.apply(Event::ContainerStarting {
+            detail: "detail board-secret-1618".into(),
         });
         let status = board.get();
         assert_eq!(status.detail.as_deref(), Some("detail [redacted]"));
@@ -132,5 +136,34 @@ mod tests {
             }
         }
         panic!("the status file was not written");
+    }
+
+    /// Waits (in real time: the writer works on the blocking pool) until `file`
+    /// exists, for up to 2 s.
+    fn appears(file: &std::path::Path) -> bool {
+        (0..200).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            file.exists()
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unchanged_status_is_written_again_every_heartbeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("status.json");
+        let _board = Board::new(file.clone(), Status::starting("http://h:1", Utc::now()));
+        tokio::task::yield_now().await;
+        assert!(appears(&file), "written at start");
+        assert!(status::read_file(&file).unwrap().running);
+
+        std::fs::remove_file(&file).unwrap();
+        tokio::time::sleep(status::HEARTBEAT - Duration::from_secs(1)).await;
+        assert!(
+            !appears(&file),
+            "nothing changed: not written before a minute"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(appears(&file), "written again within a minute");
+        assert!(status::read_file(&file).unwrap().running);
     }
 }

@@ -2,14 +2,14 @@
 //!
 //! The network side runs on the async runtime; a blocking thread writes each chunk and
 //! feeds the checksum, so the file is read exactly once (by the network) and memory
-//! stays bounded by the small channel between the two, whatever the database's size.
+//! stays bounded by the small channel between the two, whatever the database's size. A
+//! disk that takes nothing for the stall timeout ends the download (see [`handoff`]).
 
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
-use bytes::Bytes;
-
+use crate::handoff::{self, SendError};
 use crate::litefs::checksum::Summary;
 use crate::litefs::client::{Client, LiteFsError};
 use crate::litefs::Checksummer;
@@ -48,16 +48,23 @@ pub async fn download(
 ) -> Result<Downloaded, DownloadError> {
     let mut export = client.export().await?;
     let announced_len = export.expected_len();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(QUEUE);
+    let (tx, rx) = handoff::channel(QUEUE, client.stall_timeout());
     let writer = tokio::task::spawn_blocking(move || write_all(file, rx));
     let mut network_error = None;
     loop {
         match export.chunk().await {
-            Ok(Some(chunk)) => {
-                if tx.send(chunk).is_err() {
-                    break; // the writer failed; its error is reported below
+            Ok(Some(chunk)) => match tx.send(chunk).await {
+                Ok(()) => {}
+                Err(SendError::Closed) => break, // the writer failed; its error is reported below
+                Err(SendError::Stuck(patience)) => {
+                    // The writer is stuck in a write: it is left to finish on its own,
+                    // and the export's connection is closed now, releasing LiteFS.
+                    return Err(DownloadError::Write {
+                        path,
+                        source: handoff::stuck_io(patience),
+                    });
                 }
-            }
+            },
             Ok(None) => break,
             Err(e) => {
                 network_error = Some(e);
@@ -81,10 +88,7 @@ pub async fn download(
     })
 }
 
-fn write_all(
-    mut file: File,
-    rx: std::sync::mpsc::Receiver<Bytes>,
-) -> std::io::Result<(Summary, Vec<u8>)> {
+fn write_all(mut file: File, rx: handoff::Receiver) -> std::io::Result<(Summary, Vec<u8>)> {
     let mut sum = Checksummer::new();
     let mut header = Vec::with_capacity(100);
     for chunk in rx {

@@ -1,4 +1,4 @@
-//! The sync worker's loop: turns triggers into jobs and job results into status.
+//! The sync worker's loop: turns triggers into jobs and job results into status events.
 //!
 //! Triggers: LiteFS `tx` events, *Resync now*, start-up, a periodic safety check while
 //! the event stream is down, changes to the published folder, and retries after a
@@ -14,8 +14,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
+use crate::inspect::Inspection;
 use crate::status::board::Board;
-use crate::status::{is_stale, ErrorInfo, ErrorKind, State, Txid};
+use crate::status::{Earlier, Event, FileFacts};
 use crate::telemetry::{Publish, Report, Telemetry};
 use crate::verify::Provenance;
 
@@ -24,9 +25,6 @@ use super::folder_watch::FolderWatch;
 use super::job::{read_known, still_current, JobContext, Known, Outcome, SyncError};
 use super::listener::Signal;
 use crate::control::Command;
-
-/// Failures in a row before "waiting for LiteFS" becomes an error.
-const PATIENCE: u32 = 3;
 
 /// How often staleness is re-evaluated.
 const STALE_TICK: Duration = Duration::from_secs(15);
@@ -90,12 +88,21 @@ impl Worker {
         self
     }
 
+    /// Starts from `published`, the newest published file as [`describe`] found it
+    /// (instead of reading it again).
+    pub fn with_published(mut self, published: Option<Known>) -> Self {
+        self.known = published;
+        self
+    }
+
     /// Runs until a `Quit` command or until every command sender is gone.
     pub async fn run(mut self, inputs: &mut Inputs) {
         let mut safety = tokio::time::interval(self.settings.safety_check);
         safety.tick().await;
         let mut stale = tokio::time::interval(STALE_TICK);
-        self.describe_published().await;
+        if self.known.is_none() {
+            self.known = describe(&self.ctx, &self.board, None).await;
+        }
         self.trigger(Reason::Startup);
         loop {
             tokio::select! {
@@ -137,29 +144,6 @@ impl Worker {
         }
     }
 
-    /// Shows the newest published file as it describes itself, before LiteFS is asked:
-    /// after a restart the menu tells the truth about the data the POS has (its last
-    /// sync is when that file was published).
-    async fn describe_published(&mut self) {
-        let Some((known, inspection)) = self.ctx.describe_published().await else {
-            return;
-        };
-        let published_at = known.stamp.modified.map(DateTime::<Utc>::from);
-        self.board.update(|s| {
-            if s.checksum != Some(known.checksum) {
-                s.txid = None;
-            }
-            s.checksum = Some(known.checksum);
-            s.published_path = Some(known.path.clone());
-            s.last_sync_at = s.last_sync_at.or(published_at);
-            if let Some(i) = inspection {
-                s.metadata = Some(i.metadata);
-                s.row_counts = i.row_counts;
-            }
-        });
-        self.known = Some(known);
-    }
-
     fn trigger(&mut self, reason: Reason) {
         let decision = self.coalescer.trigger(reason, Instant::now().into_std());
         self.apply(decision);
@@ -179,11 +163,8 @@ impl Worker {
         // A periodic check and a retry are quiet: the menu should not flicker
         // "Syncing…" for them (a retry every few seconds made the icon blink).
         if !matches!(reason, Reason::SafetyCheck | Reason::Retry) {
-            self.board.update(|s| {
-                if s.state != State::Starting {
-                    s.set_state(State::Syncing, Utc::now());
-                    s.detail = Some(self.ctx.activity().into());
-                }
+            self.board.apply(Event::SyncStarted {
+                activity: self.ctx.activity().into(),
             });
         }
         let ctx = self.ctx.clone();
@@ -212,7 +193,6 @@ impl Worker {
     }
 
     fn on_result(&mut self, result: Result<JobResult, tokio::task::JoinError>) {
-        let now = Utc::now();
         let (result, known_before) = match result {
             Ok(r) => r,
             Err(e) => (Err(SyncError::Internal(e.to_string())), self.known.clone()),
@@ -221,44 +201,29 @@ impl Worker {
             report(telemetry, self.job_started, &result);
         }
         match result {
-            Ok(outcome) => {
+            Ok(Outcome::Unchanged {
+                known,
+                provenance,
+                inspection,
+            }) => {
                 self.retry.reset();
-                let (known, provenance, inspection, published) = match outcome {
-                    Outcome::Unchanged {
-                        known,
-                        provenance,
-                        inspection,
-                    } => (known, provenance, inspection, false),
-                    Outcome::Published {
-                        known,
-                        provenance,
-                        inspection,
-                        bytes,
-                    } => {
-                        tracing::info!(path = %known.path.display(), checksum = %known.checksum, bytes, "published");
-                        (known, provenance, inspection, true)
-                    }
-                };
-                self.board.update(|s| {
-                    s.set_state(State::UpToDate, now);
-                    s.detail = None;
-                    s.error = None;
-                    s.last_check_at = Some(now);
-                    if published {
-                        s.last_sync_at = Some(now);
-                    }
-                    if published || s.checksum != Some(known.checksum) {
-                        s.txid = None;
-                    }
-                    if let Provenance::Tx(txid) = provenance {
-                        s.txid = Some(Txid(txid));
-                    }
-                    s.checksum = Some(known.checksum);
-                    s.published_path = Some(known.path.clone());
-                    if let Some(i) = inspection {
-                        s.metadata = Some(i.metadata);
-                        s.row_counts = i.row_counts;
-                    }
+                self.board.apply(Event::Unchanged {
+                    file: facts(&known, inspection),
+                    txid: confirmed(provenance),
+                });
+                self.known = Some(known);
+            }
+            Ok(Outcome::Published {
+                known,
+                provenance,
+                inspection,
+                bytes,
+            }) => {
+                self.retry.reset();
+                tracing::info!(path = %known.path.display(), checksum = %known.checksum, bytes, "published");
+                self.board.apply(Event::Published {
+                    file: facts(&known, inspection),
+                    txid: confirmed(provenance),
                 });
                 self.known = Some(known);
             }
@@ -268,32 +233,13 @@ impl Worker {
                 let delay = self.retry.next_delay();
                 self.retry_at = Some(Instant::now() + delay);
                 tracing::warn!(kind = error.kind().as_str(), retry_in = ?delay, "sync failed: {error}");
-                self.board.update(|s| {
-                    s.error = Some(ErrorInfo {
-                        kind: error.kind(),
-                        message: error.to_string(),
-                    });
-                    let waiting = error.kind().is_waiting();
-                    let source = self.ctx.source_name();
-                    if error.kind() == ErrorKind::CloudTokenRejected {
-                        s.set_state(State::NotConfigured, now);
-                        s.detail = Some(error.to_string());
-                    } else if waiting && s.last_sync_at.is_some() {
-                        // The published file is still good; staleness decides when to say otherwise.
-                        s.set_state(State::UpToDate, now);
-                        s.detail = Some(format!(
-                            "{source} unreachable; retrying in {}s",
-                            delay.as_secs().max(1)
-                        ));
-                    } else if waiting && s.last_sync_at.is_none() && failures < PATIENCE {
-                        s.set_state(State::Starting, now);
-                        s.detail = Some(format!("waiting for {source} at {}", s.litefs_url));
-                    } else {
-                        s.set_state(State::Error, now);
-                        s.detail = None;
-                    }
+                self.board.apply(Event::Failed {
+                    kind: error.kind(),
+                    message: error.to_string(),
+                    failures,
+                    retry_in: delay,
+                    stale_after: self.settings.stale_after,
                 });
-                self.check_stale();
             }
         }
     }
@@ -302,7 +248,7 @@ impl Worker {
         match signal {
             Signal::Connected { hostname } => {
                 tracing::info!(%hostname, "LiteFS event stream connected");
-                self.board.update(|s| s.events_connected = true);
+                self.board.apply(Event::EventsConnected(true));
                 // Transactions may have been missed while disconnected.
                 self.trigger(Reason::SafetyCheck);
             }
@@ -312,7 +258,7 @@ impl Worker {
                 } else {
                     tracing::debug!(%reason, "LiteFS event stream still unavailable");
                 }
-                self.board.update(|s| s.events_connected = false);
+                self.board.apply(Event::EventsConnected(false));
             }
             Signal::Tx(tx) => {
                 let current = self
@@ -320,14 +266,7 @@ impl Worker {
                     .as_ref()
                     .is_some_and(|k| k.checksum == tx.checksum);
                 if current && self.job.is_none() {
-                    let now = Utc::now();
-                    self.board.update(|s| {
-                        s.txid = Some(Txid(tx.txid));
-                        s.last_check_at = Some(now);
-                        if s.state == State::Stale {
-                            s.set_state(State::UpToDate, now);
-                        }
-                    });
+                    self.board.apply(Event::Confirmed { txid: tx.txid });
                 } else {
                     self.trigger(Reason::Tx);
                 }
@@ -352,16 +291,41 @@ impl Worker {
     }
 
     fn check_stale(&mut self) {
-        let now = Utc::now();
-        let stale_after = self.settings.stale_after;
-        self.board.update(|s| {
-            if s.state == State::UpToDate
-                && !s.events_connected
-                && is_stale(s.last_check_at, s.since, now, stale_after)
-            {
-                s.set_state(State::Stale, now);
-            }
+        self.board.apply(Event::Tick {
+            stale_after: self.settings.stale_after,
         });
+    }
+}
+
+/// Shows the newest published file as it describes itself, before the source is asked:
+/// after a restart the status tells the truth about the data the POS has (its last sync
+/// is when that file was published; `earlier`, the previous instance's word on the file
+/// it published, adds its TXID and last confirmation when it is the same file). Returns
+/// it for the worker.
+pub async fn describe(ctx: &JobContext, board: &Board, earlier: Option<Earlier>) -> Option<Known> {
+    let (known, inspection) = ctx.describe_published().await?;
+    board.apply(Event::Described {
+        file: facts(&known, inspection),
+        earlier,
+    });
+    Some(known)
+}
+
+/// A published file as the status shows it.
+fn facts(known: &Known, inspection: Option<Inspection>) -> FileFacts {
+    FileFacts {
+        path: known.path.clone(),
+        checksum: known.checksum,
+        published_at: known.stamp.modified.map(DateTime::<Utc>::from),
+        inspection,
+    }
+}
+
+/// The transaction the source confirmed, if it did.
+fn confirmed(provenance: Provenance) -> Option<u64> {
+    match provenance {
+        Provenance::Tx(txid) => Some(txid),
+        Provenance::Unconfirmed => None,
     }
 }
 
@@ -378,10 +342,7 @@ fn report(telemetry: &Telemetry, started: SystemTime, result: &Result<Outcome, S
             Report::Published(Publish {
                 path: &known.path,
                 checksum: known.checksum,
-                txid: match provenance {
-                    Provenance::Tx(txid) => Some(*txid),
-                    Provenance::Unconfirmed => None,
-                },
+                txid: confirmed(*provenance),
                 metadata: inspection.as_ref().map(|i| &i.metadata),
                 bytes: *bytes,
             }),
@@ -415,16 +376,9 @@ pub async fn supervise(
         let message = panic_message(panic.as_ref());
         let delay = backoff.next_delay();
         tracing::error!(restart_in = ?delay, "the sync worker stopped unexpectedly: {message}");
-        board.update(|s| {
-            s.set_state(State::Error, Utc::now());
-            s.detail = Some(format!(
-                "restarting the sync in {}s",
-                delay.as_secs().max(1)
-            ));
-            s.error = Some(ErrorInfo {
-                kind: ErrorKind::Internal,
-                message: format!("the sync stopped unexpectedly ({message}); it is restarted"),
-            });
+        board.apply(Event::WorkerCrashed {
+            message,
+            restart_in: delay,
         });
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
@@ -467,7 +421,7 @@ mod tests {
     use super::*;
     use crate::litefs::client::{Client, Timeouts};
     use crate::publish::{PublishMode, Publisher};
-    use crate::status::Status;
+    use crate::status::{ErrorKind, State, Status};
     use crate::sync::job::{Fetch, LiteFsSource};
     use crate::sync::ledger::Ledger;
 

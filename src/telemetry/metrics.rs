@@ -33,7 +33,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use crate::status::{State, Status};
 
 use super::instruments::{self, Counts};
-use super::span::{resource, scope, string, unix_nanos};
+use super::span::{resource, scope, source, string, unix_nanos};
 
 /// Every state, in the order their points are sent.
 pub const STATES: [State; 7] = [
@@ -168,9 +168,11 @@ pub fn request(status: &Status, counts: &Counts, now: SystemTime) -> ExportMetri
     for (name, description, unit, h) in histograms {
         metrics.push(histogram(name, description, unit, h, &at));
     }
+    let mut resource = resource();
+    resource.attributes.push(source(status.source));
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
-            resource: Some(resource()),
+            resource: Some(resource),
             scope_metrics: vec![ScopeMetrics {
                 scope: Some(scope()),
                 metrics,
@@ -317,6 +319,7 @@ mod tests {
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
     use super::*;
+    use crate::config::SourceKind;
     use crate::inspect::Metadata;
     use crate::status::{ErrorInfo, Txid};
     use crate::telemetry::instruments::Instruments;
@@ -514,15 +517,27 @@ mod tests {
     }
 
     #[test]
-    fn the_resource_names_the_service() {
-        let r = request(&synced(), &Instruments::new(UNIX_EPOCH).counts(), now());
-        let resource = r.resource_metrics[0].resource.clone().unwrap();
-        let keys: Vec<_> = resource
-            .attributes
-            .iter()
-            .map(|kv| kv.key.as_str())
-            .collect();
-        assert_eq!(keys, ["service.name", "service.version"]);
+    fn the_resource_names_the_service_and_the_source() {
+        let mut status = synced();
+        for (kind, name) in [(SourceKind::Litefs, "litefs"), (SourceKind::Cloud, "cloud")] {
+            status.source = kind;
+            let r = request(&status, &Instruments::new(UNIX_EPOCH).counts(), now());
+            let resource = r.resource_metrics[0].resource.clone().unwrap();
+            let keys: Vec<_> = resource
+                .attributes
+                .iter()
+                .map(|kv| kv.key.as_str())
+                .collect();
+            assert_eq!(
+                keys,
+                ["service.name", "service.version", "domain_sync.source"]
+            );
+            assert_eq!(
+                resource.attributes[2].value.clone().unwrap().value,
+                Some(Value::StringValue(name.into())),
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

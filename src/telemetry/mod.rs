@@ -24,8 +24,9 @@ use tokio::sync::watch;
 
 use crate::config;
 use crate::config::user_defaults::{UserDefaults, POS_DOMAIN};
+use crate::config::SourceKind;
 use crate::status::board::Board;
-use crate::status::{ErrorKind, Status};
+use crate::status::{ErrorKind, Event, Status};
 
 use endpoint::{Provisioned, Signal, Sources};
 use exporter::{Exporter, Settings};
@@ -38,14 +39,17 @@ pub struct Telemetry {
     /// `None` when spans cannot be sent (an unusable endpoint): results are still counted.
     exporter: Option<Exporter>,
     instruments: Instruments,
+    /// Where the synced data comes from, named on every span.
+    source: SourceKind,
 }
 
 impl Telemetry {
-    /// Starts exporting as `config` says (needs a tokio runtime); results are counted in
-    /// `instruments`; `report` receives the dropped-span total whenever it grows. `None`
-    /// when telemetry is turned off.
+    /// Starts exporting as `config` says (needs a tokio runtime) the spans of syncs from
+    /// `source`; results are counted in `instruments`; `report` receives the dropped-span
+    /// total whenever it grows. `None` when telemetry is turned off.
     pub fn start(
         config: &config::Telemetry,
+        source: SourceKind,
         instruments: Instruments,
         report: impl Fn(u64) + Send + Sync + 'static,
     ) -> Option<Telemetry> {
@@ -57,6 +61,7 @@ impl Telemetry {
         Some(Telemetry {
             exporter,
             instruments,
+            source,
         })
     }
 
@@ -77,7 +82,7 @@ impl Telemetry {
         let Some(exporter) = &self.exporter else {
             return;
         };
-        let span = match report {
+        let mut span = match report {
             Report::Published(publish) => {
                 let link = publish.metadata.and_then(|m| {
                     span::link(m)
@@ -93,6 +98,7 @@ impl Telemetry {
                 span::failure_span(kind.as_str(), message, timing, Ids::random())
             }
         };
+        span.attributes.push(span::source(self.source));
         exporter.send(span);
     }
 }
@@ -137,16 +143,17 @@ pub fn provisioned() -> Provisioned {
     }
 }
 
-/// Starts telemetry counting into `instruments`, whose dropped-span total is shown in
-/// `board`'s status.
+/// Starts telemetry for syncs from `source`, counting into `instruments`, whose
+/// dropped-span total is shown in `board`'s status.
 pub fn start(
     config: &config::Telemetry,
+    source: SourceKind,
     board: &Arc<Board>,
     instruments: Instruments,
 ) -> Option<Telemetry> {
     let board = board.clone();
-    Telemetry::start(config, instruments, move |dropped| {
-        board.update(|s| s.telemetry_dropped_spans = dropped)
+    Telemetry::start(config, source, instruments, move |dropped| {
+        board.apply(Event::TelemetryDropped(dropped))
     })
 }
 

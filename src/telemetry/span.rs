@@ -18,6 +18,7 @@ use opentelemetry_proto::tonic::trace::v1::span::{Link, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, SpanFlags, Status};
 
+use crate::config::SourceKind;
 use crate::inspect::Metadata;
 use crate::litefs::Checksum;
 
@@ -174,6 +175,12 @@ pub fn failure_span(kind: &str, message: &str, timing: Timing, ids: Ids) -> Span
             ids,
         )
     }
+}
+
+/// The attribute naming where the synced data comes from: `domain_sync.source` =
+/// `litefs` or `cloud` (on every span, and on the metrics' resource).
+pub fn source(source: SourceKind) -> KeyValue {
+    string("domain_sync.source", source.as_str())
 }
 
 fn base(attributes: Vec<KeyValue>, timing: Timing, ids: Ids) -> Span {

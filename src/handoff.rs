@@ -1,0 +1,117 @@
+//! The bounded hand-off of network chunks to a blocking thread (the disk writer of a
+//! LiteFS export, the decoder of a cloud snapshot).
+//!
+//! The async side waits for room in the queue without blocking a runtime thread, and
+//! for at most its patience: a disk that accepts nothing for that long ends the transfer
+//! with [`Stuck`] instead of keeping the connection open, which would hold the server
+//! up (an unread LiteFS export holds LiteFS's lock, so its writers and cloud restores
+//! wait) for as long as the disk is stuck. The blocking side reads the chunks as an
+//! iterator that ends when the sender is gone.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+/// A queue of at most `capacity` chunks; the sender waits at most `patience` for room.
+pub fn channel(capacity: usize, patience: Duration) -> (Sender, Receiver) {
+    let (tx, rx) = mpsc::channel(capacity);
+    (Sender { tx, patience }, Receiver { rx })
+}
+
+/// The network's end.
+pub struct Sender {
+    tx: mpsc::Sender<Bytes>,
+    patience: Duration,
+}
+
+/// Why a chunk was not handed over.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    /// The blocking side stopped (it failed; its own error says why).
+    #[error("the writer stopped")]
+    Closed,
+    /// The blocking side took nothing for this long.
+    #[error("the disk accepted nothing for {0:?}")]
+    Stuck(Duration),
+}
+
+/// [`SendError::Stuck`] as the I/O error a stuck write would have given.
+pub fn stuck_io(patience: Duration) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        SendError::Stuck(patience).to_string(),
+    )
+}
+
+impl Sender {
+    /// Hands `chunk` over, waiting at most the patience for room.
+    pub async fn send(&self, chunk: Bytes) -> Result<(), SendError> {
+        match tokio::time::timeout(self.patience, self.tx.send(chunk)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(SendError::Closed),
+            Err(_) => Err(SendError::Stuck(self.patience)),
+        }
+    }
+
+    /// How long [`send`](Self::send) waits for room.
+    pub fn patience(&self) -> Duration {
+        self.patience
+    }
+}
+
+/// The blocking thread's end: the chunks in order, until the sender is gone.
+pub struct Receiver {
+    rx: mpsc::Receiver<Bytes>,
+}
+
+impl Iterator for Receiver {
+    type Item = Bytes;
+
+    /// Blocks until the next chunk (call it on a blocking thread, never on the runtime).
+    fn next(&mut self) -> Option<Bytes> {
+        self.rx.blocking_recv()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_takes_nothing_ends_the_transfer_after_the_patience() {
+        let (tx, _rx) = channel(2, Duration::from_secs(30));
+        tx.send(Bytes::from_static(b"a")).await.unwrap();
+        tx.send(Bytes::from_static(b"b")).await.unwrap();
+        let started = tokio::time::Instant::now();
+        assert_eq!(
+            tx.send(Bytes::from_static(b"c")).await,
+            Err(SendError::Stuck(Duration::from_secs(30)))
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stopped_reader_is_closed_not_stuck() {
+        let (tx, rx) = channel(2, Duration::from_secs(30));
+        drop(rx);
+        assert_eq!(
+            tx.send(Bytes::from_static(b"a")).await,
+            Err(SendError::Closed)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_blocking_side_reads_every_chunk_in_order_until_the_sender_is_gone() {
+        let (tx, rx) = channel(1, Duration::from_secs(30));
+        let reader = tokio::task::spawn_blocking(move || rx.collect::<Vec<_>>());
+        for chunk in [&b"one"[..], b"two", b"three"] {
+            tx.send(Bytes::from_static(chunk)).await.unwrap();
+        }
+        drop(tx);
+        assert_eq!(
+            reader.await.unwrap(),
+            [&b"one"[..], b"two", b"three"].map(Bytes::from_static)
+        );
+    }
+}
