@@ -131,7 +131,7 @@ impl MenuModel {
             enabled: true,
         }];
         if let Some(step) = next_step(status) {
-            items.extend(step_items(status, step, cfg!(target_os = "macos")));
+            items.extend(step_items(status, step, cfg!(target_os = "macos"), now));
         }
         items.extend([
             Item::Separator,
@@ -374,10 +374,10 @@ pub fn next_step(status: &Status) -> Option<NextStep> {
 /// The items under the headline for `step`: a line saying the app retries (in the error
 /// state, where it always does), and the step as an item. Only a Mac can open Docker
 /// Desktop (`mac`); elsewhere the step is a disabled instruction.
-fn step_items(status: &Status, step: NextStep, mac: bool) -> Vec<Item> {
+fn step_items(status: &Status, step: NextStep, mac: bool, now: DateTime<Utc>) -> Vec<Item> {
     let mut items = Vec::new();
     if status.state == State::Error && step != NextStep::Wait {
-        items.push(Item::Label("Retrying by itself meanwhile".into()));
+        items.push(Item::Label(retry_line(status, now)));
     }
     let item = match step {
         NextStep::Wait => Item::Label(step.label().into()),
@@ -396,6 +396,18 @@ fn step_items(status: &Status, step: NextStep, mac: bool) -> Vec<Item> {
     };
     items.push(item);
     items
+}
+
+/// When the next try is: "Retrying in 12 s" (from `next_try_at`), or that it retries.
+fn retry_line(status: &Status, now: DateTime<Utc>) -> String {
+    match status.next_try_at {
+        Some(t) if t > now => {
+            let secs = ((t - now).num_milliseconds() + 999) / 1000;
+            format!("Retrying by itself in {secs} s")
+        }
+        Some(_) => "Retrying by itself now".into(),
+        None => "Retrying by itself meanwhile".into(),
+    }
 }
 
 /// The title and text of *Show details…*: everything about the state in full (never
@@ -446,10 +458,16 @@ where
 /// How long until the menu's relative times change (the next whole second, minute, hour
 /// or day of the last sync's or the last check's age), at most an hour; re-render then.
 pub fn next_refresh(status: &Status, now: DateTime<Utc>) -> Duration {
+    // The retry countdown changes every second until the try.
+    let countdown = status
+        .next_try_at
+        .filter(|t| *t > now)
+        .map(|t| Duration::from_millis(((t - now).num_milliseconds() % 1000) as u64 + 1));
     [status.last_sync_at, status.last_check_at]
         .into_iter()
         .flatten()
         .map(|t| age_changes_in(t, now))
+        .chain(countdown)
         .min()
         .unwrap_or(MAX_REFRESH)
 }
@@ -939,7 +957,7 @@ mod tests {
         assert_eq!(m.icon, IconKind::Off);
         // The next step, right under the headline: on a Mac, a click opens Docker.
         assert_eq!(
-            step_items(&s, NextStep::OpenDocker, true),
+            step_items(&s, NextStep::OpenDocker, true, now()),
             [act(
                 ActionId::NextStep(NextStep::OpenDocker),
                 "Open Docker Desktop",
@@ -947,12 +965,12 @@ mod tests {
             )]
         );
         assert_eq!(
-            step_items(&s, NextStep::OpenDocker, false),
+            step_items(&s, NextStep::OpenDocker, false, now()),
             [label("Start the Docker engine")]
         );
         assert_eq!(
             m.items[1],
-            step_items(&s, NextStep::OpenDocker, cfg!(target_os = "macos"))[0]
+            step_items(&s, NextStep::OpenDocker, cfg!(target_os = "macos"), now())[0]
         );
         assert_eq!(action(&m, ActionId::Resync), ("Resync now".into(), false));
         assert_eq!(action(&m, ActionId::Reset), ("Reset…".into(), false));
@@ -1067,6 +1085,14 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected:?} not in\n{text}");
         }
+
+        // When the next try is known, it counts down.
+        s.next_try_at = Some(now() + chrono::Duration::milliseconds(11_500));
+        assert_eq!(menu(&s).items[1], label("Retrying by itself in 12 s"));
+        assert_eq!(next_refresh(&s, now()), Duration::from_millis(501));
+        s.next_try_at = Some(now());
+        assert_eq!(menu(&s).items[1], label("Retrying by itself now"));
+        s.next_try_at = None;
 
         // A trouble that passes by itself says so, and offers nothing to click.
         s.error.as_mut().unwrap().kind = ErrorKind::ExportStalled;
