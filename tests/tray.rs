@@ -475,11 +475,12 @@ async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
         .count();
     assert_eq!(icons, 1);
 
-    // Open the menu, move onto "Resync now" (the third enabled item: Rows, the file,
-    // Resync now) and click it where it is drawn: LiteFS is asked for one more export.
+    // Open the menu, move onto "Resync now" (the fourth enabled item: the headline,
+    // Rows, the file, Resync now) and click it where it is drawn: LiteFS is asked for
+    // one more export.
     let exports = sim.sim.exports();
     let (_, menu) = x.open_the_menu();
-    let (top, bottom) = x.select(menu, "Down", 3);
+    let (top, bottom) = x.select(menu, "Down", 4);
     assert!(bottom - top > 10 && bottom - top < 60, "{top}..{bottom}");
     x.click(menu.x + menu.w / 2, (top + bottom) / 2);
     let after = after_next_export(&sim.sim, exports, WAIT, || {
@@ -489,8 +490,15 @@ async fn a_real_click_on_resync_now_resyncs_and_quit_stops_the_app() {
     .await;
     assert!(after.last_check_at >= synced.last_check_at);
     assert_eq!(after.published_path, synced.published_path);
+    // The item answers: checking, then what the check found.
+    wait_until("the resync's answer in the menu", || {
+        logged_menu(&app.log_text())
+            .filter(|m| m.contains("Checked — nothing new"))
+            .map(drop)
+    });
     let log = app.log_text();
     assert!(log.contains("menu clicked: Resync"), "{log}");
+    assert!(log.contains("Checking…"), "{log}");
     assert!(!log.contains("tok-secret-tray-4471"));
 
     // Quit, the last item.
@@ -516,8 +524,8 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
     let mut app = Daemon::start(root.path(), &config);
     app.wait_synced_to(&sim.sim.position()).await;
 
-    // Reset… (the fourth enabled item) opens the confirmation; Escape cancels it.
-    x.choose("Down", 4);
+    // Reset… (the fifth enabled item) opens the confirmation; Escape cancels it.
+    x.choose("Down", 5);
     x.answer_dialog("Reset the local database copy?", "Escape");
     wait_until("the dialog to close", || {
         app.log_text().contains("reset cancelled").then_some(())
@@ -525,7 +533,7 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
     assert!(!app.log_text().contains("reset needs a managed container"));
 
     // Again, and a click on its Reset button (the right half of the button row) does it.
-    x.choose("Down", 4);
+    x.choose("Down", 5);
     let title = "\"Reset the local database copy?\"";
     let (_, dialog) = wait_until("the reset confirmation", || x.window(title));
     x.click(dialog.x + dialog.w * 3 / 4, dialog.y + dialog.h - 15);
@@ -534,9 +542,21 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
         log.contains("reset needs a managed container")
             .then_some(())
     });
+    assert!(
+        app.log_text().contains("Reset started"),
+        "{}",
+        app.log_text()
+    );
+    // Reset… is not offered again while that shows; then it is.
+    wait_until("Reset… again", || {
+        logged_menu(&app.log_text())
+            .filter(|m| m.contains("| Reset… |"))
+            .map(drop)
+    });
 
-    // Copy diagnostics (the sixth) puts the status on the clipboard, the token not.
-    x.choose("Down", 6);
+    // Copy diagnostics (the seventh) puts the status on the clipboard, the token not,
+    // and says so.
+    x.choose("Down", 7);
     let text = wait_until("the diagnostics on the clipboard", || {
         let out = x.run("xclip", &["-o", "-selection", "clipboard"]);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -551,8 +571,11 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
         "{text}"
     );
     assert!(!text.contains("tok-secret-tray-4471"), "{text}");
+    wait_until("the menu to say it was copied", || {
+        app.log_text().contains("Copied ✓").then_some(())
+    });
 
-    // The file name (second) shows the publish folder; Open logs (fifth) the log folder.
+    // The file name (third) shows the publish folder; Open logs (sixth) the log folder.
     let opened = |n: usize| {
         wait_until("the desktop's opener", || {
             let text = std::fs::read_to_string(root.path().join("opened.txt")).ok()?;
@@ -560,9 +583,9 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
             (lines.len() >= n).then(|| lines[n - 1].clone())
         })
     };
-    x.choose("Down", 2);
+    x.choose("Down", 3);
     assert_eq!(opened(1), config.publish_dir.display().to_string());
-    x.choose("Down", 5);
+    x.choose("Down", 6);
     let logs = data_home(root.path()).join("voripos-domain-sync/logs");
     assert_eq!(opened(2), logs.display().to_string());
 
@@ -578,6 +601,110 @@ async fn reset_asks_first_and_the_other_items_do_what_they_say() {
             })
             .then_some(())
     });
+    app.stop();
+}
+
+/// Whether the window titled `title` is on the screen.
+fn dialog_shown(x: &XSession, title: &str) -> bool {
+    x.window(&format!("\"{title}\"")).is_some_and(|(id, _)| {
+        let info = x.run("xwininfo", &["-id", &id]);
+        String::from_utf8_lossy(&info.stdout).contains("IsViewable")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_dialog_neither_freezes_the_icon_nor_delays_sigterm() {
+    let Some(x) = XSession::start() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = tray_config(root.path(), &sim.url, &x);
+    let mut app = Daemon::start(root.path(), &config);
+    app.wait_synced_to(&sim.sim.position()).await;
+    wait_for_icon(&app.log, "Ok");
+    let up_to_date = x.settled_icon_pixels();
+
+    // About (the item above Quit) stays open, unanswered, for the rest of the test.
+    x.choose("Up", 2);
+    let about = "About VoriPOS Domain Sync";
+    wait_until("the About dialog", || dialog_shown(&x, about).then_some(()));
+
+    // The core fails meanwhile: the icon shows it at once, dialog or not.
+    sim.misbehave(litefs_sim::Misbehaviour::Http500);
+    sim.sim.commit(1).await.unwrap();
+    app.wait_for("the error", WAIT, |s| s.state == State::Error)
+        .await;
+    wait_for_icon(&app.log, "Error");
+    wait_until("the error icon on the screen", || {
+        (x.settled_icon_pixels() != up_to_date).then_some(())
+    });
+    assert!(dialog_shown(&x, about), "the dialog closed by itself");
+
+    // SIGTERM ends the app promptly, the dialog still open.
+    app.stop();
+}
+
+/// How many times the app has said it changed its icon.
+fn icon_changes(log: &str) -> usize {
+    log.matches("tray icon now: ").count()
+}
+
+/// The menu as the app last logged it ("menu shows: …").
+fn logged_menu(log: &str) -> Option<String> {
+    let start = log.rfind("menu shows: ")? + "menu shows: ".len();
+    Some(log[start..].lines().next()?.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_the_menu_shows_the_real_last_sync_and_an_outage_does_not_blink() {
+    let Some(x) = XSession::start() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = tray_config(root.path(), &sim.url, &x);
+    let mut app = Daemon::start(root.path(), &config);
+    let synced = app.wait_synced_to(&sim.sim.position()).await;
+    app.stop();
+
+    // Started again with the database unchanged, and LiteFS gone (say, Docker still
+    // starting): the menu shows when the file was really published.
+    config.url = format!("http://127.0.0.1:{}", free_port());
+    let mut app = Daemon::start(root.path(), &config);
+    let shown = app
+        .wait_for("the file described", WAIT, |s| s.last_sync_at.is_some())
+        .await;
+    let was = synced.last_sync_at.unwrap();
+    let now = shown.last_sync_at.unwrap();
+    assert!((now - was).num_seconds().abs() <= 2, "{now} vs {was}");
+    let local = now
+        .with_timezone(&chrono::Local)
+        .format("%H:%M:%S")
+        .to_string();
+    let menu = wait_until("the menu to show the last sync", || {
+        logged_menu(&app.log_text()).filter(|m| m.contains(&format!("Last sync: {local}")))
+    });
+    assert!(!menu.contains("Last sync: never"), "{menu}");
+
+    // The retries that follow (at most a second apart here) do not change the icon.
+    // Neither on the screen nor in what the app says it shows (a flip that fast could
+    // fall between two screenshots).
+    app.wait_for("a failed try", WAIT, |s| s.error.is_some())
+        .await;
+    wait_for_icon(&app.log, "Ok");
+    let first = x.settled_icon_pixels();
+    let changes = icon_changes(&app.log_text());
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut samples = 0;
+    while Instant::now() < until {
+        assert!(
+            x.icon_pixels() == first,
+            "the icon blinked:\n{}",
+            app.log_text()
+        );
+        samples += 1;
+    }
+    assert!(samples > 10, "{samples} samples");
+    let log = app.log_text();
+    assert!(log.matches("sync failed").count() > 3, "retries:\n{log}");
+    assert_eq!(icon_changes(&log), changes, "the icon blinked:\n{log}");
     app.stop();
 }
 

@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Draws the menu-bar icons of VoriPOS Domain Sync into assets/icons/.
 
-One icon per state family, each a database cylinder with a small badge:
+One icon per state family. The calm states show the database cylinder; the trouble
+states have shapes of their own, so that they stand out at menu-bar size:
 
-    ok       a check mark in a round badge        (up to date)
-    syncing  two arrows chasing round a circle    (syncing, starting)
-    stale    a clock in a round badge             (stale)
-    error    an exclamation mark in a round badge (error)
-    off      the cylinder struck through              (not configured, Docker not running)
+    ok       the cylinder, a check mark in a round badge      (up to date)
+    syncing  the cylinder, two arrows chasing round a circle  (syncing, starting)
+    stale    a clock face filling the icon                    (stale)
+    error    a warning triangle with "!" filling the icon, red (error)
+    off      the cylinder in outline only, struck through     (not configured, Docker down)
 
-They are macOS template images: black shapes on a transparent background, only the
-alpha channel matters; the menu bar tints them for light and dark mode. Each is written
-at 18x18 (`tray-<kind>.png`) and 36x36 (`tray-<kind>@2x.png`).
+All but error are macOS template images: black shapes on a transparent background, of
+which only the alpha channel matters (the menu bar tints them for light and dark mode).
+Error is drawn red and shown as it is (not as a template), the one coloured icon. Each
+is written at 18x18 (`tray-<kind>.png`) and 36x36 (`tray-<kind>@2x.png`).
 
 Shapes are drawn in an 18x18 unit grid and rendered by supersampling (coverage of
 SAMPLES x SAMPLES points per pixel); the PNGs are written with zlib and struct only.
@@ -84,14 +86,6 @@ def check(x, y):
     return polyline(x, y, [(11.3, 13.7), (12.9, 15.3), (15.7, 11.9)], 1.35)
 
 
-def exclamation(x, y):
-    return segment(x, y, BX, 10.9, BX, 13.2, 1.5) or disc(x, y, BX, 15.6, 0.85)
-
-
-def clock(x, y):
-    return polyline(x, y, [(BX, 10.9), (BX, BY), (15.7, BY)], 1.2)
-
-
 def arrows(x, y):
     """Two arrows round the badge's circle, each a 130° arc with a head (clockwise)."""
     r = BR - 1.0
@@ -123,25 +117,58 @@ def with_badge(symbol, ring=False):
     return shape
 
 
+def outlined_cylinder(x, y):
+    """The cylinder's outline (STROKE wide inside its edge) and the top's lower arc."""
+    if not cylinder(x, y):
+        return False
+    d = STROKE
+    around = ((d, 0), (-d, 0), (0, d), (0, -d), (d * 0.7, d * 0.7), (-d * 0.7, d * 0.7),
+              (d * 0.7, -d * 0.7), (-d * 0.7, -d * 0.7))
+    edge = not all(cylinder(x + dx, y + dy) for dx, dy in around)
+    return edge or lower_arc(x, y - STROKE, TOP, STROKE)
+
+
 def struck_through(x, y):
     a, b = (1.0, 1.5), (17.0, 16.5)
     if segment(x, y, *a, *b, 1.5):
         return True
     if segment(x, y, *a, *b, 1.5 + 2 * GAP):
         return False
-    return filled_cylinder(x, y)
+    return outlined_cylinder(x, y)
 
+
+def clock_face(x, y):
+    """A clock filling the icon: a disc with its hands (at three o'clock) cut out."""
+    if not disc(x, y, 9, 9, 8.4):
+        return False
+    hands = segment(x, y, 9, 9, 9, 3.6, 1.8) or segment(x, y, 9, 9, 12.9, 9, 1.8)
+    return not hands
+
+
+def warning(x, y):
+    """A warning triangle filling the icon, with "!" cut out."""
+    if not triangle(x, y, (9, 0.6), (17.6, 16.6), (0.4, 16.6)):
+        return False
+    mark = segment(x, y, 9, 6.2, 9, 10.9, 2.1) or disc(x, y, 9, 13.7, 1.2)
+    return not mark
+
+
+STROKE = 1.4
 
 ICONS = {
     "ok": with_badge(check),
     "syncing": with_badge(arrows, ring=True),
-    "stale": with_badge(clock),
-    "error": with_badge(exclamation),
+    "stale": clock_face,
+    "error": warning,
     "off": struck_through,
 }
 
+# The colour of each icon's shape (RGB); template icons are black.
+RED = (0xD7, 0x26, 0x1E)
+COLOURS = {"error": RED}
 
-def render(shape, size):
+
+def render(shape, size, colour=(0, 0, 0)):
     scale = size / UNITS
     rows = []
     for py in range(size):
@@ -153,7 +180,7 @@ def render(shape, size):
                     x = (px + (i + 0.5) / SAMPLES) / scale
                     y = (py + (j + 0.5) / SAMPLES) / scale
                     hits += shape(x, y)
-            row += bytes((0, 0, 0, round(255 * hits / SAMPLES ** 2)))
+            row += bytes((*colour, round(255 * hits / SAMPLES ** 2)))
         rows.append(bytes(row))
     return b"".join(rows)
 
@@ -173,7 +200,8 @@ def main():
     for kind, shape in ICONS.items():
         for size, suffix in ((18, ""), (36, "@2x")):
             path = out / f"tray-{kind}{suffix}.png"
-            path.write_bytes(png(size, render(shape, size)))
+            colour = COLOURS.get(kind, (0, 0, 0))
+            path.write_bytes(png(size, render(shape, size, colour)))
             print(path)
 
 

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,6 +17,10 @@ use crate::ipc::IpcError;
 use crate::logs;
 use crate::tray::link::{self, AppLink};
 use crate::tray::{self, display, Wake};
+
+/// How long the UI may take to close once the core has stopped (SIGTERM, *Quit*) before
+/// the process exits without it.
+pub const UI_EXIT_BOUND: Duration = Duration::from_secs(5);
 
 /// How a launch ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -82,10 +87,12 @@ where
     let proxy = event_loop.create_proxy();
     let mut statuses = ui.status.clone();
     let mut settings = ui.notifications.clone();
+    // Closed (dropped) when the UI's loop has ended.
+    let (ui_closed, ui_gone) = mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("core".into())
         .spawn(move || {
-            let _exit = ExitOnDrop(proxy.clone());
+            let exit = ExitOnDrop(proxy.clone());
             let result = runtime.block_on(async move {
                 tokio::spawn(async move {
                     loop {
@@ -101,6 +108,7 @@ where
                 core(app).await
             });
             runtime.shutdown_timeout(BLOCKING_GRACE);
+            close_ui(&exit.0, &ui_gone, &result);
             result
         })
         .context("cannot start the core thread")?;
@@ -110,6 +118,7 @@ where
         exe: env.exe.clone(),
     };
     tray::run(event_loop, ui, places);
+    drop(ui_closed);
     match thread.join() {
         Ok(result) => result,
         Err(_) => anyhow::bail!("the core thread panicked"),
@@ -122,5 +131,22 @@ struct ExitOnDrop(EventLoopProxy<Wake>);
 impl Drop for ExitOnDrop {
     fn drop(&mut self) {
         let _ = self.0.send_event(Wake::Exit);
+    }
+}
+
+/// Asks the UI to close and waits until it has ([`UI_EXIT_BOUND`] at most); when it is
+/// stuck, ends the process with the core's outcome: the core has stopped and written its
+/// last status, and SIGTERM or *Quit* must not wait on a window.
+fn close_ui(proxy: &EventLoopProxy<Wake>, ui_gone: &mpsc::Receiver<()>, core: &anyhow::Result<()>) {
+    let _ = proxy.send_event(Wake::Exit);
+    if let Err(mpsc::RecvTimeoutError::Timeout) = ui_gone.recv_timeout(UI_EXIT_BOUND) {
+        tracing::error!(
+            "the menu-bar UI did not close within {UI_EXIT_BOUND:?} of the core stopping; \
+             exiting without it"
+        );
+        if let Err(e) = core {
+            tracing::error!("{e:#}");
+        }
+        std::process::exit(i32::from(core.is_err()));
     }
 }

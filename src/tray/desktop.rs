@@ -1,4 +1,5 @@
-//! Hand-offs to the desktop: showing a file or folder, and desktop notifications.
+//! Hand-offs to the desktop: showing a file or folder, starting Docker Desktop, and
+//! desktop notifications.
 //! Failures are logged; none of them affects the sync.
 
 use std::path::Path;
@@ -27,6 +28,34 @@ pub fn open_folder(folder: &Path) {
     }
     if let Err(e) = opener::open(folder) {
         tracing::warn!(folder = %folder.display(), error = %e, "cannot open the folder");
+    }
+}
+
+/// Starts Docker Desktop (`open -a Docker`, on a thread of its own; macOS only, where the
+/// menu offers it).
+pub fn open_docker() {
+    let started = std::thread::Builder::new()
+        .name("open-docker".into())
+        .spawn(|| {
+            #[cfg(target_os = "macos")]
+            let result = std::process::Command::new("/usr/bin/open")
+                .args(["-a", "Docker"])
+                .status()
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    s.success()
+                        .then_some(())
+                        .ok_or(format!("open -a Docker: {s}"))
+                });
+            #[cfg(not(target_os = "macos"))]
+            let result: Result<(), String> = Err("Docker Desktop is opened on macOS only".into());
+            match result {
+                Ok(()) => tracing::info!("Docker Desktop asked to start"),
+                Err(e) => tracing::warn!(error = %e, "cannot start Docker Desktop"),
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "cannot start the thread that opens Docker Desktop");
     }
 }
 

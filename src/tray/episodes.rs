@@ -6,7 +6,9 @@
 //! (`error` → `syncing` → `error`) or a core restart (`starting`) do not end it, so a
 //! flapping failure is still one episode. One notice is due once the episode has lasted
 //! [`Notifications::after`](crate::config::Notifications); a recovery notice follows only
-//! an episode that was notified. Pure: the tray feeds statuses and the clock.
+//! an episode that was notified. Both name the source ([`menu::source_name`]: LiteFS in
+//! Docker, or LiteFS Cloud), the first thing support asks. Pure: the tray feeds statuses
+//! and the clock.
 
 use std::time::Duration;
 
@@ -58,14 +60,18 @@ impl Episodes {
     pub fn observe(&mut self, status: &Status, now: DateTime<Utc>) -> Option<Notice> {
         if status.state == State::UpToDate {
             let notified = self.open.take().is_some_and(|o| o.notified);
+            let source = menu::source_name(status);
             return notified.then(|| Notice {
                 title: "Domain data is up to date again".into(),
                 body: match status.last_sync_at {
                     Some(t) => format!(
-                        "The POS has current prices and products (last sync {}).",
+                        "Synced from {source} again: the POS has current prices and products \
+                         (last sync {}).",
                         status::ago(t, now)
                     ),
-                    None => "The POS has current prices and products.".into(),
+                    None => format!(
+                        "Synced from {source} again: the POS has current prices and products."
+                    ),
                 },
             });
         }
@@ -84,9 +90,10 @@ impl Episodes {
         Some(Notice {
             title: trouble_title(status.state).into(),
             body: format!(
-                "{} (for {}). The POS keeps using its current database file.",
+                "{} (for {}), syncing from {}. The POS keeps using its current database file.",
                 menu::headline(status, now),
                 status::ago(open.began, now).trim_end_matches(" ago"),
+                menu::source_name(status),
             ),
         })
     }
@@ -148,9 +155,13 @@ mod tests {
         assert_eq!(e.next_due(t(309)), Some(Duration::from_secs(1)));
         let notice = e.observe(&error, t(310)).expect("due after 5 min");
         assert_eq!(notice.title, "Domain sync is failing");
-        assert!(notice
-            .body
-            .starts_with("Error — LiteFS answered 500 (for 5 min)"));
+        assert!(
+            notice
+                .body
+                .starts_with("The download was cut off (for 5 min), syncing from LiteFS."),
+            "{}",
+            notice.body
+        );
         assert!(notice.body.contains("keeps using its current database"));
         // Once per episode.
         assert_eq!(e.observe(&error, t(900)), None);
@@ -160,6 +171,11 @@ mod tests {
         let back = e.observe(&ok, t(951)).expect("recovery notice");
         assert_eq!(back.title, "Domain data is up to date again");
         assert!(back.body.contains("last sync 1 s ago"), "{}", back.body);
+        assert!(
+            back.body.starts_with("Synced from LiteFS again"),
+            "{}",
+            back.body
+        );
         assert_eq!(e.observe(&ok, t(952)), None);
     }
 
@@ -198,12 +214,51 @@ mod tests {
         assert_eq!(notice.title, "Domain data is stale");
         assert!(notice
             .body
-            .starts_with("Stale — last sync 2 h ago (for 1 min)"));
+            .starts_with("Stale — the POS has data from 2 h ago (for 1 min)"));
         let mut e = Episodes::new(Duration::ZERO);
         let docker = e
             .observe(&status(State::DockerUnavailable, 0), t(0))
             .unwrap();
         assert_eq!(docker.title, "Domain sync: Docker is not running");
+    }
+
+    #[test]
+    fn notices_name_the_source_docker_or_cloud() {
+        let mut e = Episodes::new(Duration::ZERO);
+        let mut docker = status(State::Error, 0);
+        docker.docker_endpoint = Some("unix:///var/run/docker.sock (default)".into());
+        let notice = e.observe(&docker, t(0)).unwrap();
+        assert!(
+            notice.body.contains("syncing from LiteFS in Docker."),
+            "{}",
+            notice.body
+        );
+        let mut ok = status(State::UpToDate, 5);
+        ok.docker_endpoint = docker.docker_endpoint.clone();
+        let back = e.observe(&ok, t(5)).unwrap();
+        assert!(
+            back.body.starts_with("Synced from LiteFS in Docker again"),
+            "{}",
+            back.body
+        );
+
+        let mut e = Episodes::new(Duration::ZERO);
+        let mut cloud = status(State::Stale, 0);
+        cloud.source = crate::config::SourceKind::Cloud;
+        let notice = e.observe(&cloud, t(0)).unwrap();
+        assert!(
+            notice.body.contains("syncing from LiteFS Cloud."),
+            "{}",
+            notice.body
+        );
+        let mut ok = status(State::UpToDate, 5);
+        ok.source = crate::config::SourceKind::Cloud;
+        let back = e.observe(&ok, t(5)).unwrap();
+        assert!(
+            back.body.starts_with("Synced from LiteFS Cloud again"),
+            "{}",
+            back.body
+        );
     }
 
     #[test]

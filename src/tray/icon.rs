@@ -1,9 +1,10 @@
 //! The tray icon images: the embedded template PNGs decoded to RGBA for `tray-icon`.
 //!
 //! The 36×36 `@2x` variant is used everywhere: macOS draws it at 18 pt (sharp on Retina),
-//! and Linux panels scale it to their height. On macOS it is marked as a template image,
-//! so the system colours it for light and dark menu bars; elsewhere it is drawn as is
-//! (black).
+//! and Linux panels scale it to their height. On macOS every icon but the error's is
+//! marked as a template image, so the system colours it for light and dark menu bars;
+//! the error's red triangle is shown as it is, the one coloured icon in the menu bar, so
+//! that trouble stands out. Elsewhere all are drawn as they are.
 
 use std::io::Cursor;
 
@@ -25,8 +26,11 @@ pub enum IconError {
     Refused { kind: IconKind, message: String },
 }
 
-/// Whether icons are template images (coloured by the system).
-pub const TEMPLATE: bool = cfg!(target_os = "macos");
+/// Whether `kind`'s icon is a template image (coloured by the system): on macOS, all but
+/// the error's.
+pub fn is_template(kind: IconKind) -> bool {
+    cfg!(target_os = "macos") && kind != IconKind::Error
+}
 
 /// The RGBA pixels, width and height of `kind`'s icon, as shown on this platform.
 pub fn rgba(kind: IconKind) -> Result<(Vec<u8>, u32, u32), IconError> {
@@ -55,12 +59,12 @@ pub fn icon(kind: IconKind) -> Result<Icon, IconError> {
     })
 }
 
-/// Shows `kind`'s icon in `tray` (as a template image on macOS, where only this call
-/// keeps the flag; elsewhere that call does nothing).
+/// Shows `kind`'s icon in `tray` (as a template image or not, see [`is_template`]: on
+/// macOS only this call sets the flag; elsewhere that call does nothing).
 pub fn show(tray: &TrayIcon, kind: IconKind) -> Result<(), IconError> {
     let image = icon(kind)?;
     #[cfg(target_os = "macos")]
-    let shown = tray.set_icon_with_as_template(Some(image), TEMPLATE);
+    let shown = tray.set_icon_with_as_template(Some(image), is_template(kind));
     #[cfg(not(target_os = "macos"))]
     let shown = tray.set_icon(Some(image));
     shown.map_err(|e| IconError::Refused {
@@ -84,6 +88,27 @@ mod tests {
                 "{kind:?}: {opaque} opaque pixels"
             );
             icon(kind).unwrap();
+        }
+    }
+
+    #[test]
+    fn only_the_error_icon_has_colour() {
+        for kind in IconKind::ALL {
+            let (pixels, _, _) = rgba(kind).unwrap();
+            let red = pixels
+                .chunks_exact(4)
+                .filter(|p| p[3] > 128)
+                .all(|p| p[0] > 150 && p[1] < 80 && p[2] < 80);
+            let black = pixels
+                .chunks_exact(4)
+                .filter(|p| p[3] > 0)
+                .all(|p| p[..3] == [0, 0, 0]);
+            assert_eq!(
+                (red, black),
+                (kind == IconKind::Error, kind != IconKind::Error),
+                "{kind:?}"
+            );
+            assert!(!is_template(kind) || kind != IconKind::Error);
         }
     }
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
-use crate::status::{ago, State, Status};
+use crate::config::SourceKind;
+use crate::status::{ago, ErrorKind, NextStep, State, Status};
+use crate::tray::feedback::Feedback;
 pub use crate::tray::launch_agent::State as LaunchAtLogin;
 use crate::tray::recent_errors::RecentErrors;
 
@@ -30,7 +32,8 @@ const MAX_REFRESH: Duration = Duration::from_secs(3600);
 /// Everything the tray shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MenuModel {
-    /// The state in a few words; also the first (disabled) menu item.
+    /// The state in a few plain words; also the first menu item (enabled, so that it
+    /// reads as clearly as the rest; a click shows the details).
     pub headline: String,
     pub icon: IconKind,
     /// Repeats the headline.
@@ -78,6 +81,11 @@ pub enum Item {
 /// What a click on an item asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActionId {
+    /// The headline: shows the details.
+    Details,
+    /// The state's next step (only [`NextStep::OpenDocker`], [`NextStep::ShowDetails`]
+    /// and [`NextStep::Reset`] are clickable).
+    NextStep(NextStep),
     /// Shows the published file in the Finder.
     RevealFile,
     Resync,
@@ -117,8 +125,15 @@ impl MenuModel {
                 enabled: false,
             },
         };
-        let items = vec![
-            Item::Label(headline.clone()),
+        let mut items = vec![Item::Action {
+            id: ActionId::Details,
+            label: headline.clone(),
+            enabled: true,
+        }];
+        if let Some(step) = next_step(status) {
+            items.extend(step_items(status, step, cfg!(target_os = "macos"), now));
+        }
+        items.extend([
             Item::Separator,
             Item::Label(time_line("Last sync", status.last_sync_at, now, tz)),
             Item::Label(time_line(
@@ -168,13 +183,62 @@ impl MenuModel {
                 label: quit_label(launch_at_login).into(),
                 enabled: true,
             },
-        ];
+        ]);
         MenuModel {
             tooltip: format!("{TOOLTIP_PREFIX}: {headline}"),
             icon: icon_kind(status.state),
             headline,
             items,
         }
+    }
+}
+
+impl MenuModel {
+    /// The menu as one line of text ("Up to date | Last sync: … | [Rows: …] | …"; items
+    /// that cannot be clicked now in parentheses), for the log.
+    pub fn text(&self) -> String {
+        fn line(item: &Item) -> Option<String> {
+            match item {
+                Item::Label(text) => Some(text.clone()),
+                Item::Action { label, enabled, .. } | Item::Check { label, enabled, .. } => {
+                    Some(if *enabled {
+                        label.clone()
+                    } else {
+                        format!("({label})")
+                    })
+                }
+                Item::Submenu { label, items } => Some(format!(
+                    "[{label}: {}]",
+                    items.iter().filter_map(line).collect::<Vec<_>>().join(", ")
+                )),
+                Item::Separator => None,
+            }
+        }
+        self.items
+            .iter()
+            .filter_map(line)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    /// This menu with what the last clicks left at `now` ("Copied ✓", "Checking…",
+    /// "Reset started"); a reset once started is not offered again while that shows.
+    pub fn with_feedback(mut self, feedback: &Feedback, now: DateTime<Utc>) -> MenuModel {
+        for item in &mut self.items {
+            let Item::Action { id, label, enabled } = item else {
+                continue;
+            };
+            let said = match id {
+                ActionId::CopyDiagnostics => feedback.copy_label(now),
+                ActionId::Resync => feedback.resync_label(now),
+                ActionId::Reset => feedback.reset_label(now).inspect(|_| *enabled = false),
+                _ => None,
+            };
+            if let Some(said) = said {
+                *label = said;
+            }
+        }
+        self
     }
 }
 
@@ -237,6 +301,19 @@ pub fn icon_png(kind: IconKind, retina: bool) -> &'static [u8] {
     }
 }
 
+/// Where the data comes from, in the words support staff know: "LiteFS Cloud", "LiteFS
+/// in Docker" (the container this app manages), or "LiteFS" (a node it does not manage).
+pub fn source_name(status: &Status) -> &'static str {
+    let managed = status.container.is_some()
+        || status.docker_endpoint.is_some()
+        || status.state == State::DockerUnavailable;
+    match status.source {
+        SourceKind::Cloud => "LiteFS Cloud",
+        SourceKind::Litefs if managed => "LiteFS in Docker",
+        SourceKind::Litefs => "LiteFS",
+    }
+}
+
 /// The title and text of the *About* dialog.
 pub fn about(status: &Status) -> (String, String) {
     let core = if status.app_version == APP_VERSION {
@@ -256,47 +333,141 @@ pub fn about(status: &Status) -> (String, String) {
     )
 }
 
-/// The headline: the state in a few words.
+/// The headline: the state in a few plain words (the error kinds' titles, see
+/// [`ErrorKind::title`]); never a URL, a port or a raw error.
 pub fn headline(status: &Status, now: DateTime<Utc>) -> String {
+    let kind = status.error.as_ref().map(|e| e.kind);
     match status.state {
         State::UpToDate => "Up to date".into(),
         State::Syncing => "Syncing…".into(),
         State::Stale => match status.last_sync_at {
-            Some(t) => format!("Stale — last sync {}", ago(t, now)),
-            None => "Stale — no sync yet".into(),
+            Some(t) => format!("Stale — the POS has data from {}", ago(t, now)),
+            None => "Stale — the POS has no data from this app yet".into(),
         },
-        State::DockerUnavailable => "Docker is not running".into(),
-        State::NotConfigured => "Not configured — no LiteFS token".into(),
+        State::DockerUnavailable => ErrorKind::DockerUnavailable.title().into(),
+        State::NotConfigured => kind.unwrap_or(ErrorKind::NotConfigured).title().into(),
         State::Starting => match status.detail.as_deref().map(str::trim) {
-            Some(d) if !d.is_empty() => {
+            Some(d) if !d.is_empty() && !d.contains("://") => {
                 format!("Starting — {}", shorten(d, HEADLINE_DETAIL_CHARS))
             }
             _ => "Starting…".into(),
         },
-        State::Error => {
-            let what = status
-                .error
-                .as_ref()
-                .map(|e| e.message.as_str())
-                .or(status.detail.as_deref())
-                .map(str::trim)
-                .unwrap_or_default();
-            if what.is_empty() {
-                "Error — see the logs".into()
-            } else {
-                format!("Error — {}", shorten(what, HEADLINE_DETAIL_CHARS))
-            }
-        }
+        State::Error => match kind {
+            Some(kind) => kind.title().into(),
+            None => "Sync stopped — click for details".into(),
+        },
     }
+}
+
+/// The one thing to do about the state, when it is trouble: the error kind's step
+/// ([`ErrorKind::next_step`]), *Open Docker Desktop* when Docker is not running.
+pub fn next_step(status: &Status) -> Option<NextStep> {
+    let kind = status.error.as_ref().map(|e| e.kind);
+    match status.state {
+        State::NotConfigured => Some(kind.unwrap_or(ErrorKind::NotConfigured).next_step()),
+        State::DockerUnavailable => Some(NextStep::OpenDocker),
+        State::Error | State::Stale => Some(kind.map_or(NextStep::ShowDetails, |k| k.next_step())),
+        State::UpToDate | State::Syncing | State::Starting => None,
+    }
+}
+
+/// The items under the headline for `step`: a line saying the app retries (in the error
+/// state, where it always does), and the step as an item. Only a Mac can open Docker
+/// Desktop (`mac`); elsewhere the step is a disabled instruction.
+fn step_items(status: &Status, step: NextStep, mac: bool, now: DateTime<Utc>) -> Vec<Item> {
+    let mut items = Vec::new();
+    if status.state == State::Error && step != NextStep::Wait {
+        items.push(Item::Label(retry_line(status, now)));
+    }
+    let item = match step {
+        NextStep::Wait => Item::Label(step.label().into()),
+        NextStep::OpenDocker if !mac => Item::Label("Start the Docker engine".into()),
+        NextStep::OpenDocker | NextStep::ShowDetails | NextStep::Reset => Item::Action {
+            id: ActionId::NextStep(step),
+            label: step.label().into(),
+            enabled: true,
+        },
+        // Instructions: a click shows the details to read out or act on.
+        NextStep::FreeDisk | NextStep::CallSupport(_) => Item::Action {
+            id: ActionId::NextStep(NextStep::ShowDetails),
+            label: format!("{}…", step.label()),
+            enabled: true,
+        },
+    };
+    items.push(item);
+    items
+}
+
+/// When the next try is: "Retrying in 12 s" (from `next_try_at`), or that it retries.
+fn retry_line(status: &Status, now: DateTime<Utc>) -> String {
+    match status.next_try_at {
+        Some(t) if t > now => {
+            let secs = ((t - now).num_milliseconds() + 999) / 1000;
+            format!("Retrying by itself in {secs} s")
+        }
+        Some(_) => "Retrying by itself now".into(),
+        None => "Retrying by itself meanwhile".into(),
+    }
+}
+
+/// The title and text of *Show details…*: everything about the state in full (never
+/// cut), the next step, and where the log is.
+pub fn details<Tz>(
+    status: &Status,
+    now: DateTime<Utc>,
+    tz: &Tz,
+    log_dir: &std::path::Path,
+) -> (String, String)
+where
+    Tz: TimeZone,
+    Tz::Offset: Display,
+{
+    let mut text = format!(
+        "{}\n{}",
+        headline(status, now),
+        time_line("Since", Some(status.since), now, tz)
+    );
+    if let Some(e) = &status.error {
+        text.push_str(&format!(
+            "\n\nWhat went wrong: {}\n({})",
+            e.message.trim(),
+            e.kind
+        ));
+    }
+    if let Some(d) = status
+        .detail
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        text.push_str(&format!("\n\nNow: {d}"));
+    }
+    if let Some(step) = next_step(status) {
+        text.push_str(&format!("\n\nWhat to do: {}", step.label()));
+    }
+    text.push_str(&format!(
+        "\n\nSyncing from {} at {}\nThe log is in {}\n(Copy diagnostics puts all of this on \
+         the clipboard for a support ticket.)",
+        source_name(status),
+        status.litefs_url,
+        log_dir.display()
+    ));
+    (format!("{TOOLTIP_PREFIX}: details"), text)
 }
 
 /// How long until the menu's relative times change (the next whole second, minute, hour
 /// or day of the last sync's or the last check's age), at most an hour; re-render then.
 pub fn next_refresh(status: &Status, now: DateTime<Utc>) -> Duration {
+    // The retry countdown changes every second until the try.
+    let countdown = status
+        .next_try_at
+        .filter(|t| *t > now)
+        .map(|t| Duration::from_millis(((t - now).num_milliseconds() % 1000) as u64 + 1));
     [status.last_sync_at, status.last_check_at]
         .into_iter()
         .flatten()
         .map(|t| age_changes_in(t, now))
+        .chain(countdown)
         .min()
         .unwrap_or(MAX_REFRESH)
 }
@@ -612,7 +783,7 @@ mod tests {
         assert_eq!(m.icon, IconKind::Ok);
         assert_eq!(m.tooltip, "VoriPOS Domain Sync: Up to date");
         let expected = vec![
-            label("Up to date"),
+            act(ActionId::Details, "Up to date", true),
             Item::Separator,
             label("Last sync: 14:03:12 (2 min ago)"),
             label("Checked with LiteFS: 14:04:00 (1 min ago)"),
@@ -639,6 +810,14 @@ mod tests {
             act(ActionId::Quit, "Quit (stops syncing)", true),
         ];
         assert_eq!(m.items, expected);
+        assert_eq!(
+            m.text(),
+            "Up to date | Last sync: 14:03:12 (2 min ago) | Checked with LiteFS: 14:04:00 \
+             (1 min ago) | Database: schema 7 · generated 25 Nov 13:58 · TXID 2f | [Rows: \
+             offers: missing, products: 51,234] | 1764079392-Domain.sqlite3 | Resync now | \
+             Reset… | Open logs | Copy diagnostics | Launch at login | About \
+             voripos-domain-sync 0.5.0 | Quit (stops syncing)"
+        );
     }
 
     #[test]
@@ -647,8 +826,16 @@ mod tests {
             (State::UpToDate, "Up to date", IconKind::Ok),
             (State::Syncing, "Syncing…", IconKind::Syncing),
             (State::Starting, "Starting…", IconKind::Syncing),
-            (State::Stale, "Stale — last sync 2 min ago", IconKind::Stale),
-            (State::Error, "Error — see the logs", IconKind::Error),
+            (
+                State::Stale,
+                "Stale — the POS has data from 2 min ago",
+                IconKind::Stale,
+            ),
+            (
+                State::Error,
+                "Sync stopped — click for details",
+                IconKind::Error,
+            ),
             (
                 State::DockerUnavailable,
                 "Docker is not running",
@@ -656,7 +843,7 @@ mod tests {
             ),
             (
                 State::NotConfigured,
-                "Not configured — no LiteFS token",
+                "Sync is not set up on this Mac",
                 IconKind::Off,
             ),
         ];
@@ -666,18 +853,80 @@ mod tests {
             assert_eq!(m.icon, icon, "{state:?}");
             assert_eq!(icon_kind(state), icon, "{state:?}");
             assert_eq!(m.tooltip, format!("VoriPOS Domain Sync: {headline}"));
-            assert_eq!(m.items[0], Item::Label(headline.into()), "{state:?}");
+            // Readable, not greyed: a click shows the details.
+            assert_eq!(
+                m.items[0],
+                act(ActionId::Details, headline, true),
+                "{state:?}"
+            );
         }
+    }
+
+    #[test]
+    fn clicks_are_answered_in_the_menu() {
+        let mut s = synced();
+        let mut feedback = Feedback::default();
+        let shown = |s: &Status, f: &Feedback, now| {
+            MenuModel::from_status(s, now, &tz(), LaunchAtLogin::Off).with_feedback(f, now)
+        };
+        assert_eq!(shown(&s, &feedback, now()), menu(&s));
+
+        feedback.copied(now());
+        feedback.resync_sent(&s, now());
+        let m = shown(&s, &feedback, now());
+        assert_eq!(
+            action(&m, ActionId::CopyDiagnostics),
+            ("Copied ✓ — paste it into the ticket".into(), true)
+        );
+        assert_eq!(action(&m, ActionId::Resync), ("Checking…".into(), true));
+
+        // The core confirms the file is current: nothing new.
+        let later = now() + chrono::Duration::seconds(2);
+        s.last_check_at = Some(later);
+        feedback.observe(&s, later);
+        let m = shown(&s, &feedback, later);
+        assert_eq!(
+            action(&m, ActionId::Resync),
+            ("Checked — nothing new".into(), true)
+        );
+
+        feedback.reset_sent(later);
+        let m = shown(&s, &feedback, later);
+        assert_eq!(action(&m, ActionId::Reset), ("Reset started".into(), false));
+
+        // A while later everything reads as before.
+        let much_later = later + chrono::Duration::seconds(60);
+        feedback.observe(&s, much_later);
+        assert_eq!(
+            shown(&s, &feedback, much_later),
+            MenuModel::from_status(&s, much_later, &tz(), LaunchAtLogin::Off)
+        );
+    }
+
+    #[test]
+    fn the_source_is_named_as_support_knows_it() {
+        let mut s = synced();
+        assert_eq!(source_name(&s), "LiteFS");
+        s.docker_endpoint = Some("unix:///var/run/docker.sock (default)".into());
+        assert_eq!(source_name(&s), "LiteFS in Docker");
+        s.docker_endpoint = None;
+        s.state = State::DockerUnavailable;
+        assert_eq!(source_name(&s), "LiteFS in Docker");
+        s.source = crate::config::SourceKind::Cloud;
+        assert_eq!(source_name(&s), "LiteFS Cloud");
     }
 
     #[test]
     fn stale_headline_counts_hours_since_the_last_sync() {
         let s = in_state(State::Stale);
         let later = t("2026-11-25T15:20:00Z");
-        assert_eq!(headline(&s, later), "Stale — last sync 2 h ago");
+        assert_eq!(headline(&s, later), "Stale — the POS has data from 2 h ago");
         let mut never = s.clone();
         never.last_sync_at = None;
-        assert_eq!(headline(&never, later), "Stale — no sync yet");
+        assert_eq!(
+            headline(&never, later),
+            "Stale — the POS has no data from this app yet"
+        );
     }
 
     #[test]
@@ -694,6 +943,9 @@ mod tests {
         );
         s.detail = Some("  ".into());
         assert_eq!(headline(&s, now()), "Starting…");
+        // No URL in the headline: that is for the details.
+        s.detail = Some("waiting for LiteFS at http://127.0.0.1:20202".into());
+        assert_eq!(headline(&s, now()), "Starting…");
     }
 
     #[test]
@@ -703,6 +955,23 @@ mod tests {
         let m = menu(&s);
         assert_eq!(m.headline, "Docker is not running");
         assert_eq!(m.icon, IconKind::Off);
+        // The next step, right under the headline: on a Mac, a click opens Docker.
+        assert_eq!(
+            step_items(&s, NextStep::OpenDocker, true, now()),
+            [act(
+                ActionId::NextStep(NextStep::OpenDocker),
+                "Open Docker Desktop",
+                true
+            )]
+        );
+        assert_eq!(
+            step_items(&s, NextStep::OpenDocker, false, now()),
+            [label("Start the Docker engine")]
+        );
+        assert_eq!(
+            m.items[1],
+            step_items(&s, NextStep::OpenDocker, cfg!(target_os = "macos"), now())[0]
+        );
         assert_eq!(action(&m, ActionId::Resync), ("Resync now".into(), false));
         assert_eq!(action(&m, ActionId::Reset), ("Reset…".into(), false));
         assert!(action(&m, ActionId::CopyDiagnostics).1);
@@ -715,8 +984,17 @@ mod tests {
             ..Status::starting("http://127.0.0.1:20202", now())
         };
         let m = menu(&s);
-        assert_eq!(m.headline, "Not configured — no LiteFS token");
+        assert_eq!(m.headline, "Sync is not set up on this Mac");
         assert_eq!(m.icon, IconKind::Off);
+        // What to do and whom to call; a click shows the details to read out.
+        assert_eq!(
+            m.items[1],
+            act(
+                ActionId::NextStep(NextStep::ShowDetails),
+                "Ask Vori support to install the sync token…",
+                true
+            )
+        );
         assert!(!action(&m, ActionId::Resync).1);
         assert!(!action(&m, ActionId::Reset).1);
         for id in [ActionId::OpenLogs, ActionId::About, ActionId::Quit] {
@@ -773,37 +1051,111 @@ mod tests {
     }
 
     #[test]
-    fn long_errors_are_cut_at_a_word_boundary() {
+    fn errors_read_in_plain_words_with_one_step_and_the_details_in_full() {
         let mut s = in_state(State::Error);
+        let message = "the LiteFS container started but its API did not answer at \
+                       http://127.0.0.1:20202 within 120s";
         s.error = Some(ErrorInfo {
-            kind: crate::status::ErrorKind::LiteFsUnreachable,
-            message: "the LiteFS container started but its API did not answer at \
-                      http://127.0.0.1:20202 within 120s"
-                .into(),
+            kind: ErrorKind::LiteFsUnreachable,
+            message: message.into(),
         });
-        let h = menu(&s).headline;
+        let m = menu(&s);
+        assert_eq!(m.headline, "Can't reach the sync service");
         assert_eq!(
-            h,
-            "Error — the LiteFS container started but its API did not answer at…"
+            m.items[..3],
+            [
+                act(ActionId::Details, "Can't reach the sync service", true),
+                label("Retrying by itself meanwhile"),
+                act(
+                    ActionId::NextStep(NextStep::ShowDetails),
+                    "Show details…",
+                    true
+                ),
+            ]
         );
-        let what = h.strip_prefix("Error — ").unwrap();
-        assert!(what.chars().count() <= HEADLINE_DETAIL_CHARS, "{what}");
+        // The details: the full error, never cut, the step and the log.
+        let (title, text) = details(&s, now(), &tz(), std::path::Path::new("/logs"));
+        assert_eq!(title, "VoriPOS Domain Sync: details");
+        for expected in [
+            "Can't reach the sync service\nSince: 14:05:00 (12 s ago)",
+            &format!("What went wrong: {message}\n(litefs_unreachable)"),
+            "What to do: Show details…",
+            "Syncing from LiteFS at http://127.0.0.1:20202",
+            "The log is in /logs",
+        ] {
+            assert!(text.contains(expected), "{expected:?} not in\n{text}");
+        }
 
-        s.error.as_mut().unwrap().message = "disk full".into();
-        assert_eq!(headline(&s, now()), "Error — disk full");
-        // Only the first line, and its trailing punctuation goes before the "…".
-        s.error.as_mut().unwrap().message = "cannot verify the download:\nchecksum mismatch".into();
-        assert_eq!(headline(&s, now()), "Error — cannot verify the download…");
-        // One word longer than the room is cut inside it.
-        s.error.as_mut().unwrap().message = "x".repeat(100);
+        // When the next try is known, it counts down.
+        s.next_try_at = Some(now() + chrono::Duration::milliseconds(11_500));
+        assert_eq!(menu(&s).items[1], label("Retrying by itself in 12 s"));
+        assert_eq!(next_refresh(&s, now()), Duration::from_millis(501));
+        s.next_try_at = Some(now());
+        assert_eq!(menu(&s).items[1], label("Retrying by itself now"));
+        s.next_try_at = None;
+
+        // A trouble that passes by itself says so, and offers nothing to click.
+        s.error.as_mut().unwrap().kind = ErrorKind::ExportStalled;
+        let m = menu(&s);
+        assert_eq!(m.headline, "The download stopped halfway");
+        assert_eq!(m.items[1], label("Nothing to do: it retries by itself"));
+        assert_eq!(m.items[2], Item::Separator);
+
+        // A damaged database: its step is the reset, which asks first.
+        s.error.as_mut().unwrap().kind = ErrorKind::QuickCheckFailed;
+        let m = menu(&s);
         assert_eq!(
-            headline(&s, now()),
-            format!("Error — {}…", "x".repeat(HEADLINE_DETAIL_CHARS - 1))
+            m.items[2],
+            act(ActionId::NextStep(NextStep::Reset), "Reset…", true)
         );
-        // Without an error, the detail; without either, the logs.
-        s.error = None;
-        s.detail = Some("publish failed".into());
-        assert_eq!(headline(&s, now()), "Error — publish failed");
+    }
+
+    #[test]
+    fn long_details_are_cut_at_a_word_boundary() {
+        let long = "the LiteFS container started but its API did not answer at \
+                    http://127.0.0.1:20202 within 120s";
+        assert_eq!(
+            shorten(long, 60),
+            "the LiteFS container started but its API did not answer at…"
+        );
+        assert_eq!(shorten("disk full", 60), "disk full");
+        // Only the first line, and its trailing punctuation goes before the "…".
+        assert_eq!(
+            shorten("cannot verify the download:\nchecksum mismatch", 60),
+            "cannot verify the download…"
+        );
+        // One word longer than the room is cut inside it.
+        assert_eq!(
+            shorten(&"x".repeat(100), 60),
+            format!("{}…", "x".repeat(59))
+        );
+    }
+
+    #[test]
+    fn a_stale_menu_says_since_when_and_what_to_do() {
+        let mut s = in_state(State::Stale);
+        let m = menu(&s);
+        assert_eq!(m.headline, "Stale — the POS has data from 2 min ago");
+        assert_eq!(
+            m.items[1],
+            act(
+                ActionId::NextStep(NextStep::ShowDetails),
+                "Show details…",
+                true
+            )
+        );
+        s.error = Some(ErrorInfo {
+            kind: ErrorKind::DiskFull,
+            message: "no space left on device".into(),
+        });
+        assert_eq!(
+            menu(&s).items[1],
+            act(
+                ActionId::NextStep(NextStep::ShowDetails),
+                "Free up disk space on this Mac…",
+                true
+            )
+        );
     }
 
     #[test]

@@ -3,13 +3,18 @@
 //! It knows nothing of Docker or SQLite: it reads [`Status`] snapshots from a
 //! [`UiLink`] (woken by an [`EventLoopProxy`]), renders them through the pure
 //! [`MenuModel`], and turns clicks into requests for the core, the same requests the
-//! control socket carries. Relative times are refreshed with `ControlFlow::WaitUntil` at
-//! [`menu::next_refresh`], never in a busy loop; desktop notifications follow
+//! control socket carries. Every click is answered in the menu ([`feedback::Feedback`]).
+//! Dialogs never block the loop ([`dialog::show`]): their answers come back as
+//! [`Wake::Answer`]. Relative times are refreshed at [`menu::next_refresh`]
+//! (`ControlFlow::WaitUntil`, and an [`alarm::Alarm`] where that alone does not wake the
+//! loop), never in a busy loop; desktop notifications follow
 //! [`episodes::Episodes`].
 
+mod alarm;
 pub mod dialog;
 pub mod display;
 pub mod episodes;
+pub mod feedback;
 pub mod icon;
 pub mod launch_agent;
 pub mod link;
@@ -20,6 +25,7 @@ pub mod recent_errors;
 
 mod desktop;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -32,10 +38,11 @@ use tray_icon::menu::MenuEvent;
 use tray_icon::{TrayIcon, TrayIconBuilder};
 
 use crate::ipc::protocol::Request;
-use crate::status::Status;
+use crate::status::{NextStep, Status};
 use crate::tray::link::UiLink;
 use crate::tray::recent_errors::RecentErrors;
 use episodes::Episodes;
+use feedback::Feedback;
 use menu::{ActionId, IconKind, LaunchAtLogin, MenuModel};
 use native::NativeMenu;
 
@@ -44,9 +51,27 @@ use native::NativeMenu;
 pub enum Wake {
     /// A new status is in the link.
     Status,
+    /// The time the UI asked to be woken at has come.
+    Due,
     Menu(MenuEvent),
+    /// A dialog was answered (`confirmed`: its confirming button was chosen).
+    Answer {
+        dialog: Dialog,
+        confirmed: bool,
+    },
     /// The core has stopped: close the UI.
     Exit,
+}
+
+/// The tray's dialogs; each is open at most once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dialog {
+    ConfirmReset,
+    About,
+    /// *Show details…*: the state in full.
+    Details,
+    /// An action of the tray failed (copying, launch at login).
+    Failure,
 }
 
 /// Creates the event loop (on the main thread, after [`display::decide`] said there is a
@@ -81,13 +106,14 @@ pub struct Places {
 
 /// Runs the UI until [`Wake::Exit`].
 pub fn run(mut event_loop: EventLoop<Wake>, link: UiLink, places: Places) {
-    let mut ui = Ui::new(link, places);
+    let mut ui = Ui::new(link, places, event_loop.create_proxy());
     event_loop.run_return(move |event, _, control_flow| match event {
         Event::NewEvents(StartCause::Init) => {
             ui.create_tray();
             *control_flow = ui.render();
         }
-        Event::NewEvents(StartCause::ResumeTimeReached { .. }) | Event::UserEvent(Wake::Status) => {
+        Event::NewEvents(StartCause::ResumeTimeReached { .. })
+        | Event::UserEvent(Wake::Status | Wake::Due) => {
             *control_flow = ui.render();
         }
         Event::UserEvent(Wake::Menu(event)) => {
@@ -95,6 +121,10 @@ pub fn run(mut event_loop: EventLoop<Wake>, link: UiLink, places: Places) {
                 ui.act(action);
                 *control_flow = ui.render();
             }
+        }
+        Event::UserEvent(Wake::Answer { dialog, confirmed }) => {
+            ui.answered(dialog, confirmed);
+            *control_flow = ui.render();
         }
         Event::UserEvent(Wake::Exit) => {
             ui.tray = None;
@@ -107,28 +137,40 @@ pub fn run(mut event_loop: EventLoop<Wake>, link: UiLink, places: Places) {
 struct Ui {
     link: UiLink,
     places: Places,
+    proxy: EventLoopProxy<Wake>,
+    alarm: Option<alarm::Alarm>,
     tray: Option<TrayIcon>,
     native: Option<NativeMenu>,
     icon: Option<IconKind>,
     tooltip: String,
+    /// The menu's text as last logged, without its digits (see [`Ui::render`]).
+    logged: String,
     episodes: Episodes,
     recent_errors: RecentErrors,
+    feedback: Feedback,
+    /// The dialogs open now.
+    dialogs: HashSet<Dialog>,
     /// Kept alive: on X11 the copied text is served by this owner.
     clipboard: Option<arboard::Clipboard>,
 }
 
 impl Ui {
-    fn new(link: UiLink, places: Places) -> Ui {
+    fn new(link: UiLink, places: Places, proxy: EventLoopProxy<Wake>) -> Ui {
         let after = link.notifications.borrow().after;
         Ui {
             link,
             places,
+            alarm: alarm::Alarm::start(proxy.clone()),
+            proxy,
             tray: None,
             native: None,
             icon: None,
             tooltip: String::new(),
+            logged: String::new(),
             episodes: Episodes::new(after),
             recent_errors: RecentErrors::default(),
+            feedback: Feedback::default(),
+            dialogs: HashSet::new(),
             clipboard: None,
         }
     }
@@ -142,7 +184,9 @@ impl Ui {
     }
 
     fn model(&self, status: &Status) -> MenuModel {
-        MenuModel::from_status(status, Utc::now(), &Local, self.launch_at_login())
+        let now = Utc::now();
+        MenuModel::from_status(status, now, &Local, self.launch_at_login())
+            .with_feedback(&self.feedback, now)
     }
 
     fn create_tray(&mut self) {
@@ -152,7 +196,7 @@ impl Ui {
         let mut builder = TrayIconBuilder::new()
             .with_menu(Box::new(native.menu.clone()))
             .with_tooltip(&model.tooltip)
-            .with_icon_as_template(icon::TEMPLATE);
+            .with_icon_as_template(icon::is_template(model.icon));
         match icon::icon(model.icon) {
             Ok(image) => builder = builder.with_icon(image),
             Err(e) => tracing::error!(error = %e, "tray icon image"),
@@ -182,13 +226,11 @@ impl Ui {
     fn render(&mut self) -> ControlFlow {
         let status = self.status();
         let now = Utc::now();
+        self.feedback.observe(&status, now);
         let model = self.model(&status);
         if let Some(tray) = &self.tray {
-            let in_place = self.native.as_mut().is_some_and(|n| n.update(&model));
-            if !in_place {
-                let native = NativeMenu::new(&model);
-                tray.set_menu(Some(Box::new(native.menu.clone())));
-                self.native = Some(native);
+            if let Some(native) = &mut self.native {
+                native.update(&model);
             }
             if self.icon != Some(model.icon) {
                 match icon::show(tray, model.icon) {
@@ -201,8 +243,16 @@ impl Ui {
             }
             if self.tooltip != model.tooltip {
                 let _ = tray.set_tooltip(Some(&model.tooltip));
-                self.tooltip = model.tooltip;
+                self.tooltip = model.tooltip.clone();
             }
+        }
+        // Logged when more than a clock ticked (relative times change only digits), so
+        // that the log's rate limit keeps the lines that matter.
+        let text = model.text();
+        let shape: String = text.chars().filter(|c| !c.is_ascii_digit()).collect();
+        if self.logged != shape {
+            tracing::debug!("menu shows: {text}");
+            self.logged = shape;
         }
         self.recent_errors.observe(&status);
         let settings = self.link.notifications.borrow().clone();
@@ -216,7 +266,14 @@ impl Ui {
         if let Some(due) = self.episodes.next_due(now) {
             wait = wait.min(due + Duration::from_millis(10));
         }
-        ControlFlow::WaitUntil(Instant::now() + wait)
+        if let Some(change) = self.feedback.next_change(now) {
+            wait = wait.min(change + Duration::from_millis(10));
+        }
+        let at = Instant::now() + wait;
+        if let Some(alarm) = &self.alarm {
+            alarm.set(at);
+        }
+        ControlFlow::WaitUntil(at)
     }
 
     /// Sends `request` to the core as the control socket would (the answer is not needed:
@@ -232,14 +289,24 @@ impl Ui {
         tracing::info!("menu clicked: {action:?}");
         let status = self.status();
         match action {
-            ActionId::Resync => self.send(Request::Resync),
+            ActionId::Details | ActionId::NextStep(NextStep::ShowDetails) => {
+                let (title, text) =
+                    menu::details(&status, Utc::now(), &Local, &self.places.log_dir);
+                self.open(Dialog::Details, dialog::Spec::inform(title, text));
+            }
+            ActionId::NextStep(NextStep::OpenDocker) => desktop::open_docker(),
+            ActionId::NextStep(NextStep::Reset) => self.act(ActionId::Reset),
+            ActionId::NextStep(step) => tracing::warn!("{step:?} is no menu action"),
+            ActionId::Resync => {
+                self.send(Request::Resync);
+                self.feedback.resync_sent(&status, Utc::now());
+            }
             ActionId::Reset => {
                 let (title, text) = crate::control::reset_confirmation();
-                if dialog::confirm(title, text, "Reset") {
-                    self.send(Request::Reset);
-                } else {
-                    tracing::info!("reset cancelled");
-                }
+                self.open(
+                    Dialog::ConfirmReset,
+                    dialog::Spec::confirm(title, text, "Reset"),
+                );
             }
             ActionId::Quit => self.send(Request::Quit),
             ActionId::RevealFile => {
@@ -255,7 +322,34 @@ impl Ui {
             ActionId::LaunchAtLogin => self.toggle_launch_at_login(),
             ActionId::About => {
                 let (title, text) = menu::about(&status);
-                dialog::inform(&title, &text);
+                self.open(Dialog::About, dialog::Spec::inform(title, text));
+            }
+        }
+    }
+
+    /// Shows `dialog` unless it is open already; its answer comes back as
+    /// [`Wake::Answer`].
+    fn open(&mut self, dialog: Dialog, spec: dialog::Spec) {
+        if !self.dialogs.insert(dialog) {
+            tracing::info!("{dialog:?} is open already");
+            return;
+        }
+        tracing::info!("dialog opened: {dialog:?}");
+        let proxy = self.proxy.clone();
+        dialog::show(spec, move |confirmed| {
+            let _ = proxy.send_event(Wake::Answer { dialog, confirmed });
+        });
+    }
+
+    fn answered(&mut self, dialog: Dialog, confirmed: bool) {
+        self.dialogs.remove(&dialog);
+        tracing::info!(confirmed, "dialog answered: {dialog:?}");
+        if dialog == Dialog::ConfirmReset {
+            if confirmed {
+                self.send(Request::Reset);
+                self.feedback.reset_sent(Utc::now());
+            } else {
+                tracing::info!("reset cancelled");
             }
         }
     }
@@ -269,15 +363,19 @@ impl Ui {
             Ok(c) => {
                 tracing::info!("diagnostics copied to the clipboard");
                 self.clipboard = Some(c);
+                self.feedback.copied(Utc::now());
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot copy the diagnostics");
-                dialog::inform("Cannot copy the diagnostics", &e.to_string());
+                self.open(
+                    Dialog::Failure,
+                    dialog::Spec::inform("Cannot copy the diagnostics", e.to_string()),
+                );
             }
         }
     }
 
-    fn toggle_launch_at_login(&self) {
+    fn toggle_launch_at_login(&mut self) {
         let (Some(home), Some(exe)) = (&self.places.home, &self.places.exe) else {
             return;
         };
@@ -290,7 +388,10 @@ impl Ui {
             Ok(state) => tracing::info!("launch at login {state}"),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot change launch at login");
-                dialog::inform("Cannot change launch at login", &e.to_string());
+                self.open(
+                    Dialog::Failure,
+                    dialog::Spec::inform("Cannot change launch at login", e.to_string()),
+                );
             }
         }
     }

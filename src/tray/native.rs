@@ -1,14 +1,20 @@
-//! The native menu: a [`MenuModel`] turned into muda items, updated in place while its
-//! shape stays the same (so an open menu is not torn down by a status change).
+//! The native menu: a [`MenuModel`] turned into muda items, always updated in place (so
+//! an open menu is not torn down by a status change): item by item while its shape stays
+//! the same, its items replaced inside the same menu when the shape changes.
 
 use tray_icon::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem, Submenu,
 };
 
+use crate::status::NextStep;
 use crate::tray::menu::{ActionId, Item, MenuModel};
 
 /// Every clickable action, for mapping menu ids back.
-const ACTIONS: [ActionId; 8] = [
+const ACTIONS: [ActionId; 12] = [
+    ActionId::Details,
+    ActionId::NextStep(NextStep::OpenDocker),
+    ActionId::NextStep(NextStep::ShowDetails),
+    ActionId::NextStep(NextStep::Reset),
     ActionId::RevealFile,
     ActionId::Resync,
     ActionId::Reset,
@@ -150,12 +156,7 @@ impl NativeMenu {
     /// A new native menu for `model`.
     pub fn new(model: &MenuModel) -> NativeMenu {
         let menu = Menu::new();
-        let widgets: Vec<Widget> = model.items.iter().map(Widget::new).collect();
-        for widget in &widgets {
-            if let Err(e) = menu.append(widget.as_item()) {
-                tracing::warn!(error = %e, "cannot add a menu item");
-            }
-        }
+        let widgets = fill(&menu, &model.items);
         NativeMenu {
             menu,
             widgets,
@@ -163,20 +164,37 @@ impl NativeMenu {
         }
     }
 
-    /// Shows `model`: in place when the shape is unchanged (`true`), otherwise the caller
-    /// must build a new menu (`false`).
-    pub fn update(&mut self, model: &MenuModel) -> bool {
-        if !same_shape(&self.shown, &model.items) {
-            return false;
+    /// Shows `model`: item by item when the shape is unchanged, otherwise by replacing
+    /// the items inside the same menu.
+    pub fn update(&mut self, model: &MenuModel) {
+        if self.shown == model.items {
+            return;
         }
-        if self.shown != model.items {
+        if same_shape(&self.shown, &model.items) {
             for (widget, item) in self.widgets.iter().zip(&model.items) {
                 widget.update(item);
             }
-            self.shown = model.items.clone();
+        } else {
+            for widget in &self.widgets {
+                if let Err(e) = self.menu.remove(widget.as_item()) {
+                    tracing::warn!(error = %e, "cannot remove a menu item");
+                }
+            }
+            self.widgets = fill(&self.menu, &model.items);
         }
-        true
+        self.shown = model.items.clone();
     }
+}
+
+/// Appends new widgets for `items` to `menu`.
+fn fill(menu: &Menu, items: &[Item]) -> Vec<Widget> {
+    let widgets: Vec<Widget> = items.iter().map(Widget::new).collect();
+    for widget in &widgets {
+        if let Err(e) = menu.append(widget.as_item()) {
+            tracing::warn!(error = %e, "cannot add a menu item");
+        }
+    }
+    widgets
 }
 
 #[cfg(test)]
