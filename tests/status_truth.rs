@@ -177,3 +177,27 @@ async fn with_docker_down_at_start_the_published_file_still_describes_itself() {
     assert!(!out.contains("no file published yet"), "{out}");
     daemon.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_configured_still_shows_the_data_the_pos_has() {
+    let root = tempfile::tempdir().unwrap();
+    let (_sim, mut config, before) = synced_once(root.path()).await;
+    // The store is switched to the cloud source, but its URL and token are not there
+    // yet: the app cannot sync, and the POS still reads the file published before.
+    config.extra = "[source]\nkind = \"cloud\"\n".into();
+    let mut daemon = Daemon::start(root.path(), &config);
+    let after = daemon
+        .wait_for("not configured, with the published file", WAIT, |s| {
+            s.state == State::NotConfigured && s.published_path.is_some()
+        })
+        .await;
+    assert_eq!(after.published_path, before.published_path);
+    assert_eq!(
+        after.last_sync_at, before.last_sync_at,
+        "Last sync is when the file the POS reads was published"
+    );
+    assert_eq!(after.checksum, before.checksum);
+    assert!(after.metadata.is_some() && !after.row_counts.is_empty());
+    assert_eq!(after.error.map(|e| e.kind), Some(ErrorKind::NotConfigured));
+    daemon.stop();
+}

@@ -26,10 +26,10 @@ use crate::publish::Publisher;
 use crate::status::board::Board;
 use crate::status::{self, Earlier, Event, Status};
 use crate::sync::folder_watch::FolderWatch;
-use crate::sync::job::{Fetch, JobContext, LiteFsSource};
+use crate::sync::job::{describe_published, Fetch, JobContext, LiteFsSource};
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
-use crate::sync::worker::{describe, supervise, Inputs, Settings, Worker};
+use crate::sync::worker::{describe, facts, supervise, Inputs, Settings, Worker};
 use crate::telemetry::{self, Instruments};
 
 /// A running core: send it commands, watch its status.
@@ -157,15 +157,37 @@ fn start_cloud(config: &Config, found: token::Found, env: &Environment) -> anyho
 /// configuration).
 pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
     let status_file = config.status_file(&env.dirs);
+    // Read before the board writes over it: the previous instance's last word.
+    let earlier = status::read_file(&status_file)
+        .ok()
+        .and_then(|s| Earlier::from_status(&s));
     let mut starting = Status::starting(&litefs_url(config), Utc::now());
     starting.source = config.source.kind;
-    let board = Board::new(status_file.clone(), starting);
+    let board = Arc::new(Board::new(status_file.clone(), starting));
     board.apply(event);
     telemetry::heartbeat(&config.telemetry, &env.otlp, board.subscribe());
+    // This core cannot sync, but the POS may well have data: the newest published file
+    // describes itself, as in a core that syncs.
+    let publisher = Publisher::new(
+        config.publish_dir(&env.dirs),
+        config.publish.mode,
+        &config.litefs.database,
+        config.publish.keep,
+    );
+    let tables = config.publish.tables.clone();
     let (commands, mut rx) = mpsc::channel(16);
     let status = board.subscribe();
     let task = tokio::spawn(async move {
-        let _board = board;
+        if let Ok(publisher) = publisher {
+            if let Some((known, inspection)) =
+                describe_published(&Arc::new(publisher), &tables).await
+            {
+                board.apply(Event::Described {
+                    file: facts(&known, inspection),
+                    earlier,
+                });
+            }
+        }
         while let Some(command) = rx.recv().await {
             if command == Command::Quit {
                 break;

@@ -437,31 +437,45 @@ impl JobContext {
     /// confirms it or sends something newer. `None` when nothing is published or the
     /// file cannot be read (the first sync replaces it then).
     pub async fn describe_published(&self) -> Option<(Known, Option<Inspection>)> {
-        let known = match read_known(&self.publisher).await {
-            Ok(known) => known?,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the newest published file");
-                return None;
-            }
-        };
-        let inspection = self.inspect(known.path.clone()).await;
-        Some((known, inspection))
+        describe_published(&self.publisher, &self.tables).await
     }
 
     /// Reads metadata and row counts; a failure is logged and shown as unknown.
     async fn inspect(&self, path: PathBuf) -> Option<Inspection> {
-        let tables = self.tables.clone();
-        let shown = path.clone();
-        match blocking(move || inspect::inspect(&path, &tables)).await {
-            Ok(Ok(i)) => Some(i),
-            Ok(Err(e)) => {
-                tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "inspection task failed");
-                None
-            }
+        inspect_logged(path, self.tables.clone()).await
+    }
+}
+
+/// The newest file in `publisher`'s folder as it describes itself, with the row counts
+/// of `tables` (see [`JobContext::describe_published`]); also for a core that cannot
+/// sync (not configured), whose POS may well have data.
+pub async fn describe_published(
+    publisher: &Arc<Publisher>,
+    tables: &[String],
+) -> Option<(Known, Option<Inspection>)> {
+    let known = match read_known(publisher).await {
+        Ok(known) => known?,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the newest published file");
+            return None;
+        }
+    };
+    let inspection = inspect_logged(known.path.clone(), tables.to_vec()).await;
+    Some((known, inspection))
+}
+
+/// Reads metadata and row counts; a failure is logged and shown as unknown.
+async fn inspect_logged(path: PathBuf, tables: Vec<String>) -> Option<Inspection> {
+    let shown = path.clone();
+    match blocking(move || inspect::inspect(&path, &tables)).await {
+        Ok(Ok(i)) => Some(i),
+        Ok(Err(e)) => {
+            tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "inspection task failed");
+            None
         }
     }
 }

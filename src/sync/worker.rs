@@ -312,7 +312,7 @@ pub async fn describe(ctx: &JobContext, board: &Board, earlier: Option<Earlier>)
 }
 
 /// A published file as the status shows it.
-fn facts(known: &Known, inspection: Option<Inspection>) -> FileFacts {
+pub fn facts(known: &Known, inspection: Option<Inspection>) -> FileFacts {
     FileFacts {
         path: known.path.clone(),
         checksum: known.checksum,
