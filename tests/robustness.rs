@@ -61,11 +61,13 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
     let mut config = DaemonConfig::new(root.path(), &sim.url);
     config.keep = 1000;
     let mut temps_seen = 0;
+    let mut publishes = 0;
     for round in 0..20 {
         let left_over = hidden(&config.publish_dir).len();
         let mut daemon = Daemon::start(root.path(), &config);
         tokio::time::sleep(Duration::from_millis(150 + fastrand::u64(..600))).await;
         daemon.kill9();
+        publishes += daemon.log_text().matches(" published path=").count();
         if left_over > 0 {
             assert!(
                 daemon.log_text().contains("removed unfinished temp files"),
@@ -88,11 +90,15 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
             );
         }
     }
+    // Counted in the logs: names follow the clock's whole seconds, so publishes within
+    // one second share a file, and how many seconds 20 short lives span depends on load.
+    // A kill that left a temp file landed in the middle of a publish.
     assert!(
-        published(&config.publish_dir).len() >= 10,
-        "the daemon published between kills"
+        publishes >= 5 && !published(&config.publish_dir).is_empty(),
+        "the daemon published between kills: {publishes} publishes"
     );
-    eprintln!("temp files left by kills: {temps_seen}");
+    assert!(temps_seen > 0, "no kill landed in the middle of a publish");
+    eprintln!("temp files left by kills: {temps_seen}; publishes: {publishes}");
 
     // The next start sweeps what the kills left and carries on.
     let left_over = hidden(&config.publish_dir).len();
@@ -180,7 +186,7 @@ async fn a_publish_folder_deleted_while_running_is_recreated_and_watched_again()
 
     // What deleting or reinstalling the VoriPOS app does; nothing new comes from LiteFS.
     for round in 0..2 {
-        std::fs::remove_dir_all(&config.publish_dir).unwrap();
+        remove_folder(&config.publish_dir);
         let status = daemon
             .wait_for(&format!("republish {round}"), WAIT, |s| {
                 s.state == State::UpToDate && s.published_path.as_ref().is_some_and(|p| p.exists())
@@ -242,4 +248,19 @@ async fn a_publish_folder_unusable_at_start_is_retried_until_it_works() {
     std::fs::remove_file(&blocker).unwrap();
     daemon.wait_synced_to(&sim.sim.position()).await;
     daemon.stop();
+}
+
+/// Deletes `dir` as a person would, trying again while the app is writing into it
+/// (deleting races with a file being created: "Directory not empty").
+fn remove_folder(dir: &std::path::Path) {
+    for _ in 0..50 {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => panic!("deleting {}: {e}", dir.display()),
+        }
+    }
+    panic!("{} could not be deleted", dir.display());
 }
