@@ -3,11 +3,12 @@
 //!
 //! The async side waits for room in the queue without blocking a runtime thread, and
 //! for at most its patience: a disk that accepts nothing for that long ends the transfer
-//! with [`Stuck`] instead of keeping the connection open, which would hold the server
+//! with [`Stuck`](SendError::Stuck) instead of keeping the connection open, which would hold the server
 //! up (an unread LiteFS export holds LiteFS's lock, so its writers and cloud restores
 //! wait) for as long as the disk is stuck. The blocking side reads the chunks as an
 //! iterator that ends when the sender is gone.
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -57,6 +58,47 @@ impl Sender {
     /// How long [`send`](Self::send) waits for room.
     pub fn patience(&self) -> Duration {
         self.patience
+    }
+}
+
+/// Where the chunks come from: a LiteFS export, a LiteFS Cloud snapshot.
+pub trait Source {
+    type Error;
+
+    /// The next chunk; `None` at the end.
+    fn chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, Self::Error>> + Send;
+}
+
+/// How [`pump`] ended.
+#[derive(Debug)]
+pub enum Pumped<E> {
+    /// The source ended, or the blocking side stopped (its own error says why);
+    /// `received` bytes came from the source.
+    Ended { received: u64 },
+    /// The source failed after `received` bytes.
+    Failed { error: E, received: u64 },
+    /// The blocking side took nothing for this long: it is left to finish on its own,
+    /// and the source (its connection) is to be dropped now.
+    Stuck(Duration),
+}
+
+/// Hands every chunk of `source` over through `tx` until one side ends; `tx` is dropped
+/// on return, which ends the blocking side's iteration.
+pub async fn pump<S: Source>(source: &mut S, tx: Sender) -> Pumped<S::Error> {
+    let mut received = 0u64;
+    loop {
+        match source.chunk().await {
+            Ok(Some(chunk)) => {
+                received += chunk.len() as u64;
+                match tx.send(chunk).await {
+                    Ok(()) => {}
+                    Err(SendError::Closed) => return Pumped::Ended { received },
+                    Err(SendError::Stuck(patience)) => return Pumped::Stuck(patience),
+                }
+            }
+            Ok(None) => return Pumped::Ended { received },
+            Err(error) => return Pumped::Failed { error, received },
+        }
     }
 }
 

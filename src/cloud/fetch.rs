@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use bytes::{Buf, Bytes};
 
-use crate::handoff::{self, SendError};
+use crate::handoff::{self, Pumped};
 
-use super::client::{CloudClient, CloudError};
+use super::client::{CloudClient, CloudError, SnapshotStream};
 use super::ltx::{decode_snapshot, Decoded, LtxError};
 
 /// Chunks in flight between the network and the decoder.
@@ -50,33 +50,17 @@ pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fe
             BufWriter::with_capacity(WRITE_BUFFER, file),
         )
     });
-    let mut received = 0u64;
-    let mut network_error = None;
-    loop {
-        match stream.chunk().await {
-            Ok(Some(chunk)) => {
-                received += chunk.len() as u64;
-                match tx.send(chunk).await {
-                    Ok(()) => {}
-                    Err(SendError::Closed) => break, // the decoder stopped; its error is reported below
-                    Err(SendError::Stuck(patience)) => {
-                        // The decoder is stuck in a write: it is left to finish on its
-                        // own, and the snapshot's connection is closed now.
-                        return Err(FetchError::Write {
-                            path,
-                            source: handoff::stuck_io(patience),
-                        });
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                network_error = Some(e);
-                break;
-            }
+    let (received, network_error) = match handoff::pump(&mut stream, tx).await {
+        Pumped::Ended { received } => (received, None), // a decoder that failed reports why below
+        Pumped::Failed { error, received } => (received, Some(error)),
+        Pumped::Stuck(patience) => {
+            // The decoder is stuck in a write; the snapshot's connection is closed now.
+            return Err(FetchError::Write {
+                path,
+                source: handoff::stuck_io(patience),
+            });
         }
-    }
-    drop(tx);
+    };
     let decoded = decoder.await.map_err(|e| FetchError::Write {
         path: path.clone(),
         source: std::io::Error::other(e),
@@ -86,6 +70,14 @@ pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fe
         (_, Some(e)) => Err(e.into()),
         (Err(e), None) => Err(CloudError::Snapshot(e).into()),
         (Ok(decoded), None) => Ok(Fetched { decoded, received }),
+    }
+}
+
+impl handoff::Source for SnapshotStream {
+    type Error = CloudError;
+
+    async fn chunk(&mut self) -> Result<Option<Bytes>, CloudError> {
+        SnapshotStream::chunk(self).await
     }
 }
 

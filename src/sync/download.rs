@@ -9,9 +9,11 @@ use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::handoff::{self, SendError};
+use bytes::Bytes;
+
+use crate::handoff::{self, Pumped};
 use crate::litefs::checksum::Summary;
-use crate::litefs::client::{Client, LiteFsError};
+use crate::litefs::client::{Client, Export, LiteFsError};
 use crate::litefs::Checksummer;
 
 /// Chunks in flight between the network and the writer (chunks are at most a few
@@ -50,29 +52,18 @@ pub async fn download(
     let announced_len = export.expected_len();
     let (tx, rx) = handoff::channel(QUEUE, client.stall_timeout());
     let writer = tokio::task::spawn_blocking(move || write_all(file, rx));
-    let mut network_error = None;
-    loop {
-        match export.chunk().await {
-            Ok(Some(chunk)) => match tx.send(chunk).await {
-                Ok(()) => {}
-                Err(SendError::Closed) => break, // the writer failed; its error is reported below
-                Err(SendError::Stuck(patience)) => {
-                    // The writer is stuck in a write: it is left to finish on its own,
-                    // and the export's connection is closed now, releasing LiteFS.
-                    return Err(DownloadError::Write {
-                        path,
-                        source: handoff::stuck_io(patience),
-                    });
-                }
-            },
-            Ok(None) => break,
-            Err(e) => {
-                network_error = Some(e);
-                break;
-            }
+    let network_error = match handoff::pump(&mut export, tx).await {
+        Pumped::Ended { .. } => None, // a writer that failed reports why below
+        Pumped::Failed { error, .. } => Some(error),
+        Pumped::Stuck(patience) => {
+            // The writer is stuck in a write; the export's connection is closed now
+            // (dropped on return), releasing LiteFS.
+            return Err(DownloadError::Write {
+                path,
+                source: handoff::stuck_io(patience),
+            });
         }
-    }
-    drop(tx);
+    };
     let written = writer.await.map_err(|e| DownloadError::Write {
         path: path.clone(),
         source: std::io::Error::other(e),
@@ -86,6 +77,14 @@ pub async fn download(
         header,
         announced_len,
     })
+}
+
+impl handoff::Source for Export {
+    type Error = LiteFsError;
+
+    async fn chunk(&mut self) -> Result<Option<Bytes>, LiteFsError> {
+        Export::chunk(self).await
+    }
 }
 
 fn write_all(mut file: File, rx: handoff::Receiver) -> std::io::Result<(Summary, Vec<u8>)> {
