@@ -46,21 +46,6 @@ async fn engine() -> Option<Docker> {
     Some(docker)
 }
 
-/// The docker0 address: where containers on the default bridge reach the host.
-fn docker0() -> String {
-    let out = Command::new("ip")
-        .args(["-4", "-o", "addr", "show", "docker0"])
-        .output()
-        .expect("`ip` runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .skip_while(|w| *w != "inet")
-        .nth(1)
-        .and_then(|cidr| cidr.split('/').next())
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("no docker0 address: {text}"))
-}
-
 /// Our container and its volume, removed when dropped.
 struct Names {
     name: String,
@@ -114,7 +99,7 @@ async fn docker_restores_from_the_cloud_publishes_new_versions_and_survives_kill
     let root = tempfile::tempdir().unwrap();
     let cloud_file = root.path().join("cloud.sqlite3");
     let v1 = cloud_database(&cloud_file, 1);
-    let cloud = CloudStandin::start(&cloud_file, &docker0());
+    let cloud = CloudStandin::start(&cloud_file, &real_litefs::docker0());
     let names = Names {
         name: format!("vds-real-{}-{}", std::process::id(), fastrand::u32(..)),
         port: free_port(),

@@ -156,7 +156,7 @@ async fn run() -> Result<()> {
         }
     };
     let host = match &docker {
-        Some(_) => docker0()?,
+        Some(_) => real_litefs::docker0(),
         None => "127.0.0.1".into(),
     };
     let root = tempfile::Builder::new()
@@ -349,21 +349,6 @@ async fn docker_with_image() -> Result<Docker> {
         .docker;
     real_litefs::build_image(&docker, IMAGE).await;
     Ok(docker)
-}
-
-/// The docker0 address: where the container reaches the stand-in on the host.
-fn docker0() -> Result<String> {
-    let out = Command::new("ip")
-        .args(["-4", "-o", "addr", "show", "docker0"])
-        .output()
-        .context("running `ip`")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .skip_while(|w| *w != "inet")
-        .nth(1)
-        .and_then(|cidr| cidr.split('/').next())
-        .map(str::to_string)
-        .with_context(|| format!("no docker0 address in {text:?}"))
 }
 
 fn target_dir() -> PathBuf {

@@ -363,3 +363,18 @@ pub fn cloud_database(path: &Path, size_mb: u64) -> u64 {
     drop(writer);
     litefs_sim::database_checksum(path).unwrap()
 }
+
+/// The docker0 address: where containers on the default bridge reach the host.
+pub fn docker0() -> String {
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "docker0"])
+        .output()
+        .expect("`ip` runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no docker0 address: {text}"))
+}
