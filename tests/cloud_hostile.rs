@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -46,6 +46,8 @@ enum Mode {
 struct Cloud {
     url: String,
     mode: Arc<AtomicU8>,
+    /// `/pos` requests answered so far.
+    asked: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -53,9 +55,12 @@ impl Cloud {
     async fn start(checksum: u64) -> Cloud {
         let mode = Arc::new(AtomicU8::new(Mode::Good as u8));
         let shared = mode.clone();
+        let asked = Arc::new(AtomicUsize::new(0));
+        let counted = asked.clone();
         let app = axum::Router::new().route(
             "/pos",
             axum::routing::get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
                 let mode = shared.load(Ordering::SeqCst);
                 async move { answer(mode, checksum) }
             }),
@@ -65,11 +70,29 @@ impl Cloud {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Cloud { url, mode, task }
+        Cloud {
+            url,
+            mode,
+            asked,
+            task,
+        }
     }
 
     fn set(&self, mode: Mode) {
         self.mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    /// Waits until `n` more `/pos` requests were answered: the app has settled into
+    /// polling (the checks that followed its start are over).
+    async fn settle(&self, n: usize) {
+        let target = self.asked.load(Ordering::SeqCst) + n;
+        tokio::time::timeout(WAIT, async {
+            while self.asked.load(Ordering::SeqCst) < target {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the app polls /pos");
     }
 }
 
@@ -186,11 +209,19 @@ async fn a_refused_token_and_a_trickling_pos_are_shown_and_recovered_from() {
     let file = published_file(&probe.publish_dir);
     let cloud = Cloud::start(checksum_of(&file)).await;
     let config = cloud_config(root.path(), &cloud.url);
-    let mut daemon = Daemon::start(root.path(), &config);
+    // The periodic safety check (2 s in tests, 60 s by default) must not be what notices.
+    let path = root.path().join("config.toml");
+    config.write(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace("safety_check = \"2s\"", "safety_check = \"1h\"");
+    assert!(text.contains("safety_check = \"1h\""), "{text}");
+    std::fs::write(&path, text).unwrap();
+    let mut daemon = Daemon::spawn(root.path(), &path, &config);
     let current = |s: &voripos_domain_sync::status::Status| {
         s.state == State::UpToDate && s.error.is_none() && s.events_connected
     };
     daemon.wait_for("up to date", WAIT, current).await;
+    cloud.settle(5).await;
 
     cloud.set(Mode::Refuse);
     let status = daemon
@@ -205,6 +236,7 @@ async fn a_refused_token_and_a_trickling_pos_are_shown_and_recovered_from() {
     );
     cloud.set(Mode::Good);
     daemon.wait_for("up to date again", WAIT, current).await;
+    cloud.settle(5).await;
 
     cloud.set(Mode::DripBody);
     let status = daemon
