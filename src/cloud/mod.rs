@@ -9,5 +9,3 @@ pub mod client;
 pub mod fetch;
 pub mod ltx;
 pub mod poller;
-#[cfg(test)]
-pub mod standin;
