@@ -1,17 +1,17 @@
-//! The cloud source end to end: the app (`run --headless`) syncing from the LiteFS Cloud
-//! stand-in through a fault-injecting proxy, with Docker unreachable.
+//! The cloud source end to end: the app (`run --headless`) syncing from the project's
+//! LiteFS Cloud stand-in (`litefs_sim::cloud`, lfsb's dialect) through a fault-injecting
+//! proxy, with Docker unreachable.
 
 mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::cloud::{make_database, Fault, Proxy, Standin};
+use common::cloud::{make_database, Fault, Proxy, Standin, TOKEN};
 use common::{published, Daemon, DaemonConfig};
 use voripos_domain_sync::config::SourceKind;
 use voripos_domain_sync::status::{State, Status};
 
-const TOKEN: &str = "cloud-test-token-5f1e9a";
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The stand-in, the proxy in front of it and the app pointed at the proxy.
@@ -25,6 +25,11 @@ struct Rig {
 
 impl Rig {
     async fn start() -> Rig {
+        Rig::start_with(TOKEN).await
+    }
+
+    /// The rig with the app given `token`.
+    async fn start_with(token: &str) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("cloud.sqlite3");
         make_database(&src, 300);
@@ -38,7 +43,7 @@ impl Rig {
             proxy.url
         );
         config.env = vec![
-            ("LITEFS_CLOUD_TOKEN".into(), TOKEN.into()),
+            ("LITEFS_CLOUD_TOKEN".into(), token.into()),
             ("DOCKER_HOST".into(), "unix:///nonexistent.sock".into()),
         ];
         let daemon = Daemon::start(dir.path(), &config);
@@ -205,13 +210,44 @@ async fn a_restore_on_the_cloud_side_publishes_the_older_content_as_current() {
     let mut rig = Rig::start().await;
     let (old_txid, old) = rig.standin.position().await.unwrap();
     rig.wait_published(&old).await;
-    let restore = rig.proxy.record().await;
+    let old_content = std::fs::read(&rig.standin.src).unwrap();
+    let (new_txid, new) = rig.standin.publish(333).await;
+    rig.wait_published(&new).await;
+    let before = published(&rig.config.publish_dir).len();
+
+    // lfsb restores by moving forward: a new, higher TXID holding the old content.
+    let (restored_txid, restored) = rig.standin.restore(&old_content).await;
+    assert_eq!(restored, old);
+    assert!(restored_txid > new_txid && new_txid > old_txid);
+    let status = rig.wait_published(&old).await;
+    assert_eq!(
+        status.txid.map(|t| format!("{:016x}", t.0)),
+        Some(restored_txid)
+    );
+    let files = published(&rig.config.publish_dir);
+    assert_eq!(
+        files.len(),
+        before + 1,
+        "published as a new current version"
+    );
+    assert_eq!(checksum_of(files.last().unwrap()), old);
+    assert_eq!(std::fs::read(files.last().unwrap()).unwrap(), old_content);
+
+    rig.daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_whose_position_goes_backwards_is_followed() {
+    let mut rig = Rig::start().await;
+    let (old_txid, old) = rig.standin.position().await.unwrap();
+    rig.wait_published(&old).await;
+    let backwards = rig.proxy.record().await;
     let (_, new) = rig.standin.publish(333).await;
     rig.wait_published(&new).await;
     let before = published(&rig.config.publish_dir).len();
 
-    // The cloud goes back to the first version (its position goes backwards).
-    rig.proxy.set(restore);
+    // Another service (a rebuilt one) answers an older position and its snapshot.
+    rig.proxy.set(backwards);
     let status = rig.wait_published(&old).await;
     assert_eq!(status.txid.map(|t| format!("{:016x}", t.0)), Some(old_txid));
     let files = published(&rig.config.publish_dir);
@@ -260,6 +296,74 @@ async fn a_database_not_in_the_cloud_yet_is_waited_for() {
         })
         .await;
     daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_for_another_cluster_names_that_cluster() {
+    // lfsb takes the cluster from the token alone: [cloud] cluster = "store-7" is ignored.
+    let mut rig = Rig::start_with("cluster store-8").await;
+    let status = rig.wait_error(&["cloud_no_database"]).await;
+    let message = status.error.unwrap().message;
+    assert!(message.contains("in cluster \"store-8\""), "{message}");
+    assert!(message.contains("fix the token"), "{message}");
+    assert!(published(&rig.config.publish_dir).is_empty());
+    assert_ne!(status.state, State::UpToDate);
+    let seen = rig.proxy.seen.lock().unwrap().requests.clone();
+    assert!(
+        seen.iter().all(|(t, _)| t.contains("cluster=store-7")),
+        "sent, and ignored"
+    );
+    rig.daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lfsb_refusing_the_token_is_a_refused_token() {
+    for (token, why) in [
+        (
+            "FlyV1 fm2_lJPECAAAAAAAAA",
+            "expects the token as `cluster <name>`",
+        ),
+        ("cluster bad/name", "cluster name in the token is not valid"),
+    ] {
+        let mut rig = Rig::start_with(token).await;
+        let status = rig
+            .daemon
+            .wait_for("not_configured", WAIT, |s| s.state == State::NotConfigured)
+            .await;
+        let detail = status.detail.unwrap_or_default();
+        assert!(detail.contains("refused the token"), "{detail}");
+        assert!(detail.contains(why), "{detail}");
+        assert!(!detail.contains(token), "{detail}");
+        assert_eq!(status.error.unwrap().kind.as_str(), "cloud_token_rejected");
+        assert!(published(&rig.config.publish_dir).is_empty());
+        rig.daemon.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_that_fails_midway_with_200_is_not_published() {
+    let mut rig = Rig::start().await;
+    let (_, checksum) = rig.standin.position().await.unwrap();
+    rig.wait_published(&checksum).await;
+    let files = published(&rig.config.publish_dir);
+
+    // lfsb appends its JSON error to a snapshot whose storage fails midway, still 200.
+    rig.standin.sim().fail_snapshots_midway(Some(2048));
+    let (_, next) = rig.standin.publish(350).await;
+    let status = rig
+        .wait_error(&["bad_snapshot", "snapshot_truncated"])
+        .await;
+    assert_eq!(
+        published(&rig.config.publish_dir),
+        files,
+        "nothing new published"
+    );
+    assert_eq!(status.checksum.map(|c| c.to_string()), Some(checksum));
+
+    rig.standin.sim().fail_snapshots_midway(None);
+    let status = rig.wait_published(&next).await;
+    assert_eq!(status.error, None);
+    rig.daemon.stop();
 }
 
 /// The CLI against the rig's running app.

@@ -110,7 +110,7 @@ async fn docker_restores_from_the_cloud_publishes_new_versions_and_survives_kill
         names.name, names.port
     );
     config.litefs = format!("cloud_endpoint = \"{}\"\n", cloud.url);
-    config.env = vec![("LITEFS_CLOUD_TOKEN".into(), "cluster test".into())];
+    config.env = vec![("LITEFS_CLOUD_TOKEN".into(), real_litefs::CLOUD_TOKEN.into())];
     let mut daemon = Daemon::start(root.path(), &config);
 
     // The store's node restores the cloud's database; the app publishes it.

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use crate::cloud::client::lfsb_cluster;
 use crate::cloud::proxy::{self, ProxyVars};
 use crate::config::token::Found;
 use crate::config::{Config, CONFIG_ENV};
@@ -98,6 +99,12 @@ fn unset_lines(section: &str, values: &toml::Table, inputs: &Inputs<'_>) -> Stri
                 }
                 Err(e) => format!("# proxy: {e}\n"),
             };
+            let token = inputs.token.token.as_ref();
+            if let Some(cluster) = token.and_then(|t| lfsb_cluster(t.expose())) {
+                out += &format!(
+                    "# the token names cluster {cluster:?}: a self-hosted LiteFS Cloud (litefs-backup) serves that cluster and ignores `cluster` here (sent as ?cluster=)\n"
+                );
+            }
         }
         "status" if unset("file") => {
             out += &line(
@@ -259,6 +266,19 @@ mod tests {
             "{token}"
         );
         assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn an_lfsb_token_says_the_cluster_setting_is_not_used() {
+        let mut case = Case::new("[cloud]\ncluster = \"store-7\"\n");
+        let text = case.render(true);
+        assert!(!text.contains("litefs-backup"), "no token, no note: {text}");
+        case.token.token = Some(Secret::new("cluster store-8".into()));
+        case.token.source = Some("environment LITEFS_CLOUD_TOKEN".into());
+        let text = case.render(true);
+        let note = line_of(&text, "# the token names cluster \"store-8\"");
+        assert!(note.contains("ignores `cluster` here"), "{note}");
+        toml::from_str::<toml::Table>(&text).unwrap();
     }
 
     #[test]

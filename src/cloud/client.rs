@@ -6,6 +6,11 @@
 //! its own node's cluster ID, which a client without a LiteFS store does not have.)
 //! The token is a [`Secret`]: the header is marked sensitive, redirects are not followed
 //! (a redirect could carry it elsewhere), and error bodies are capped and scrubbed.
+//!
+//! A self-hosted litefs-backup (lfsb) takes `cluster <name>` as its token and the cluster
+//! from it alone (it ignores `?cluster=`): [`lfsb_cluster`] reads that name, so that a
+//! database missing from a wrongly named cluster says which cluster was asked, and lfsb's
+//! refusals (`401 EINVALIDAUTH`, `400 EBADCLUSTER`) read as a refused token.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -38,15 +43,29 @@ pub enum CloudError {
     #[error("LiteFS Cloud is not reachable at {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error(
-        "LiteFS Cloud refused the token ({status} from {what}): check LITEFS_CLOUD_TOKEN or [litefs] cloud_token{cluster}"
+        "LiteFS Cloud refused the token ({status}{code} from {what}{why}): check LITEFS_CLOUD_TOKEN or [litefs] cloud_token{cluster}",
+        code = code.as_ref().map(|c| format!(" {c}")).unwrap_or_default(),
+        why = refusal_reason(code.as_deref()),
     )]
     TokenRejected {
         what: &'static str,
         status: u16,
+        /// The server's error code (lfsb's `EINVALIDAUTH`, `EBADCLUSTER`), when it gave one.
+        code: Option<String>,
         cluster: String,
     },
-    #[error("LiteFS Cloud has no database named {db:?} yet; waiting for it to appear")]
-    NoDatabase { db: String },
+    #[error(
+        "LiteFS Cloud has no database named {db:?}{asked} yet; waiting for it to appear",
+        asked = match cluster {
+            Some(c) => format!(" in cluster {c:?} (the cluster the token names: if that name is wrong, fix the token)"),
+            None => String::new(),
+        }
+    )]
+    NoDatabase {
+        db: String,
+        /// The cluster the token names (lfsb's `cluster <name>`), when it names one.
+        cluster: Option<String>,
+    },
     #[error("LiteFS Cloud answered {status} to {what}: {body}")]
     Status {
         what: &'static str,
@@ -135,6 +154,41 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
+/// What an lfsb refusal code means, for the message.
+fn refusal_reason(code: Option<&str>) -> &'static str {
+    match code {
+        Some("EINVALIDAUTH") => {
+            ": a self-hosted LiteFS Cloud (litefs-backup) expects the token as `cluster <name>`"
+        }
+        Some("EBADCLUSTER") => {
+            ": the cluster name in the token is not valid (1-32 letters, digits, '_', '.' or '-')"
+        }
+        _ => "",
+    }
+}
+
+/// The cluster a token names in lfsb's form `cluster <name>` (the word in any case,
+/// one space, a name of 1–32 `[A-Za-z0-9_.-]` not starting with `.`); `None` for any
+/// other token.
+pub fn lfsb_cluster(token: &str) -> Option<&str> {
+    let (scheme, name) = token.split_once(' ')?;
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let valid =
+        !name.is_empty() && name.len() <= 32 && !name.starts_with('.') && name.chars().all(word);
+    (scheme.eq_ignore_ascii_case("cluster") && valid).then_some(name)
+}
+
+/// The `code` of a JSON error body (`{"code": "…", "error": "…"}`), if it is one.
+fn error_code(body: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        code: String,
+    }
+    let parsed: ErrorBody = serde_json::from_str(body).ok()?;
+    let plain = parsed.code.len() <= 32 && parsed.code.chars().all(|c| c.is_ascii_alphanumeric());
+    plain.then_some(parsed.code)
+}
+
 /// One database's entry in `GET /pos`.
 #[derive(Deserialize)]
 struct PosEntry {
@@ -173,6 +227,8 @@ pub struct CloudClient {
     base: String,
     db: String,
     cluster: Option<String>,
+    /// The cluster the token names, for lfsb (see [`lfsb_cluster`]).
+    token_cluster: Option<String>,
     auth: HeaderValue,
     timeouts: Timeouts,
     proxy: Option<Proxy>,
@@ -227,6 +283,7 @@ impl CloudClient {
             base: base_url.trim_end_matches('/').to_string(),
             db: db.to_string(),
             cluster,
+            token_cluster: lfsb_cluster(token.expose()).map(str::to_string),
             auth,
             timeouts,
             proxy: None,
@@ -287,43 +344,54 @@ impl CloudClient {
         if resp.status().is_success() {
             return Ok(resp);
         }
-        match status {
-            401 | 403 => {
-                return Err(CloudError::TokenRejected {
-                    what,
-                    status,
-                    cluster: match &self.cluster {
-                        Some(c) => format!(" and [cloud] cluster ({c})"),
-                        None => String::new(),
-                    },
-                })
-            }
-            429 => {
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
-                return Err(CloudError::Busy { what, retry_after });
-            }
-            404 if what == "/db/snapshot" => {
-                return Err(CloudError::NoDatabase {
-                    db: self.db.clone(),
-                })
-            }
-            _ => {}
+        if status == 429 {
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            return Err(CloudError::Busy { what, retry_after });
         }
         let mut resp = resp;
         let body = read_capped(&mut resp, MAX_ERROR_BODY, self.timeouts.stall)
             .await
             .map(|(body, _)| String::from_utf8_lossy(&body).into_owned())
             .unwrap_or_else(|reason| format!("(its body was not read: {reason})"));
+        // lfsb says why it refused in a JSON body: a malformed or invalid cluster token.
+        let code = error_code(&body);
+        let refused = matches!(code.as_deref(), Some("EINVALIDAUTH" | "EBADCLUSTER"));
+        match status {
+            401 | 403 => return Err(self.token_rejected(what, status, code)),
+            400 if refused => return Err(self.token_rejected(what, status, code)),
+            404 if what == "/db/snapshot" => return Err(self.no_database()),
+            _ => {}
+        }
         let body: String = body.trim().chars().take(300).collect();
         Err(CloudError::Status {
             what,
             status,
             body: secrets::scrub(&body).into_owned(),
         })
+    }
+
+    fn token_rejected(&self, what: &'static str, status: u16, code: Option<String>) -> CloudError {
+        CloudError::TokenRejected {
+            what,
+            status,
+            code,
+            cluster: match (&self.cluster, &self.token_cluster) {
+                // lfsb takes the cluster from the token alone: [cloud] cluster is no help.
+                (Some(c), None) => format!(" and [cloud] cluster ({c})"),
+                _ => String::new(),
+            },
+        }
+    }
+
+    fn no_database(&self) -> CloudError {
+        CloudError::NoDatabase {
+            db: self.db.clone(),
+            cluster: self.token_cluster.clone(),
+        }
     }
 
     /// `GET /pos`: the configured database's position; `NoDatabase` when not listed.
@@ -341,9 +409,7 @@ impl CloudClient {
                 MAX_POS_BODY / 1024
             )));
         }
-        parse_pos(&body, &self.db)?.ok_or_else(|| CloudError::NoDatabase {
-            db: self.db.clone(),
-        })
+        parse_pos(&body, &self.db)?.ok_or_else(|| self.no_database())
     }
 
     /// `GET /db/snapshot?db=<db>`: the LTX snapshot's bytes as they arrive.
@@ -417,5 +483,49 @@ mod tests {
                 Err(CloudError::BadPosition(_))
             ));
         }
+    }
+
+    #[test]
+    fn an_lfsb_token_names_its_cluster() {
+        assert_eq!(lfsb_cluster("cluster store-7"), Some("store-7"));
+        assert_eq!(lfsb_cluster("Cluster a.b_c"), Some("a.b_c"));
+        for other in [
+            "FlyV1 fm2_abc",
+            "cluster",
+            "cluster ",
+            "cluster a b",
+            "cluster bad/name",
+        ] {
+            assert_eq!(lfsb_cluster(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn lfsb_refusals_and_missing_clusters_say_what_to_fix() {
+        assert_eq!(
+            error_code(r#"{"code":"EBADCLUSTER","error":"cluster invalid"}"#).as_deref(),
+            Some("EBADCLUSTER")
+        );
+        assert_eq!(error_code("injected 500"), None);
+        let refused = CloudError::TokenRejected {
+            what: "/pos",
+            status: 400,
+            code: Some("EBADCLUSTER".into()),
+            cluster: String::new(),
+        };
+        let text = refused.to_string();
+        assert!(text.contains("400 EBADCLUSTER from /pos"), "{text}");
+        assert!(
+            text.contains("cluster name in the token is not valid"),
+            "{text}"
+        );
+        assert_eq!(refused.kind(), ErrorKind::CloudTokenRejected);
+        let missing = CloudError::NoDatabase {
+            db: "Domain.sqlite3".into(),
+            cluster: Some("store-8".into()),
+        };
+        let text = missing.to_string();
+        assert!(text.contains("in cluster \"store-8\""), "{text}");
+        assert!(text.contains("fix the token"), "{text}");
     }
 }

@@ -334,18 +334,54 @@ fn classify(e: io::Error, place: &'static str) -> LtxError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::standin::{make_database, Standin};
+    use litefs_sim::cloud::{CloudConfig, CloudServer};
+    use std::io::{Read, Write};
 
-    /// A real snapshot from the stand-in, with the database it was made from and the
-    /// position it served.
+    /// `GET path` with the stand-in's token, over HTTP/1.0 (the body ends with the
+    /// connection): the status and the whole body.
+    fn get(server: &CloudServer, token: &str, path: &str) -> (u16, Vec<u8>) {
+        let addr = server.url().trim_start_matches("http://").to_string();
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            conn,
+            "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: {token}\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        conn.read_to_end(&mut answer).unwrap();
+        let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        (status, answer[split + 4..].to_vec())
+    }
+
+    /// A small SQLite database (`rows` rows of a few hundred bytes) at `path`.
+    fn make_database(path: &std::path::Path, rows: usize) {
+        let db = rusqlite::Connection::open(path).unwrap();
+        db.execute_batch(
+            "PRAGMA page_size = 1024; CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT);",
+        )
+        .unwrap();
+        for i in 0..rows {
+            db.execute(
+                "INSERT INTO products (name) VALUES (?1)",
+                [format!("product {i} {}", "x".repeat(i % 300))],
+            )
+            .unwrap();
+        }
+    }
+
+    /// A real snapshot from the project's cloud stand-in (`litefs_sim::cloud`), with the
+    /// database it was made from and the position it served.
     fn real_snapshot(rows: usize) -> (Vec<u8>, Vec<u8>, serde_json::Value) {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("cloud.sqlite3");
         make_database(&src, rows);
-        let standin = Standin::start(&src);
-        let (status, pos) = standin.get("/pos");
+        let server = CloudServer::start(CloudConfig::new(&src, "test"), "127.0.0.1:0").unwrap();
+        let token = server.sim().token();
+        let (status, pos) = get(&server, &token, "/pos");
         assert_eq!(status, 200);
-        let (status, ltx) = standin.get("/db/snapshot?db=Domain.sqlite3");
+        let (status, ltx) = get(&server, &token, "/db/snapshot?db=Domain.sqlite3");
         assert_eq!(status, 200);
         let pos: serde_json::Value = serde_json::from_slice(&pos).unwrap();
         (

@@ -10,5 +10,3 @@ pub mod fetch;
 pub mod ltx;
 pub mod poller;
 pub mod proxy;
-#[cfg(test)]
-pub mod standin;

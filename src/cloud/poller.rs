@@ -148,14 +148,20 @@ mod tests {
             after_failure(second * 60, second * 10, &busy(30)),
             second * 60
         );
-        let down = CloudError::NoDatabase { db: "D".into() };
+        let down = CloudError::NoDatabase {
+            db: "D".into(),
+            cluster: None,
+        };
         assert_eq!(after_failure(second, second * 10, &down), second * 10);
     }
 
     #[test]
     fn every_answer_is_passed_on_and_outages_once() {
         let mut w = Watch::default();
-        let down = CloudError::NoDatabase { db: "D".into() };
+        let down = CloudError::NoDatabase {
+            db: "D".into(),
+            cluster: None,
+        };
         let mut see = |r: Result<Position, &CloudError>| names(&w.observe(r, "D", "u"));
         assert_eq!(see(Ok(at(3, 0x83))), ["connected"]);
         // The worker decides: the published file may have moved on meanwhile.

@@ -1,11 +1,11 @@
 //! Benchmark of the two sources side by side, in one run, from the same LiteFS Cloud
-//! stand-in (`../shared/litefs/bin/cloud-standin`) serving the same database.
+//! stand-in (the project's own, `litefs_sim::cloud`) serving the same database.
 //!
-//! Run: `cargo bench --bench cloud` (root, Docker, `/dev/fuse` for the container path;
-//! about 5 minutes at the default 256 MB). `BENCH_QUICK=1` shrinks it (16 MB, 3 samples,
+//! Run: `cargo bench --bench cloud` (the container path needs root, Docker, `/dev/fuse`
+//! and the real LiteFS, `REAL_LITEFS_BIN`; about 5 minutes at the default 256 MB). `BENCH_QUICK=1` shrinks it (16 MB, 3 samples,
 //! 10 s idle). Knobs: `BENCH_SIZE_MB` (default 256), `BENCH_SAMPLES` (default 5),
 //! `BENCH_IDLE_SECS` (default 30), `BENCH_FAST_POLL` (default `200ms`). Without a Docker
-//! engine the container path is skipped, said so.
+//! engine or `REAL_LITEFS_BIN` the container path is skipped, said so.
 //!
 //! Each mode runs the real app binary (`run --headless`, the shipped `[sync]` settings),
 //! one after the other:
@@ -44,7 +44,7 @@ use voripos_domain_sync::litefs::Checksum;
 use voripos_domain_sync::status::State;
 
 const IMAGE: &str = "voripos-domain-sync/litefs-real:bench";
-const TOKEN: &str = "cluster bench";
+const TOKEN: &str = real_litefs::CLOUD_TOKEN;
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
@@ -338,7 +338,7 @@ async fn wait_checksum(daemon: &mut Daemon, what: &str, checksum: u64) {
 /// The engine, with the real LiteFS image built.
 async fn docker_with_image() -> Result<Docker> {
     if !real_litefs::available("the container path of the cloud bench") {
-        bail!("the real LiteFS cannot run here (root, /dev/fuse, fusermount3)");
+        bail!("the real LiteFS cannot run here (REAL_LITEFS_BIN, root, /dev/fuse, fusermount3)");
     }
     let candidates = endpoint::candidates(&Environment::from_process().docker, |p| {
         std::fs::read_to_string(p).ok()

@@ -1,7 +1,8 @@
-//! Benchmark against the real LiteFS (v0.5.14, `../shared/litefs/bin/litefs`) on the host.
+//! Benchmark against the real LiteFS (v0.5.14, the binary `REAL_LITEFS_BIN` names) on the host.
 //!
-//! Run: `cargo bench --bench real_litefs` (root, `/dev/fuse`, `fusermount3`; about a
-//! minute). A 256 MB domain database (litefs-sim's generator, `BENCH_SIZE_MB` to change)
+//! Run: `REAL_LITEFS_BIN=/path/to/litefs cargo bench --bench real_litefs` (root,
+//! `/dev/fuse`, `fusermount3`; about a minute). Without `REAL_LITEFS_BIN` it says so and
+//! measures nothing. A 256 MB domain database (litefs-sim's generator, `BENCH_SIZE_MB` to change)
 //! is restored into a LiteFS FUSE mount with SQLite's `.restore`; then, alternating
 //! `BENCH_ROUNDS` times (default 5), the library's own sync job (`JobContext::run`:
 //! `/export` from LiteFS → streaming checksum → verify → [quick_check] → inspect →
@@ -31,6 +32,18 @@ fn main() {
     }
 }
 
+/// The real LiteFS v0.5.14 binary `REAL_LITEFS_BIN` names (opt-in: not redistributable).
+fn real_litefs_bin() -> Result<PathBuf> {
+    let bin = std::env::var_os("REAL_LITEFS_BIN")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .context("set REAL_LITEFS_BIN to a LiteFS v0.5.14 binary to run this bench")?;
+    if !bin.is_file() {
+        bail!("REAL_LITEFS_BIN={} is not a file", bin.display());
+    }
+    Ok(bin)
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -58,15 +71,14 @@ impl Node {
                 root.join("data").display()
             ),
         )?;
-        let child =
-            Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/litefs/bin/litefs"))
-                .args(["mount", "-config"])
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("starting LiteFS (root, /dev/fuse and fusermount3 needed)")?;
+        let child = Command::new(real_litefs_bin()?)
+            .args(["mount", "-config"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting LiteFS (root, /dev/fuse and fusermount3 needed)")?;
         let node = Node { child, mount };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -1,9 +1,7 @@
-//! The LiteFS Cloud stand-in (`../shared/litefs/bin/cloud-standin`) and a fault-injecting
-//! proxy in front of it, for the cloud source's end-to-end tests.
+//! The project's LiteFS Cloud stand-in (`litefs_sim::cloud`, speaking lfsb's dialect) and
+//! a fault-injecting proxy in front of it, for the cloud source's end-to-end tests.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,51 +9,47 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use litefs_sim::cloud::{CloudConfig, CloudServer, CloudSim};
 
-/// The stand-in, serving `src` as `Domain.sqlite3`; killed on drop.
+/// The cluster that holds the stand-in's database.
+pub const CLUSTER: &str = "store-7";
+/// The token a store of that cluster is given (lfsb's `cluster <name>`).
+pub const TOKEN: &str = "cluster store-7";
+
+/// The stand-in, serving `src` as `Domain.sqlite3` of [`CLUSTER`]; stopped on drop.
 pub struct Standin {
-    child: Child,
+    server: CloudServer,
     pub url: String,
     pub src: PathBuf,
 }
 
 impl Standin {
     pub async fn start(src: &Path) -> Standin {
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/litefs/bin/cloud-standin");
-        assert!(
-            bin.exists(),
-            "the cloud stand-in is missing: {}",
-            bin.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(bin)
-            .args(["-addr", &addr, "-src"])
-            .arg(src)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the stand-in starts");
+        let server = CloudServer::start(CloudConfig::new(src, CLUSTER), "127.0.0.1:0")
+            .expect("the cloud stand-in starts");
         let standin = Standin {
-            child,
-            url: format!("http://{addr}"),
+            url: server.url(),
+            server,
             src: src.to_path_buf(),
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while standin.position().await.is_none() {
-            assert!(Instant::now() < deadline, "the stand-in serves no position");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        assert!(
+            standin.position().await.is_some(),
+            "the stand-in serves no position"
+        );
         standin
+    }
+
+    /// The service itself, for its faults.
+    pub fn sim(&self) -> &CloudSim {
+        self.server.sim()
     }
 
     /// The cloud's position: (TXID, checksum), as 16-hex strings.
     pub async fn position(&self) -> Option<(String, String)> {
-        let body = reqwest::get(format!("{}/pos", self.url))
+        let body = reqwest::Client::new()
+            .get(format!("{}/pos", self.url))
+            .header("authorization", TOKEN)
+            .send()
             .await
             .ok()?
             .bytes()
@@ -72,11 +66,23 @@ impl Standin {
     /// Publishes a new cloud version with `rows` rows (temp file + rename) and waits until
     /// the stand-in serves it; returns its position.
     pub async fn publish(&self, rows: usize) -> (String, String) {
-        let before = self.position().await;
         let tmp = self.src.with_extension("tmp");
         let _ = std::fs::remove_file(&tmp);
         make_database(&tmp, rows);
-        std::fs::rename(&tmp, &self.src).unwrap();
+        self.replace(&tmp).await
+    }
+
+    /// Restores `content` (an earlier version's bytes), as `POST /db/restore` does: the
+    /// cloud moves forward to a new TXID holding it. Returns the new position.
+    pub async fn restore(&self, content: &[u8]) -> (String, String) {
+        let tmp = self.src.with_extension("restore");
+        std::fs::write(&tmp, content).unwrap();
+        self.replace(&tmp).await
+    }
+
+    async fn replace(&self, next: &Path) -> (String, String) {
+        let before = self.position().await;
+        std::fs::rename(next, &self.src).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(now) = self.position().await.filter(|p| Some(p) != before.as_ref()) {
@@ -85,13 +91,6 @@ impl Standin {
             assert!(Instant::now() < deadline, "the stand-in did not move");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-impl Drop for Standin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -192,10 +191,14 @@ impl Proxy {
     pub async fn record(&self) -> Fault {
         let http = reqwest::Client::new();
         let upstream = &self.upstream;
-        let pos = http.get(format!("{upstream}/pos")).send().await.unwrap();
+        let pos = http
+            .get(format!("{upstream}/pos"))
+            .header("authorization", TOKEN);
+        let pos = pos.send().await.unwrap();
         let pos = pos.bytes().await.unwrap().to_vec();
         let snap = http
             .get(format!("{upstream}/db/snapshot?db=Domain.sqlite3"))
+            .header("authorization", TOKEN)
             .send()
             .await
             .unwrap();
@@ -243,12 +246,11 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         }
         _ => {}
     }
-    let upstream = match shared
-        .http
-        .get(format!("{}{target}", shared.upstream))
-        .send()
-        .await
-    {
+    let mut forward = shared.http.get(format!("{}{target}", shared.upstream));
+    if let Some(auth) = request.headers().get("authorization") {
+        forward = forward.header("authorization", auth);
+    }
+    let upstream = match forward.send().await {
         Ok(r) => r,
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     };
@@ -256,16 +258,13 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
     let mut body = upstream.bytes().await.unwrap_or_default().to_vec();
     if is_pos {
         if fault == Fault::WrongPostApply {
-            let text = String::from_utf8_lossy(&body).into_owned();
-            if let Some(at) = text.find("\"PostApplyChecksum\":\"") {
-                let digit = at + "\"PostApplyChecksum\":\"".len() + 15;
-                let flipped = if &text[digit..=digit] == "0" {
-                    "1"
-                } else {
-                    "0"
-                };
-                body = format!("{}{flipped}{}", &text[..digit], &text[digit + 1..]).into_bytes();
-            }
+            let mut pos: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let entry = &mut pos["Domain.sqlite3"]["PostApplyChecksum"];
+            let mut digits = entry.as_str().unwrap().to_string();
+            let last = if digits.ends_with('0') { "1" } else { "0" };
+            digits.replace_range(15.., last);
+            *entry = serde_json::Value::String(digits);
+            body = serde_json::to_vec_pretty(&pos).unwrap();
         }
         return (StatusCode::from_u16(status.as_u16()).unwrap(), body).into_response();
     }

@@ -1,9 +1,11 @@
-//! The real LiteFS (v0.5.14, `../shared/litefs/bin/litefs`) mounted with FUSE on the
+//! The real LiteFS (v0.5.14, the binary `REAL_LITEFS_BIN` names) mounted with FUSE on the
 //! host as a static primary, and a writer that changes a Vori-like domain database
 //! through its mount.
 //!
-//! [`RealLiteFs::start`] answers `None` (after printing why) when this machine cannot
-//! run it; in CI (`CI=true`) that is a failure instead.
+//! The real LiteFS is opt-in: no registry these machines reach offers it and this project
+//! may not redistribute it. Without `REAL_LITEFS_BIN` its tests are skipped, named and
+//! counted (in CI too); with it, [`RealLiteFs::start`] answers `None` (after printing
+//! why) when this machine cannot run it, and in CI (`CI=true`) that is a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,15 +19,25 @@ use super::{free_port, skip};
 /// The database the tests replicate.
 pub const DB: &str = "Domain.sqlite3";
 
-/// The real LiteFS binary, beside the repository (CI clones `shared/` next to it).
-pub fn binary() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/litefs/bin/litefs")
+/// The variable naming a LiteFS v0.5.14 binary: set, the real tiers run.
+pub const BIN_VAR: &str = "REAL_LITEFS_BIN";
+
+/// The real LiteFS binary `REAL_LITEFS_BIN` names (`None`: not opted in).
+pub fn binary() -> Option<PathBuf> {
+    std::env::var_os(BIN_VAR)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
-/// Why the real LiteFS cannot run here, if it cannot.
-fn missing() -> Option<String> {
-    if !binary().exists() {
-        return Some(format!("{} is missing", binary().display()));
+/// The binary, for a test that has checked [`available`].
+fn opted_in_binary() -> PathBuf {
+    binary().expect("REAL_LITEFS_BIN was checked by available()")
+}
+
+/// Why the real LiteFS cannot run here although it was asked for, if it cannot.
+fn missing(bin: &Path) -> Option<String> {
+    if !bin.is_file() {
+        return Some(format!("{BIN_VAR}={} is not a file", bin.display()));
     }
     if !Path::new("/dev/fuse").exists() {
         return Some("/dev/fuse is missing".into());
@@ -41,9 +53,17 @@ fn missing() -> Option<String> {
     None
 }
 
-/// Fails in CI, prints why and answers `false` elsewhere.
+/// Whether the real LiteFS runs here. Not opted in: records the skip (in CI too) and
+/// answers `false`. Opted in but unable to run: fails in CI, prints why and answers
+/// `false` elsewhere.
 pub fn available(test: &str) -> bool {
-    match missing() {
+    let Some(bin) = binary() else {
+        super::skip::not_opted_in(&format!(
+            "{test}: the real LiteFS is opt-in: set {BIN_VAR} to a LiteFS v0.5.14 binary"
+        ));
+        return false;
+    };
+    match missing(&bin) {
         None => true,
         Some(why) => {
             skip(&format!("{test}: the real LiteFS cannot run here: {why}"));
@@ -98,7 +118,7 @@ impl RealLiteFs {
             .append(true)
             .open(self.root.join("litefs.log"))
             .unwrap();
-        let child = Command::new(binary())
+        let child = Command::new(opted_in_binary())
             .args(["mount", "-config"])
             .arg(self.root.join("litefs.yml"))
             .stdin(Stdio::null())
@@ -232,7 +252,7 @@ pub async fn build_image(docker: &bollard::Docker, tag: &str) {
     use futures_util::StreamExt;
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let files: [(&str, PathBuf, u32); 6] = [
-        ("usr/local/bin/litefs", binary(), 0o755),
+        ("usr/local/bin/litefs", opted_in_binary(), 0o755),
         ("usr/bin/fusermount3", "/usr/bin/fusermount3".into(), 0o4755),
         (
             "lib/x86_64-linux-gnu/libc.so.6",
@@ -299,40 +319,26 @@ pub async fn build_image(docker: &bollard::Docker, tag: &str) {
     }
 }
 
-/// The LiteFS Cloud stand-in (`../shared/litefs/bin/cloud-standin`) serving `src` on
-/// the docker0 address (never 0.0.0.0); stopped on drop.
+/// The project's LiteFS Cloud stand-in (`litefs_sim::cloud`) serving `src` on the docker0
+/// address (never 0.0.0.0), for the cluster named by [`CLOUD_TOKEN`]; stopped on drop.
 pub struct CloudStandin {
     pub src: PathBuf,
     pub url: String,
-    child: Child,
+    _server: litefs_sim::cloud::CloudServer,
 }
+
+/// The token LiteFS and the app send to the stand-in (lfsb's `cluster <name>`).
+pub const CLOUD_TOKEN: &str = "cluster test";
 
 impl CloudStandin {
     pub fn start(src: &Path, host: &str) -> CloudStandin {
-        let port = {
-            let l = std::net::TcpListener::bind((host, 0)).expect("the docker0 address binds");
-            l.local_addr().unwrap().port()
-        };
-        let addr = format!("{host}:{port}");
-        let child = Command::new(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/litefs/bin/cloud-standin"),
-        )
-        .args(["-addr", &addr, "-src"])
-        .arg(src)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cloud-standin starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(Instant::now() < deadline, "cloud-standin did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let config = litefs_sim::cloud::CloudConfig::new(src, "test");
+        let server = litefs_sim::cloud::CloudServer::start(config, &format!("{host}:0"))
+            .expect("the cloud stand-in listens on the docker0 address");
         CloudStandin {
             src: src.to_path_buf(),
-            url: format!("http://{addr}"),
-            child,
+            url: server.url(),
+            _server: server,
         }
     }
 
@@ -346,13 +352,6 @@ impl CloudStandin {
         drop(writer);
         std::fs::rename(&next, &self.src).unwrap();
         litefs_sim::database_checksum(&self.src).unwrap()
-    }
-}
-
-impl Drop for CloudStandin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,7 +1,8 @@
 //! Tests that cannot run here: in CI (`CI=true`) a missing component (Docker, Xvfb,
 //! FUSE, root, a tool) fails the test; elsewhere the test is skipped, says why on stderr,
 //! and records one line in [`RECORD`] beside the test binaries' folder, which `.ci/test`
-//! counts and prints at the end of the run (cargo test has no end-of-run hook).
+//! counts and prints at the end of the run (cargo test has no end-of-run hook). Opt-in
+//! parts (the real LiteFS, `REAL_LITEFS_BIN`) are skipped and recorded in CI too.
 //!
 //! Standalone (no other module of the harness), so that a light test binary can take it
 //! alone with `#[path = "common/skip.rs"] mod skip;`.
@@ -28,6 +29,12 @@ pub fn skip(reason: &str) {
         !in_ci(),
         "{test}: {reason} (CI=true: a missing component is a failure, not a skip)"
     );
+    record(reason);
+}
+
+/// Prints `SKIPPED <test>: <reason>` and records it in [`RECORD`].
+fn record(reason: &str) {
+    let test = test_name();
     eprintln!("SKIPPED {test}: {reason}");
     if let Some(path) = record_path() {
         let line = format!("{test}: {}\n", reason.replace('\n', " "));
@@ -42,6 +49,12 @@ pub fn skip(reason: &str) {
             eprintln!("cannot record the skip in {}: {e}", path.display());
         }
     }
+}
+
+/// Skips the running test because an opt-in part (the real LiteFS, which no registry
+/// here offers) was not asked for: prints and records it like [`skip`], in CI too.
+pub fn not_opted_in(reason: &str) {
+    record(reason);
 }
 
 /// `<binary> <test>`: the test binary (without cargo's hash) and the test's name, which

@@ -59,7 +59,7 @@ pub(crate) async fn serve(sim: Sim, listener: TcpListener) -> anyhow::Result<()>
     }
 }
 
-async fn accept(app: Router, listener: TcpListener) {
+pub(crate) async fn accept(app: Router, listener: TcpListener) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

@@ -6,6 +6,9 @@
 //! ([`Misbehaviour`]) let tests check how a client copes with a misbehaving
 //! server. Used in-process by tests, by benchmarks, and as a binary.
 //!
+//! [`cloud`] is the other source the app syncs from: a LiteFS Cloud backup service (as
+//! the self-hosted litefs-backup serves it) over one SQLite file.
+//!
 //! HTTP API (see [`Sim::serve`]):
 //! - `GET /events`: newline-delimited JSON, an `init` line (no `hostname`, as
 //!   on a static primary) then one `tx` line per commit; a subscriber that
@@ -36,6 +39,7 @@
 
 mod catalog;
 mod checksum;
+pub mod cloud;
 mod events;
 mod export;
 mod generate;

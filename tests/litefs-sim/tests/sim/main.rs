@@ -1,5 +1,6 @@
 //! Integration tests of the simulator over real HTTP.
 
+mod cloud;
 mod common;
 mod database;
 mod events;
