@@ -184,6 +184,7 @@ async fn answers_that_trickle_or_ask_to_wait_are_errors() {
     cloud.set(Mode::DripBody);
     let err = error_of(client.position()).await;
     assert!(err.to_string().contains("did not arrive whole"), "{err}");
+    assert_eq!(err.kind().as_str(), "cloud_http_error", "{err}");
 
     cloud.set(Mode::DripError);
     let err = error_of(client.position()).await;

@@ -399,10 +399,7 @@ impl CloudClient {
         let mut resp = self.get("/pos", &[]).await?;
         let (body, complete) = read_capped(&mut resp, MAX_POS_BODY, self.timeouts.stall)
             .await
-            .map_err(|reason| CloudError::Broken {
-                what: "/pos",
-                reason,
-            })?;
+            .map_err(CloudError::BadPosition)?;
         if !complete {
             return Err(CloudError::BadPosition(format!(
                 "larger than {} KiB",
