@@ -490,6 +490,35 @@ mod tests {
     }
 
     #[test]
+    fn what_was_not_read_and_the_proxy_are_shown() {
+        let mut s = synced();
+        s.unread = vec!["row count of \"offers\": it is a view, not a table; not counted".into()];
+        s.proxy = Some("http://proxy.corp:3128 (from HTTPS_PROXY)".into());
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["unread"][0], s.unread[0]);
+        assert_eq!(v["proxy"], "http://proxy.corp:3128 (from HTTPS_PROXY)");
+        let text = s.render(t("2026-11-25T14:05:00Z"));
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.starts_with(start))
+                .map(str::to_string)
+        };
+        assert!(
+            line("Not read:").is_some_and(|l| l.contains("it is a view")),
+            "{text}"
+        );
+        assert!(
+            line("Proxy:").is_some_and(|l| l.contains("proxy.corp:3128")),
+            "{text}"
+        );
+        let plain = synced().render(t("2026-11-25T14:05:00Z"));
+        assert!(
+            !plain.contains("Not read:") && !plain.contains("Proxy:"),
+            "{plain}"
+        );
+    }
+
+    #[test]
     fn before_the_first_publish_times_are_null() {
         let v = serde_json::to_value(Status::starting("u", t("2026-11-25T14:00:00Z"))).unwrap();
         assert_eq!(v["state"], "starting");
