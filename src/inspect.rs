@@ -2,6 +2,14 @@
 //! `metadata` row (schema version, generated-at, trace links), the row counts
 //! of the domain tables, and SQLite's `quick_check`.
 //!
+//! Metadata and row counts are *information*, read from a file anyone may have
+//! written: only real tables are read (a view can run any query, e.g. an endless
+//! recursive CTE), the whole reading has a time budget ([`INSPECT_BUDGET`], enforced
+//! by SQLite's progress handler, which also stops it when a [`Cancel`] fires), and
+//! every value is cut to [`MAX_METADATA_VALUE`] bytes. What could not be read is
+//! listed in [`Inspection::unread`]; it never stops a verified file from being
+//! published.
+//!
 //! Files are opened with `immutable=1`: SQLite takes no locks and never
 //! creates `-wal`, `-shm` or `-journal` files next to the file, so inspecting
 //! leaves the POS app's folder (and a hidden staged copy) exactly as it was.
@@ -9,8 +17,11 @@
 //! A missing table, column or row is reported as missing (`None`), never as an
 //! error; a file SQLite cannot read is an error naming the file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
@@ -33,8 +44,47 @@ pub struct Metadata {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Inspection {
     pub metadata: Metadata,
-    /// Row count per requested table; `None` when the table is missing.
+    /// Row count per requested table; `None` when the table is missing. A table that
+    /// could not be counted is not here but in `unread`.
     pub row_counts: BTreeMap<String, Option<u64>>,
+    /// What could not be read, and why, one line each ("row count of \"offers\": …").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<String>,
+}
+
+/// Longest time the metadata and row counts of one file may take together; what is
+/// left unread then is named in [`Inspection::unread`]. A domain database's counts
+/// take milliseconds (a 256 MB one well under a second).
+pub const INSPECT_BUDGET: Duration = Duration::from_secs(5);
+
+/// Longest metadata value kept, in bytes (longer ones are cut, with `…`): W3C's own
+/// limit for `tracestate`, the longest field a real database writes.
+pub const MAX_METADATA_VALUE: usize = 512;
+
+/// How many SQLite VM steps between two looks at the clock.
+const PROGRESS_STEPS: i32 = 10_000;
+
+/// Stops a running inspection from another thread: the task waiting for it went away
+/// (the sync was aborted, the app is quitting).
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What a name in the schema is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SchemaKind {
+    Table,
+    /// A view or a virtual table: reading it runs code of the file's making.
+    NotATable(&'static str),
 }
 
 /// Why a database file could not be inspected.
@@ -118,26 +168,91 @@ pub fn open_readonly(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// Reads the metadata row and the row counts of `tables` (names from the
-/// config; missing tables count as `None`).
+/// config; missing tables count as `None`) within [`INSPECT_BUDGET`].
 pub fn inspect(path: &Path, tables: &[String]) -> Result<Inspection, InspectError> {
+    inspect_within(path, tables, INSPECT_BUDGET, &Cancel::default())
+}
+
+/// [`inspect`] with its own budget, stopped early when `cancel` fires. Only a file
+/// whose schema cannot be read at all is an error; anything else that cannot be read
+/// (a view, an interrupted count, a failing read) is listed in `unread`.
+pub fn inspect_within(
+    path: &Path,
+    tables: &[String],
+    budget: Duration,
+    cancel: &Cancel,
+) -> Result<Inspection, InspectError> {
     let conn = open(path)?;
-    let metadata = read_metadata(&conn).map_err(|cause| InspectError::Read {
+    let deadline = Instant::now() + budget;
+    let watch = cancel.clone();
+    conn.progress_handler(
+        PROGRESS_STEPS,
+        Some(move || watch.cancelled() || Instant::now() >= deadline),
+    );
+    let stopped = || {
+        if cancel.cancelled() {
+            Some("stopped (the app stopped waiting for it)".to_string())
+        } else if Instant::now() >= deadline {
+            Some(format!(
+                "not read within {budget:?} (the time allowed for a file's metadata and row counts)"
+            ))
+        } else {
+            None
+        }
+    };
+    let why = |cause: rusqlite::Error| -> String {
+        match cause.sqlite_error_code() {
+            Some(ErrorCode::OperationInterrupted) => stopped().unwrap_or_else(|| cause.to_string()),
+            _ => cause.to_string(),
+        }
+    };
+    let schema = read_schema(&conn).map_err(|cause| InspectError::Read {
         path: path.to_path_buf(),
-        what: "metadata".to_string(),
+        what: "schema".to_string(),
         cause,
     })?;
+    let mut unread = Vec::new();
+    let metadata = match schema.get("metadata") {
+        None => Metadata::default(),
+        Some(SchemaKind::NotATable(what)) => {
+            unread.push(format!("metadata: it is a {what}, not a table; not read"));
+            Metadata::default()
+        }
+        Some(SchemaKind::Table) => match stopped() {
+            Some(reason) => {
+                unread.push(format!("metadata: {reason}"));
+                Metadata::default()
+            }
+            None => read_metadata(&conn).unwrap_or_else(|cause| {
+                unread.push(format!("metadata: {}", why(cause)));
+                Metadata::default()
+            }),
+        },
+    };
     let mut row_counts = BTreeMap::new();
     for table in tables {
-        let count = count_rows(&conn, table).map_err(|cause| InspectError::Read {
-            path: path.to_path_buf(),
-            what: format!("row count of table {table:?}"),
-            cause,
-        })?;
-        row_counts.insert(table.clone(), count);
+        let shown = format!("row count of {table:?}");
+        match schema.get(&table.to_lowercase()) {
+            None => {
+                row_counts.insert(table.clone(), None);
+            }
+            Some(SchemaKind::NotATable(what)) => {
+                unread.push(format!("{shown}: it is a {what}, not a table; not counted"));
+            }
+            Some(SchemaKind::Table) => {
+                match stopped().map_or_else(|| count_rows(&conn, table).map_err(why), Err) {
+                    Ok(count) => {
+                        row_counts.insert(table.clone(), Some(count));
+                    }
+                    Err(reason) => unread.push(format!("{shown}: {reason}")),
+                }
+            }
+        }
     }
     Ok(Inspection {
         metadata,
         row_counts,
+        unread: unread.into_iter().map(bounded).collect(),
     })
 }
 
@@ -170,7 +285,11 @@ pub fn quick_check(path: &Path) -> Result<(), InspectError> {
     Err(InspectError::Corrupt {
         path: path.to_path_buf(),
         total: problems.len(),
-        problems: problems.into_iter().take(MAX_PROBLEMS).collect(),
+        problems: problems
+            .into_iter()
+            .take(MAX_PROBLEMS)
+            .map(bounded)
+            .collect(),
     })
 }
 
@@ -181,11 +300,28 @@ fn open(path: &Path) -> Result<Connection, InspectError> {
     })
 }
 
-/// The first row of the `metadata` table, with the columns it has.
+/// The tables, views and virtual tables of the main schema, by lower-case name (SQLite's
+/// names are case-insensitive).
+fn read_schema(conn: &Connection) -> rusqlite::Result<HashMap<String, SchemaKind>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, type, sql LIKE 'CREATE VIRTUAL%' FROM main.sqlite_master \
+         WHERE type IN ('table', 'view')",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        let name: String = row.get(0)?;
+        let kind = match (row.get::<_, String>(1)?.as_str(), row.get::<_, bool>(2)?) {
+            ("view", _) => SchemaKind::NotATable("view"),
+            (_, true) => SchemaKind::NotATable("virtual table"),
+            _ => SchemaKind::Table,
+        };
+        Ok((name.to_lowercase(), kind))
+    })?;
+    rows.collect()
+}
+
+/// The first row of the `metadata` table, with the columns it has, each value cut
+/// to [`MAX_METADATA_VALUE`] bytes (SQLite's `substr` hands over no more than that).
 fn read_metadata(conn: &Connection) -> rusqlite::Result<Metadata> {
-    if !table_exists(conn, "metadata")? {
-        return Ok(Metadata::default());
-    }
     let columns: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info('metadata')")?
         .query_map([], |row| row.get(0))?
@@ -199,14 +335,20 @@ fn read_metadata(conn: &Connection) -> rusqlite::Result<Metadata> {
     }
     let select: Vec<String> = present
         .iter()
-        .map(|(name, _)| quote_identifier(name))
+        .map(|(name, _)| {
+            format!(
+                "substr({}, 1, {})",
+                quote_identifier(name),
+                MAX_METADATA_VALUE + 1
+            )
+        })
         .collect();
     let sql = format!("SELECT {} FROM main.metadata LIMIT 1", select.join(", "));
     let metadata = conn
         .query_row(&sql, [], |row| {
             let mut metadata = Metadata::default();
             for (i, (_, field)) in present.iter().enumerate() {
-                *field(&mut metadata) = text_of(row.get_ref(i)?);
+                *field(&mut metadata) = text_of(row.get_ref(i)?).map(bounded);
             }
             Ok(metadata)
         })
@@ -214,22 +356,26 @@ fn read_metadata(conn: &Connection) -> rusqlite::Result<Metadata> {
     Ok(metadata.unwrap_or_default())
 }
 
-/// `COUNT(*)` of `table`, or `None` when there is no such table or view.
-fn count_rows(conn: &Connection, table: &str) -> rusqlite::Result<Option<u64>> {
-    if !table_exists(conn, table)? {
-        return Ok(None);
+/// `text` cut to at most [`MAX_METADATA_VALUE`] bytes (on a character boundary),
+/// ending in `…` when it was cut.
+pub fn bounded(text: String) -> String {
+    if text.len() <= MAX_METADATA_VALUE {
+        return text;
     }
-    let sql = format!("SELECT COUNT(*) FROM main.{}", quote_identifier(table));
-    conn.query_row(&sql, [], |row| row.get(0)).map(Some)
+    let ellipsis = '…';
+    let mut end = MAX_METADATA_VALUE - ellipsis.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = text[..end].to_string();
+    cut.push(ellipsis);
+    cut
 }
 
-fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM main.sqlite_master \
-         WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE)",
-        [name],
-        |row| row.get(0),
-    )
+/// `COUNT(*)` of the real table `table`.
+fn count_rows(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
+    let sql = format!("SELECT COUNT(*) FROM main.{}", quote_identifier(table));
+    conn.query_row(&sql, [], |row| row.get(0))
 }
 
 /// The `file:` URI for `path` with `immutable=1`. Every byte but unreserved
@@ -395,11 +541,129 @@ mod tests {
         let inspection = inspect(&path, &default_tables()).unwrap();
 
         assert_eq!(inspection.metadata, Metadata::default());
-        assert_eq!(inspection.row_counts.len(), 9);
+        assert_eq!(inspection.row_counts.len(), 8, "the view is not counted");
         assert_eq!(inspection.row_counts["products"], Some(1));
-        assert_eq!(inspection.row_counts["offers"], Some(2));
         assert_eq!(inspection.row_counts["departments"], None);
         assert_eq!(inspection.row_counts["product_ranges"], None);
+        assert_eq!(
+            inspection.unread,
+            ["row count of \"offers\": it is a view, not a table; not counted"]
+        );
+    }
+
+    /// A view that never ends: `SELECT` from it runs until interrupted.
+    const ENDLESS: &str =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n";
+
+    #[test]
+    fn views_over_endless_queries_are_named_not_read() {
+        let tmp = TempDir::new().unwrap();
+        let path = tmp.path().join("db");
+        create(
+            &path,
+            &format!(
+                "CREATE TABLE products (id INTEGER PRIMARY KEY);
+                 INSERT INTO products DEFAULT VALUES;
+                 CREATE VIEW offers AS {ENDLESS};
+                 CREATE VIEW metadata AS SELECT i AS schema_version, i AS generated_at FROM ({ENDLESS}) ORDER BY i DESC;"
+            ),
+        );
+
+        let inspection = inspect(&path, &default_tables()).unwrap();
+
+        assert_eq!(inspection.metadata, Metadata::default());
+        assert_eq!(inspection.row_counts["products"], Some(1));
+        assert!(!inspection.row_counts.contains_key("offers"));
+        assert_eq!(
+            inspection.unread,
+            [
+                "metadata: it is a view, not a table; not read",
+                "row count of \"offers\": it is a view, not a table; not counted",
+            ]
+        );
+        quick_check(&path).unwrap();
+    }
+
+    #[test]
+    fn what_the_budget_or_a_cancel_leaves_unread_is_named() {
+        let tmp = TempDir::new().unwrap();
+        let path = tmp.path().join("db");
+        create(&path, &domain_sql());
+
+        let spent =
+            inspect_within(&path, &default_tables(), Duration::ZERO, &Cancel::default()).unwrap();
+        assert!(spent.row_counts.is_empty(), "{:?}", spent.row_counts);
+        assert_eq!(spent.unread.len(), 1 + DEFAULT_TABLES.len());
+        assert!(
+            spent
+                .unread
+                .iter()
+                .all(|u| u.contains("not read within 0ns")),
+            "{:?}",
+            spent.unread
+        );
+
+        let cancel = Cancel::default();
+        cancel.cancel();
+        let stopped = inspect_within(&path, &default_tables(), INSPECT_BUDGET, &cancel).unwrap();
+        assert_eq!(stopped.unread.len(), 1 + DEFAULT_TABLES.len());
+        assert!(
+            stopped.unread[0].starts_with("metadata: stopped"),
+            "{:?}",
+            stopped.unread
+        );
+    }
+
+    #[test]
+    fn a_query_that_outlives_the_budget_is_interrupted() {
+        let tmp = TempDir::new().unwrap();
+        let path = tmp.path().join("db");
+        create(&path, &domain_sql());
+        let conn = open(&path).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(50);
+        conn.progress_handler(PROGRESS_STEPS, Some(move || Instant::now() >= deadline));
+        let err = conn
+            .query_row(&format!("SELECT count(*) FROM ({ENDLESS})"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.sqlite_error_code(),
+            Some(ErrorCode::OperationInterrupted)
+        );
+    }
+
+    #[test]
+    fn huge_metadata_values_are_cut() {
+        let tmp = TempDir::new().unwrap();
+        let path = tmp.path().join("db");
+        create(
+            &path,
+            "CREATE TABLE metadata (schema_version TEXT, linked_trace_state TEXT, linked_span_id BLOB);
+             INSERT INTO metadata VALUES ('7', printf('%.*c', 16777216, 'x'), zeroblob(1048576));",
+        );
+
+        let metadata = inspect(&path, &[]).unwrap().metadata;
+
+        assert_eq!(metadata.schema_version.as_deref(), Some("7"));
+        let state = metadata.linked_trace_state.unwrap();
+        assert_eq!(state.len(), MAX_METADATA_VALUE, "{}", state.len());
+        assert!(state.ends_with('…') && state.starts_with("xxx"));
+        assert!(metadata.linked_span_id.unwrap().len() <= MAX_METADATA_VALUE);
+    }
+
+    #[test]
+    fn values_are_cut_on_character_boundaries() {
+        assert_eq!(bounded("short".into()), "short");
+        let exact = "y".repeat(MAX_METADATA_VALUE);
+        assert_eq!(bounded(exact.clone()), exact);
+        let wide = "é".repeat(MAX_METADATA_VALUE);
+        let cut = bounded(wide);
+        assert!(
+            cut.len() <= MAX_METADATA_VALUE && cut.ends_with('…'),
+            "{cut}"
+        );
+        assert!(cut.trim_end_matches('…').chars().all(|c| c == 'é'));
     }
 
     #[test]

@@ -81,6 +81,10 @@ pub struct Status {
     pub published_path: Option<PathBuf>,
     pub metadata: Option<Metadata>,
     pub row_counts: BTreeMap<String, Option<u64>>,
+    /// What of the published file's metadata and row counts could not be read, and why
+    /// (a view, the inspection's time budget); the file itself is fine.
+    #[serde(default)]
+    pub unread: Vec<String>,
     pub error: Option<ErrorInfo>,
     /// When the app tries again by itself after a failure (`null` when nothing failed).
     #[serde(with = "rfc3339_opt", default)]
@@ -90,6 +94,10 @@ pub struct Status {
     #[serde(default)]
     pub source: SourceKind,
     pub litefs_url: String,
+    /// The proxy the LiteFS Cloud client goes through (`https://` URLs only, no user or
+    /// password); `null`: it connects directly.
+    #[serde(default)]
+    pub proxy: Option<String>,
     pub events_connected: bool,
     /// The Docker engine in use (`unix:///…` and how it was found); `null` when the
     /// container is not managed or no engine answered.
@@ -143,10 +151,12 @@ impl Status {
             published_path: None,
             metadata: None,
             row_counts: BTreeMap::new(),
+            unread: Vec::new(),
             error: None,
             next_try_at: None,
             source: SourceKind::Litefs,
             litefs_url: litefs_url.to_string(),
+            proxy: None,
             events_connected: false,
             docker_endpoint: None,
             container: None,
@@ -224,6 +234,9 @@ impl Status {
             let count = count.map_or("missing".into(), |c| c.to_string());
             line(&mut out, "", &format!("{table:<20}{count}"));
         }
+        for (i, what) in self.unread.iter().enumerate() {
+            line(&mut out, if i == 0 { "Not read:" } else { "" }, what);
+        }
         let (label, link) = match self.source {
             SourceKind::Litefs => ("LiteFS:", "events"),
             SourceKind::Cloud => ("LiteFS Cloud:", "position"),
@@ -234,6 +247,9 @@ impl Status {
         };
         let source = format!("{} ({link} {connected})", self.litefs_url);
         line(&mut out, label, &source);
+        if let Some(proxy) = &self.proxy {
+            line(&mut out, "Proxy:", proxy);
+        }
         if let Some(c) = &self.container {
             let container = format!("{} ({}, {})", c.name, c.state, c.image);
             line(&mut out, "Container:", &container);
@@ -471,6 +487,35 @@ mod tests {
         assert_eq!(v["row_counts"]["products"], 51234);
         assert!(v["row_counts"]["offers"].is_null());
         assert!(v["error"].is_null());
+    }
+
+    #[test]
+    fn what_was_not_read_and_the_proxy_are_shown() {
+        let mut s = synced();
+        s.unread = vec!["row count of \"offers\": it is a view, not a table; not counted".into()];
+        s.proxy = Some("http://proxy.corp:3128 (from HTTPS_PROXY)".into());
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["unread"][0], s.unread[0]);
+        assert_eq!(v["proxy"], "http://proxy.corp:3128 (from HTTPS_PROXY)");
+        let text = s.render(t("2026-11-25T14:05:00Z"));
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.starts_with(start))
+                .map(str::to_string)
+        };
+        assert!(
+            line("Not read:").is_some_and(|l| l.contains("it is a view")),
+            "{text}"
+        );
+        assert!(
+            line("Proxy:").is_some_and(|l| l.contains("proxy.corp:3128")),
+            "{text}"
+        );
+        let plain = synced().render(t("2026-11-25T14:05:00Z"));
+        assert!(
+            !plain.contains("Not read:") && !plain.contains("Proxy:"),
+            "{plain}"
+        );
     }
 
     #[test]

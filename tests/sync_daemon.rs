@@ -108,6 +108,8 @@ async fn every_export_fault_publishes_nothing_and_recovers() {
         // A byte every 100 ms never trips the stall timeout; the rate bound gives up.
         (Misbehaviour::DripExport, "export_too_slow"),
         (Misbehaviour::EndlessErrorBody, "litefs_http_error"),
+        // Short waits between bytes, but the whole answer never comes: its deadline gives up.
+        (Misbehaviour::DripErrorBody, "litefs_http_error"),
     ];
     for (fault, kind) in faults {
         let before = published(&config.publish_dir);

@@ -267,6 +267,7 @@ fn config_command(
             otlp: &env.otlp,
             token: &found,
             provisioned: telemetry::provisioned(env.home()),
+            proxy: &env.proxy,
             status_file: &config.status_file(&env.dirs),
         })
     );

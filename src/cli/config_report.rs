@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use crate::cloud::client::lfsb_cluster;
+use crate::cloud::proxy::{self, ProxyVars};
 use crate::config::token::Found;
 use crate::config::{Config, CONFIG_ENV};
 use crate::telemetry::endpoint::{self, Provisioned, Signal, Sources, Variables};
@@ -29,6 +30,8 @@ pub struct Inputs<'a> {
     pub provisioned: Provisioned,
     /// The effective status file.
     pub status_file: &'a Path,
+    /// The proxy variables (the LiteFS Cloud client's proxy is decided from them).
+    pub proxy: &'a ProxyVars,
 }
 
 /// Renders the report: TOML that could be pasted into a config file, each value with its
@@ -88,6 +91,14 @@ fn unset_lines(section: &str, values: &toml::Table, inputs: &Inputs<'_>) -> Stri
             }
         }
         "cloud" => {
+            let url = inputs.config.cloud_url().unwrap_or_default();
+            out += &match proxy::choose(url, inputs.proxy) {
+                Ok(Some(p)) => format!("# proxy: {} (a CONNECT tunnel; https only)\n", p.shown()),
+                Ok(None) => {
+                    "# proxy: none (direct; plain http and loopback never use one)\n".into()
+                }
+                Err(e) => format!("# proxy: {e}\n"),
+            };
             let token = inputs.token.token.as_ref();
             if let Some(cluster) = token.and_then(|t| lfsb_cluster(t.expose())) {
                 out += &format!(
@@ -141,6 +152,7 @@ mod tests {
         otlp: Variables,
         token: Found,
         provisioned: Provisioned,
+        proxy: ProxyVars,
     }
 
     impl Case {
@@ -154,6 +166,7 @@ mod tests {
                     ..Found::default()
                 },
                 provisioned: Provisioned::default(),
+                proxy: ProxyVars::default(),
             }
         }
 
@@ -171,8 +184,32 @@ mod tests {
                 token: &self.token,
                 provisioned: self.provisioned.clone(),
                 status_file: Path::new("/data/status.json"),
+                proxy: &self.proxy,
             })
         }
+    }
+
+    #[test]
+    fn the_cloud_proxy_is_named_with_its_variable_and_no_password() {
+        let mut case = Case::new(
+            "[source]\nkind = \"cloud\"\n[cloud]\nurl = \"https://backup.example.com\"\n",
+        );
+        case.proxy = ProxyVars {
+            https_proxy: Some("http://me:secret-pw@proxy.corp:3128".into()),
+            ..ProxyVars::default()
+        };
+        let text = case.render(true);
+        let proxy = line_of(&text, "# proxy: ");
+        assert!(
+            proxy.contains("http://proxy.corp:3128 (from HTTPS_PROXY)"),
+            "{proxy}"
+        );
+        assert!(!text.contains("secret-pw"), "{text}");
+
+        let mut plain =
+            Case::new("[source]\nkind = \"cloud\"\n[cloud]\nurl = \"http://backup.example.com\"\n");
+        plain.proxy = case.proxy.clone();
+        assert!(line_of(&plain.render(true), "# proxy: ").starts_with("# proxy: none"));
     }
 
     fn line_of<'a>(text: &'a str, start: &str) -> &'a str {

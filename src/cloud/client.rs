@@ -29,6 +29,7 @@ use crate::secrets;
 use crate::status::ErrorKind;
 
 use super::ltx::LtxError;
+use super::proxy::Proxy;
 
 /// Largest `/pos` answer accepted (a map of a few databases is a few hundred bytes).
 pub const MAX_POS_BODY: usize = 256 * 1024;
@@ -71,6 +72,15 @@ pub enum CloudError {
         status: u16,
         body: String,
     },
+    #[error(
+        "LiteFS Cloud asked to wait (429 to {what}){}; asking again then",
+        retry_after.map(|d| format!(" for {d:?}")).unwrap_or_default()
+    )]
+    Busy {
+        what: &'static str,
+        /// Its `Retry-After`, at most [`MAX_RETRY_AFTER`].
+        retry_after: Option<Duration>,
+    },
     #[error("LiteFS Cloud sent an unreadable /pos answer: {0}")]
     BadPosition(String),
     #[error("LiteFS Cloud's snapshot stalled: no data for {0:?}")]
@@ -102,7 +112,9 @@ impl CloudError {
             CloudError::Unreachable { .. } => ErrorKind::CloudUnreachable,
             CloudError::TokenRejected { .. } => ErrorKind::CloudTokenRejected,
             CloudError::NoDatabase { .. } => ErrorKind::CloudNoDatabase,
-            CloudError::Status { .. } | CloudError::BadPosition(_) => ErrorKind::CloudHttpError,
+            CloudError::Status { .. } | CloudError::Busy { .. } | CloudError::BadPosition(_) => {
+                ErrorKind::CloudHttpError
+            }
             CloudError::Stalled(_) => ErrorKind::SnapshotStalled,
             CloudError::TooSlow { .. } => ErrorKind::SnapshotTooSlow,
             CloudError::Broken { .. } => ErrorKind::SnapshotInterrupted,
@@ -110,6 +122,36 @@ impl CloudError {
             CloudError::NotThePosition { .. } => ErrorKind::ChecksumMismatch,
         }
     }
+}
+
+impl CloudError {
+    /// How long the cloud asked us to wait before asking again (a `429`'s `Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CloudError::Busy { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Longest `Retry-After` honoured: a longer one (or a date far ahead) is cut to this, so
+/// a confused server cannot silence the app for days.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(10 * 60);
+
+/// A `Retry-After` value, delay-seconds or an HTTP date (relative to `now`), capped at
+/// [`MAX_RETRY_AFTER`] (pure). `None` when it is neither.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&chrono::Utc) - now)
+                .to_std()
+                .unwrap_or_default()
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// What an lfsb refusal code means, for the message.
@@ -189,6 +231,36 @@ pub struct CloudClient {
     token_cluster: Option<String>,
     auth: HeaderValue,
     timeouts: Timeouts,
+    proxy: Option<Proxy>,
+}
+
+/// The HTTP client: no redirects (one could carry the token elsewhere), and no proxy but
+/// `proxy` (reqwest would otherwise read `HTTP_PROXY` and friends by itself).
+fn http_client(
+    base_url: &str,
+    timeouts: Timeouts,
+    proxy: Option<&Proxy>,
+) -> Result<reqwest::Client, CloudError> {
+    let unusable = |reason: String| CloudError::Unreachable {
+        url: base_url.to_string(),
+        reason: secrets::scrub(&reason).into_owned(),
+    };
+    let mut builder = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(timeouts.connect)
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_keepalive(Duration::from_secs(30));
+    if let Some(proxy) = proxy {
+        let via = reqwest::Proxy::https(&proxy.url).map_err(|e| {
+            unusable(format!(
+                "the proxy {} cannot be used: {}",
+                proxy.shown(),
+                error_chain(&e)
+            ))
+        })?;
+        builder = builder.proxy(via);
+    }
+    builder.build().map_err(|e| unusable(error_chain(&e)))
 }
 
 impl CloudClient {
@@ -206,21 +278,30 @@ impl CloudClient {
         let mut auth = HeaderValue::from_str(token.expose())
             .map_err(|_| unusable("the token holds characters an HTTP header cannot".into()))?;
         auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_keepalive(Duration::from_secs(30))
-            .build()
-            .map_err(|e| unusable(error_chain(&e)))?;
         Ok(CloudClient {
-            http,
+            http: http_client(base_url, timeouts, None)?,
             base: base_url.trim_end_matches('/').to_string(),
             db: db.to_string(),
             cluster,
             token_cluster: lfsb_cluster(token.expose()).map(str::to_string),
             auth,
             timeouts,
+            proxy: None,
         })
+    }
+
+    /// The same client going through `proxy` (as [`super::proxy::choose`] picked it for
+    /// this URL); `None` goes direct. Without this, no proxy is ever used, whatever the
+    /// environment says.
+    pub fn through(mut self, proxy: Option<Proxy>) -> Result<Self, CloudError> {
+        self.http = http_client(&self.base, self.timeouts, proxy.as_ref())?;
+        self.proxy = proxy;
+        Ok(self)
+    }
+
+    /// The proxy in use, for the status and messages (no user or password).
+    pub fn proxy(&self) -> Option<String> {
+        self.proxy.as_ref().map(Proxy::shown)
     }
 
     /// How long a request or a snapshot may go without progress.
@@ -263,11 +344,19 @@ impl CloudClient {
         if resp.status().is_success() {
             return Ok(resp);
         }
+        if status == 429 {
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            return Err(CloudError::Busy { what, retry_after });
+        }
         let mut resp = resp;
         let body = read_capped(&mut resp, MAX_ERROR_BODY, self.timeouts.stall)
             .await
             .map(|(body, _)| String::from_utf8_lossy(&body).into_owned())
-            .unwrap_or_default();
+            .unwrap_or_else(|reason| format!("(its body was not read: {reason})"));
         // lfsb says why it refused in a JSON body: a malformed or invalid cluster token.
         let code = error_code(&body);
         let refused = matches!(code.as_deref(), Some("EINVALIDAUTH" | "EBADCLUSTER"));
@@ -310,10 +399,7 @@ impl CloudClient {
         let mut resp = self.get("/pos", &[]).await?;
         let (body, complete) = read_capped(&mut resp, MAX_POS_BODY, self.timeouts.stall)
             .await
-            .map_err(|reason| CloudError::Broken {
-                what: "/pos",
-                reason,
-            })?;
+            .map_err(CloudError::BadPosition)?;
         if !complete {
             return Err(CloudError::BadPosition(format!(
                 "larger than {} KiB",
@@ -354,6 +440,24 @@ impl SnapshotStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_bounded() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after("30", now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after("Mon, 07 Dec 2026 10:02:00 GMT", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 07 Dec 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("999999999", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
 
     #[test]
     fn positions_are_read_as_litefs_writes_them() {

@@ -74,6 +74,14 @@ fn jittered(interval: Duration) -> Duration {
     interval.mul_f64(0.9 + fastrand::f64() * 0.2)
 }
 
+/// The wait before the next poll after a failed one (pure): the backoff's delay, at least
+/// the poll interval, at least what a `429`'s `Retry-After` asked for (bounded).
+fn after_failure(backoff: Duration, interval: Duration, error: &CloudError) -> Duration {
+    backoff
+        .max(interval)
+        .max(error.retry_after().unwrap_or_default())
+}
+
 /// Runs until the worker goes away.
 pub async fn poll(
     client: CloudClient,
@@ -93,7 +101,7 @@ pub async fn poll(
             }
             Err(e) => {
                 tracing::debug!(error = %e, "LiteFS Cloud position unavailable");
-                backoff.next_delay().max(interval)
+                after_failure(backoff.next_delay(), interval, e)
             }
         };
         for signal in watch.observe(result.as_ref().copied(), &db, client.url()) {
@@ -126,6 +134,25 @@ mod tests {
                 Signal::Tx(tx) => format!("tx {}", tx.txid),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_busy_cloud_is_asked_again_only_when_it_said() {
+        let second = Duration::from_secs(1);
+        let busy = |after: u64| CloudError::Busy {
+            what: "/pos",
+            retry_after: Some(Duration::from_secs(after)),
+        };
+        assert_eq!(after_failure(second, second * 10, &busy(30)), second * 30);
+        assert_eq!(
+            after_failure(second * 60, second * 10, &busy(30)),
+            second * 60
+        );
+        let down = CloudError::NoDatabase {
+            db: "D".into(),
+            cluster: None,
+        };
+        assert_eq!(after_failure(second, second * 10, &down), second * 10);
     }
 
     #[test]

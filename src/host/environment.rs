@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cloud::proxy::ProxyVars;
 use crate::config::token::{Places, TOKEN_ENV};
 use crate::config::{AppDirs, Secret, CONFIG_ENV};
 use crate::docker::endpoint;
@@ -43,6 +44,9 @@ pub struct Environment {
     pub xpc_service_name: Option<String>,
     /// `LITEFS_SIM_BINARY`: the static litefs-sim the demo puts in its image.
     pub litefs_sim_binary: Option<PathBuf>,
+    /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` (and their lower-case forms): the LiteFS
+    /// Cloud client's proxy (see [`crate::cloud::proxy`]).
+    pub proxy: ProxyVars,
 }
 
 impl Environment {
@@ -78,6 +82,7 @@ impl Environment {
             rust_log: var("RUST_LOG").unwrap_or_default(),
             xpc_service_name: var("XPC_SERVICE_NAME"),
             litefs_sim_binary: var_os("LITEFS_SIM_BINARY").map(PathBuf::from),
+            proxy: ProxyVars::read(var),
         }
     }
 
@@ -105,6 +110,7 @@ impl Environment {
             rust_log: String::new(),
             xpc_service_name: None,
             litefs_sim_binary: None,
+            proxy: ProxyVars::default(),
         }
     }
 

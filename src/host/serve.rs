@@ -191,7 +191,8 @@ pub fn start(loaded: &Loaded, env: &Environment, retry_in: Duration) -> Started 
     match sync_core::start_resolved(config, found.clone(), env) {
         Ok(core) => {
             tracing::info!(
-                litefs = %sync_core::litefs_url(config),
+                source = config.source.kind.label(),
+                url = %sync_core::litefs_url(config),
                 database = %config.litefs.database,
                 dir = %config.publish_dir(&env.dirs).display(),
                 status_file = %core.status_file.display(),

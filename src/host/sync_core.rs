@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::cloud::client::CloudClient;
 use crate::cloud::poller::poll;
+use crate::cloud::proxy;
 use crate::config::token;
 use crate::config::{Config, SourceKind};
 use crate::control::Command;
@@ -134,9 +135,14 @@ fn start_cloud(config: &Config, found: token::Found, env: &Environment) -> anyho
             found.looked_in.join(", ")
         ));
     };
+    let proxy = match proxy::choose(url, &env.proxy) {
+        Ok(proxy) => proxy,
+        Err(e) => return not_configured(e.to_string()),
+    };
     tracing::info!(
         source = found.source.as_deref().unwrap_or(""),
         url,
+        proxy = proxy.as_ref().map_or("none".into(), |p| p.shown()),
         "syncing from LiteFS Cloud; Docker is not used"
     );
     let client = CloudClient::new(
@@ -148,7 +154,8 @@ fn start_cloud(config: &Config, found: token::Found, env: &Environment) -> anyho
             connect: config.sync.connect_timeout,
             stall: config.sync.stall_timeout,
         },
-    )?;
+    )?
+    .through(proxy)?;
     start_with(config, Source::Cloud(client), env)
 }
 
@@ -178,21 +185,25 @@ pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
     let (commands, mut rx) = mpsc::channel(16);
     let status = board.subscribe();
     let task = tokio::spawn(async move {
-        if let Ok(publisher) = publisher {
-            if let Some((known, inspection)) =
-                describe_published(&Arc::new(publisher), &tables).await
-            {
-                board.apply(Event::Described {
-                    file: facts(&known, inspection),
-                    earlier,
-                });
+        // Describing the file (bounded, see `inspect`) never delays a quit.
+        let described = tokio::spawn(async move {
+            if let Ok(publisher) = publisher {
+                if let Some((known, inspection)) =
+                    describe_published(&Arc::new(publisher), &tables).await
+                {
+                    board.apply(Event::Described {
+                        file: facts(&known, inspection),
+                        earlier,
+                    });
+                }
             }
-        }
+        });
         while let Some(command) = rx.recv().await {
             if command == Command::Quit {
                 break;
             }
         }
+        described.abort();
     });
     Core {
         commands,
@@ -251,11 +262,12 @@ pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow:
         .and_then(|s| Earlier::from_status(&s));
     let mut starting = Status::starting(url.trim_end_matches('/'), Utc::now());
     starting.source = kind;
-    if kind == SourceKind::Cloud {
+    if let Source::Cloud(client) = &source {
         starting.detail = Some(format!(
             "waiting for LiteFS Cloud at {}",
             starting.litefs_url
         ));
+        starting.proxy = client.proxy();
     }
     let board = Arc::new(Board::new(status_file.clone(), starting));
     let status = board.subscribe();

@@ -75,7 +75,8 @@ impl LiteFsError {
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     pub connect: Duration,
-    /// Longest wait for an answer's headers, and between two chunks of an export; an
+    /// Longest wait for an answer's headers, for the whole body of a small answer (an
+    /// error, `/info`, the cloud's `/pos`), and between two chunks of an export; an
     /// export must also bring [`MIN_EXPORT_RATE`] on average over every such window.
     pub stall: Duration,
 }
@@ -159,7 +160,7 @@ impl Client {
         let mut resp = resp;
         let body = match read_capped(&mut resp, MAX_ERROR_BODY, self.timeouts.stall).await {
             Ok((body, _)) => String::from_utf8_lossy(&body).into_owned(),
-            Err(_) => String::new(),
+            Err(reason) => format!("(its body was not read: {reason})"),
         };
         if what == "/export" && lost_database_file(status.as_u16(), &body) {
             return Err(LiteFsError::NoData {
@@ -217,29 +218,37 @@ fn lost_database_file(status: u16, body: &str) -> bool {
     status == 500 && body.contains("open database file") && body.contains("no such file")
 }
 
-/// Reads at most `cap` bytes of a body, each chunk within `stall`; the bool says whether
-/// the body ended within the cap. The rest of a longer body is never read. (The cloud
-/// client reads its error bodies with it too.)
+/// Reads at most `cap` bytes of a body, the whole of it within `within` (a body that
+/// trickles is given up as surely as a silent one); the bool says whether the body
+/// ended within the cap. The rest of a longer body is never read. (The cloud client
+/// reads its small answers and error bodies with it too.)
 pub(crate) async fn read_capped(
     resp: &mut reqwest::Response,
     cap: usize,
-    stall: Duration,
+    within: Duration,
 ) -> Result<(Vec<u8>, bool), String> {
     let mut body = Vec::new();
-    loop {
-        let chunk = tokio::time::timeout(stall, resp.chunk())
-            .await
-            .map_err(|_| format!("no data for {stall:?}"))?
-            .map_err(|e| error_chain(&e))?;
-        let Some(chunk) = chunk else {
-            return Ok((body, true));
-        };
-        let room = cap - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            return Ok((body, false));
+    let read = async {
+        loop {
+            let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? else {
+                return Ok(true);
+            };
+            let room = cap - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                return Ok(false);
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
+    };
+    let result = tokio::time::timeout(within, read).await;
+    match result {
+        Ok(Ok(complete)) => Ok((body, complete)),
+        Ok(Err(reason)) => Err(reason),
+        Err(_) => Err(format!(
+            "the answer did not arrive whole within {within:?} ({} bytes came)",
+            body.len()
+        )),
     }
 }
 

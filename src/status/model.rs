@@ -265,6 +265,7 @@ fn take_file(s: &mut Status, file: FileFacts) {
     if let Some(i) = file.inspection {
         s.metadata = Some(i.metadata);
         s.row_counts = i.row_counts;
+        s.unread = i.unread;
     }
 }
 

@@ -3,7 +3,10 @@
 //! A burst of LiteFS transactions must not queue a burst of exports: while a sync runs,
 //! further triggers merge into a single pending one, which starts when the running one
 //! ends (and not before `min_interval` after the previous start, so a burst yields a
-//! handful of publishes, the last of them with the final state).
+//! handful of publishes, the last of them with the final state). A *Resync* (or *Reset*)
+//! starts at once when nothing runs; asked again while a sync runs, it becomes that one
+//! pending sync and waits for `min_interval` like any other, so a loop of requests
+//! exports at most once per `min_interval`.
 
 use std::time::{Duration, Instant};
 
@@ -54,6 +57,8 @@ pub struct Coalescer {
     min_interval: Duration,
     running: bool,
     pending: Option<Reason>,
+    /// The pending sync was asked for while one ran.
+    queued: bool,
     last_start: Option<Instant>,
 }
 
@@ -63,6 +68,7 @@ impl Coalescer {
             min_interval,
             running: false,
             pending: None,
+            queued: false,
             last_start: None,
         }
     }
@@ -71,6 +77,7 @@ impl Coalescer {
     pub fn trigger(&mut self, reason: Reason, now: Instant) -> Decision {
         self.pending = Some(self.pending.map_or(reason, |p| p.max(reason)));
         if self.running {
+            self.queued = true;
             Decision::Idle
         } else {
             self.ready(now)
@@ -101,15 +108,19 @@ impl Coalescer {
         let Some(reason) = self.pending else {
             return Decision::Idle;
         };
-        // User actions and start-up go at once; automatic triggers respect the interval.
+        // User actions and start-up go at once unless they queued behind a running
+        // sync; automatic triggers respect the interval.
+        let at_once =
+            matches!(reason, Reason::Resync | Reason::Startup | Reason::Reset) && !self.queued;
         let earliest = self
             .last_start
-            .filter(|_| !matches!(reason, Reason::Resync | Reason::Startup | Reason::Reset))
+            .filter(|_| !at_once)
             .map(|t| t + self.min_interval);
         match earliest {
             Some(at) if at > now => Decision::StartAt(at, reason),
             _ => {
                 self.pending = None;
+                self.queued = false;
                 self.running = true;
                 self.last_start = Some(now);
                 Decision::Start(reason)
@@ -164,9 +175,54 @@ mod tests {
         let mut c = Coalescer::new(MIN);
         let t0 = Instant::now();
         c.trigger(Reason::Tx, t0);
-        c.trigger(Reason::Tx, t0);
-        c.trigger(Reason::Resync, t0);
-        assert_eq!(c.finished(t0), Decision::Start(Reason::Resync));
+        let t1 = t0 + MIN * 2;
+        assert_eq!(c.finished(t1), Decision::Idle);
+        assert_eq!(
+            c.trigger(Reason::Resync, t1),
+            Decision::Start(Reason::Resync)
+        );
+        c.trigger(Reason::Tx, t1);
+        c.trigger(Reason::Resync, t1);
+        let t2 = t1 + MIN;
+        assert_eq!(c.finished(t2), Decision::Start(Reason::Resync));
+    }
+
+    #[test]
+    fn a_loop_of_resyncs_runs_at_most_once_per_interval() {
+        let mut c = Coalescer::new(MIN);
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut starts = 0;
+        // A request every millisecond for ten intervals; each sync takes 5 ms.
+        let mut running_until = None;
+        while now < t0 + MIN * 10 {
+            if running_until.is_some_and(|end| now >= end) {
+                running_until = None;
+                if let Decision::Start(_) = c.finished(now) {
+                    starts += 1;
+                    running_until = Some(now + Duration::from_millis(5));
+                }
+            }
+            match c.trigger(Reason::Resync, now) {
+                Decision::Start(_) => {
+                    starts += 1;
+                    running_until = Some(now + Duration::from_millis(5));
+                }
+                Decision::StartAt(at, _) if at <= now => unreachable!("{at:?}"),
+                _ => {}
+            }
+            if running_until.is_none() {
+                if let Decision::Start(_) = c.due(now) {
+                    starts += 1;
+                    running_until = Some(now + Duration::from_millis(5));
+                }
+            }
+            now += Duration::from_millis(1);
+        }
+        assert!(
+            (10..=11).contains(&starts),
+            "{starts} syncs for 5000 requests"
+        );
     }
 
     #[test]

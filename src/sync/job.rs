@@ -99,6 +99,14 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// How long the source asked us to wait before trying again, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SyncError::Cloud(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             SyncError::LiteFs(e) => e.kind(),
@@ -464,11 +472,29 @@ pub async fn describe_published(
     Some((known, inspection))
 }
 
-/// Reads metadata and row counts; a failure is logged and shown as unknown.
+/// Reads metadata and row counts within [`inspect::INSPECT_BUDGET`]; a failure is logged
+/// and shown as unknown, what could not be read is named in the inspection. Dropping the
+/// future (an aborted sync, a quit) interrupts SQLite at once.
 async fn inspect_logged(path: PathBuf, tables: Vec<String>) -> Option<Inspection> {
+    /// Cancels the inspection when the future waiting for it goes away.
+    struct OnDrop(inspect::Cancel);
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            self.0.cancel();
+        }
+    }
+    let cancel = inspect::Cancel::default();
+    let _guard = OnDrop(cancel.clone());
     let shown = path.clone();
-    match blocking(move || inspect::inspect(&path, &tables)).await {
-        Ok(Ok(i)) => Some(i),
+    let read =
+        blocking(move || inspect::inspect_within(&path, &tables, inspect::INSPECT_BUDGET, &cancel));
+    match read.await {
+        Ok(Ok(i)) => {
+            if !i.unread.is_empty() {
+                tracing::warn!(path = %shown.display(), unread = ?i.unread, "parts of the database could not be read");
+            }
+            Some(i)
+        }
         Ok(Err(e)) => {
             tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
             None

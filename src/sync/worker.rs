@@ -22,7 +22,7 @@ use crate::verify::Provenance;
 
 use super::coalesce::{Coalescer, Decision, Reason};
 use super::folder_watch::FolderWatch;
-use super::job::{read_known, still_current, JobContext, Known, Outcome, SyncError};
+use super::job::{read_known, still_current, Fetch, JobContext, Known, Outcome, SyncError};
 use super::listener::Signal;
 use crate::control::Command;
 
@@ -230,7 +230,11 @@ impl Worker {
             Err(error) => {
                 self.known = known_before;
                 let failures = self.retry.failures();
-                let delay = self.retry.next_delay();
+                // A source that said when to come back (a 429's Retry-After) is heard.
+                let delay = self
+                    .retry
+                    .next_delay()
+                    .max(error.retry_after().unwrap_or_default());
                 self.retry_at = Some(Instant::now() + delay);
                 tracing::warn!(kind = error.kind().as_str(), retry_in = ?delay, "sync failed: {error}");
                 self.board.apply(Event::Failed {
@@ -247,18 +251,37 @@ impl Worker {
     fn on_signal(&mut self, signal: Signal) {
         match signal {
             Signal::Connected { hostname } => {
-                tracing::info!(%hostname, "LiteFS event stream connected");
+                match self.ctx.source {
+                    Fetch::LiteFs(_) => tracing::info!(%hostname, "LiteFS event stream connected"),
+                    Fetch::Cloud(_) => tracing::info!(url = %hostname, "LiteFS Cloud answers /pos"),
+                }
                 self.board.apply(Event::EventsConnected(true));
                 // Transactions may have been missed while disconnected.
                 self.trigger(Reason::SafetyCheck);
             }
             Signal::Disconnected { reason } => {
+                let cloud = matches!(self.ctx.source, Fetch::Cloud(_));
+                let (lost, still) = match cloud {
+                    false => (
+                        "LiteFS event stream lost; reconnecting",
+                        "LiteFS event stream still unavailable",
+                    ),
+                    true => (
+                        "LiteFS Cloud stopped answering /pos; checking now and polling on",
+                        "LiteFS Cloud still not answering /pos",
+                    ),
+                };
                 if self.board.get().events_connected {
-                    tracing::warn!(%reason, "LiteFS event stream lost; reconnecting");
+                    tracing::warn!(%reason, "{lost}");
                 } else {
-                    tracing::debug!(%reason, "LiteFS event stream still unavailable");
+                    tracing::debug!(%reason, "{still}");
                 }
                 self.board.apply(Event::EventsConnected(false));
+                // The cloud's poller only sees the failure; a check names it in the
+                // status (a refused token is *not configured*, not "up to date").
+                if cloud {
+                    self.trigger(Reason::SafetyCheck);
+                }
             }
             Signal::Tx(tx) => {
                 let current = self

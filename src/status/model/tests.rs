@@ -35,6 +35,7 @@ fn file(checksum: u64, published_at: i64) -> FileFacts {
                 ..Default::default()
             },
             row_counts,
+            unread: Vec::new(),
         }),
     }
 }

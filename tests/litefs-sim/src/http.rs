@@ -211,6 +211,9 @@ async fn export(State(sim): State<Sim>, Query(query): Query<ExportQuery>) -> Res
     if mode == Misbehaviour::EndlessErrorBody {
         return endless_error();
     }
+    if mode == Misbehaviour::DripErrorBody {
+        return dripping_error();
+    }
     let (guard, snapshot) = match sim.export_snapshot().await {
         Ok(found) => found,
         Err(err) => return internal_error(&err),
@@ -297,9 +300,24 @@ fn endless_error() -> Response {
     response
 }
 
+/// A 500 whose body drips one byte every 100 ms, forever.
+fn dripping_error() -> Response {
+    let (tx, body) = channel_body();
+    tokio::spawn(async move {
+        while tx.send(Ok(Bytes::from_static(b"x"))).await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    let mut response = body.into_response();
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
 async fn info(State(sim): State<Sim>) -> Response {
-    if sim.misbehaviour() == Misbehaviour::EndlessErrorBody {
-        return endless_error();
+    match sim.misbehaviour() {
+        Misbehaviour::EndlessErrorBody => return endless_error(),
+        Misbehaviour::DripErrorBody => return dripping_error(),
+        _ => {}
     }
     // As LiteFS formats it: pretty-printed JSON as text/plain; a static primary
     // has no hostname.

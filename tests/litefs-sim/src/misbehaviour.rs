@@ -24,6 +24,9 @@ pub enum Misbehaviour {
     DripExport,
     /// `/export` and `/info` answer 500 with a body that never ends.
     EndlessErrorBody,
+    /// `/export` and `/info` answer 500 with a body that drips one byte every 100 ms and
+    /// never ends (every wait between bytes is short; the whole answer never comes).
+    DripErrorBody,
     /// `/events` sends half of the next `tx` line and drops the connection.
     CutStream,
     /// `/events` sends a garbage line, an unknown event type and another
