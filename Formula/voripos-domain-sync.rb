@@ -1,10 +1,11 @@
 # Homebrew formula for voripos-domain-sync, published in the tap voriteam/homebrew-voripos.
 #
 # As checked in, `stable` builds the tagged commit from source (needs Rust). On a tag
-# v<version>, bundle/release-formula.sh replaces the `stable do … end` block with the release
-# tarball's url and sha256 and the release workflow commits that to the tap: a store Mac
-# installs "VoriPOS Domain Sync.app" with a universal (arm64 + x86_64) binary, signed with
-# the hardened runtime and notarized. No Rust, nothing compiled on the Mac.
+# v<version>, bundle/release-formula.sh drops the `stable do … end` block and puts the
+# release tarball's url and sha256 after `homepage`; the release workflow commits that to
+# the tap. A store Mac then installs "VoriPOS Domain Sync.app" with a universal (arm64 +
+# x86_64) binary, signed with the hardened runtime and notarized: no Rust, nothing
+# compiled on the Mac.
 # `brew install --HEAD voripos-domain-sync` builds the main branch from source.
 class VoriposDomainSync < Formula
   desc "Keeps a VoriPOS Mac's domain database in sync with LiteFS"
@@ -70,8 +71,9 @@ class VoriposDomainSync < Formula
   end
 
   test do
-    assert_match version.to_s, shell_output("#{bin}/voripos-domain-sync --version")
-    assert_match version.to_s, shell_output("#{bin}/voripos-domain-sync.sh --version")
+    expected = version.head? ? "voripos-domain-sync" : version.to_s
+    assert_match expected, shell_output("#{bin}/voripos-domain-sync --version")
+    assert_match expected, shell_output("#{bin}/voripos-domain-sync.sh --version")
     db = testpath/"Domain.sqlite3"
     system "sqlite3", db, "CREATE TABLE products(id INTEGER PRIMARY KEY); INSERT INTO products VALUES (1);"
     assert_match(/^checksum [0-9a-f]{16}$/, shell_output("#{bin}/voripos-domain-sync verify #{db}"))

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Prints the formula the tap gets for a release: Formula/voripos-domain-sync.rb with its
-# `stable do … end` block (a source build of the tag) replaced by the release tarball's
-# URL and checksum, so `brew install voripos-domain-sync` installs the signed app and
-# needs no Rust. The HEAD build (`--HEAD`) stays a source build.
+# Prints the formula the tap gets for a release: Formula/voripos-domain-sync.rb without its
+# `stable do … end` block (a source build of the tag) and with the release tarball's URL
+# and checksum after `homepage` (where `brew style`'s component order wants them), so
+# `brew install voripos-domain-sync` installs the signed app and needs no Rust. The HEAD
+# build (`--HEAD`) stays a source build.
 #
 # Usage: bundle/release-formula.sh TARBALL
 #   TARBALL  what bundle/release-tarball.sh printed
@@ -30,8 +31,12 @@ fi
 url="https://github.com/voriteam/voripos-domain-sync/releases/download/v$version/$name"
 
 grep -q '^  stable do$' "$formula" || fail "no 'stable do' block in $formula"
+grep -q '^  homepage ' "$formula" || fail "no homepage in $formula"
 awk -v url="$url" -v sha="$sha" '
-  /^  stable do$/ { skipping = 1; print "  url \"" url "\""; print "  sha256 \"" sha "\""; next }
-  skipping && /^  end$/ { skipping = 0; next }
-  !skipping { print }
+  /^  homepage / { print; print "  url \"" url "\""; print "  sha256 \"" sha "\""; next }
+  /^  stable do$/ { skipping = 1; next }
+  skipping && /^  end$/ { skipping = 0; after = 1; next }
+  skipping { next }
+  after && /^$/ { after = 0; next }
+  { after = 0; print }
 ' "$formula"

@@ -63,6 +63,10 @@ fn the_checked_in_formula_builds_the_tag_from_source_as_brew_style_wants() {
         format!("url \"https://github.com/voriteam/voripos-domain-sync.git\", tag: \"v{VERSION}\"");
     assert!(stable.contains(&tag), "{stable}");
     assert!(!formula.contains("\n  sha256 "), "{formula}");
+    // brew style's component order: license, then the stable block, then head.
+    let at = |what: &str| formula.find(what).unwrap_or_else(|| panic!("no {what:?}"));
+    assert!(at("\n  license ") < at("\n  stable do\n"));
+    assert!(at("\n  stable do\n") < at("\n  head do\n"));
     let head = block(&formula, "head");
     let source = "url \"https://github.com/voriteam/voripos-domain-sync.git\", branch: \"main\"";
     assert!(head.contains(source), "{head}");
@@ -327,6 +331,16 @@ fn the_release_formula_installs_the_tarball_by_its_checksum_without_rust() {
         "{formula}"
     );
     assert_eq!(formula_version(&formula), VERSION);
+    // brew style's component order (homepage, url, sha256, license, head), no empty lines
+    // left where the stable block was.
+    let at = |what: &str| formula.find(what).unwrap_or_else(|| panic!("no {what:?}"));
+    let head = "\n  homepage \"https://github.com/voriteam/voripos-domain-sync\"\n  url ";
+    assert!(
+        at(head) < at("\n  sha256 ") && at("\n  sha256 ") < at("\n  license \"MIT\"\n"),
+        "{formula}"
+    );
+    assert!(at("\n  license ") < at("\n  head do\n"));
+    assert!(!formula.contains("\n\n\n"), "{formula}");
     // Rust only for --HEAD; the release is installed as it was signed.
     assert!(!formula.contains("\n  stable do\n") && !formula.contains("tag: \""));
     assert_eq!(formula.matches("depends_on \"rust\"").count(), 1);
