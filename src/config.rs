@@ -130,7 +130,7 @@ impl Default for Container {
     fn default() -> Self {
         Container {
             manage: true,
-            image: "us-docker.pkg.dev/vori-1bdf0/pos/domain-data:latest".into(),
+            image: crate::docker::spec::DEFAULT_IMAGE.into(),
             name: "voripos-domain-sync-litefs".into(),
             host_port: 20202,
             privileged: false,

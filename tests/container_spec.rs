@@ -101,3 +101,33 @@ fn compose_mirrors_the_container_spec() {
         "unless-stopped"
     );
 }
+
+#[test]
+fn the_default_image_is_pinned_to_this_app_versions_tag_never_latest() {
+    // 0.4.x pulls `:latest` at every start and needs its copy scripts in it; this version
+    // names a tag of its own, so publishing its image breaks no 0.4.x Mac, and an
+    // upgraded Mac, which lacks the new tag, pulls it.
+    let config = Config::parse("", Path::new("defaults.toml")).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        config.container.image,
+        format!("us-docker.pkg.dev/vori-1bdf0/pos/domain-data:{version}")
+    );
+    assert_eq!(
+        compose()["services"]["litefs"]["image"].as_str(),
+        Some(config.container.image.as_str())
+    );
+    for text in ["docker/Dockerfile", "docker/compose.yml"] {
+        let path = format!("{}/{text}", env!("CARGO_MANIFEST_DIR"));
+        let body = std::fs::read_to_string(&path).unwrap();
+        assert!(!body.contains("domain-data:latest"), "{text}");
+    }
+    // The README's release steps push the image under the tag the app pins.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains("-t \"us-docker.pkg.dev/vori-1bdf0/pos/domain-data:$version\""),
+        "README, Building the image"
+    );
+    assert!(!readme.contains("domain-data:latest --push"));
+}

@@ -5,6 +5,13 @@
 //!
 //! `~/Library/LaunchAgents/com.vori.VoriPOS.DomainSync.plist` is written or removed;
 //! launchd reads it at the next login. Everything takes the home folder as a parameter.
+//!
+//! Homebrew's plist counts only when it still starts something: 0.4.2's service ran
+//! `opt/voripos-domain-sync/bin/voripos-domain-sync.sh` (which this version's formula
+//! installs again, running the new app), and a plist whose program is gone is stale.
+//! An app inside a Homebrew keg (`Cellar/<name>/<version>/`) is written into the agent by
+//! its `opt` path, which every upgrade moves on, never by the keg path that the upgrade's
+//! cleanup deletes.
 
 use std::path::{Path, PathBuf};
 
@@ -71,9 +78,53 @@ pub fn state_here(home: Option<&Path>) -> State {
     }
 }
 
+/// The LaunchAgent plist Homebrew's service left, as far as it matters here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HomebrewService {
+    /// No `homebrew.mxcl.voripos-domain-sync.plist`.
+    Absent,
+    /// This version's service (or a plist that cannot be read: Homebrew's all the same).
+    Current,
+    /// 0.4.x's service: it runs `bin/voripos-domain-sync.sh` with `KeepAlive` true.
+    Legacy,
+    /// Its program does not exist: it starts nothing (the formula is gone).
+    Stale(PathBuf),
+}
+
+/// The program a LaunchAgent plist runs (`Program`, else `ProgramArguments[0]`).
+pub fn program(plist: &Value) -> Option<PathBuf> {
+    let d = plist.as_dictionary()?;
+    d.get("Program")
+        .and_then(Value::as_string)
+        .or_else(|| d.get("ProgramArguments")?.as_array()?.first()?.as_string())
+        .map(PathBuf::from)
+}
+
+/// Which Homebrew service plist is in `home`'s LaunchAgents.
+pub fn homebrew_service(home: &Path) -> HomebrewService {
+    let path = agents_dir(home).join(HOMEBREW_PLIST);
+    if !path.exists() {
+        return HomebrewService::Absent;
+    }
+    let Some(program) = Value::from_file(&path).ok().as_ref().and_then(program) else {
+        return HomebrewService::Current;
+    };
+    if !program.exists() {
+        HomebrewService::Stale(program)
+    } else if program.ends_with("bin/voripos-domain-sync.sh") {
+        HomebrewService::Legacy
+    } else {
+        HomebrewService::Current
+    }
+}
+
 /// The current state, from the files present.
 pub fn state(home: &Path) -> State {
-    if agents_dir(home).join(HOMEBREW_PLIST).exists() {
+    let by_homebrew = matches!(
+        homebrew_service(home),
+        HomebrewService::Current | HomebrewService::Legacy
+    );
+    if by_homebrew {
         State::ByHomebrew
     } else if plist_path(home).exists() {
         State::On
@@ -82,7 +133,9 @@ pub fn state(home: &Path) -> State {
     }
 }
 
-/// The LaunchAgent that starts `exe` at login, restarting it only after a crash.
+/// The LaunchAgent that starts `exe` at login, restarting it after any exit that is not
+/// clean (a panic exits 101, an error 1); Quit exits 0 and stays quit. Homebrew's
+/// service does the same (`keep_alive successful_exit: false`).
 pub fn agent(exe: &Path, home: &Path) -> Value {
     let log = home.join(LOG_DIR).join("launchd.log");
     let log = Value::from(log.display().to_string());
@@ -102,7 +155,37 @@ pub fn agent(exe: &Path, home: &Path) -> Value {
     Value::Dictionary(d)
 }
 
-/// Writes the LaunchAgent for `exe` (atomically); refused when Homebrew starts the app.
+/// Where `exe` is inside a Homebrew keg: the prefix, the formula's name and the path
+/// inside the keg (`<prefix>/Cellar/<name>/<version>/<inside>`).
+fn keg(exe: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let parts: Vec<_> = exe.components().collect();
+    let at = parts.iter().rposition(|c| c.as_os_str() == "Cellar")?;
+    if parts.len() < at + 4 {
+        return None;
+    }
+    let prefix: PathBuf = parts[..at].iter().collect();
+    let name = PathBuf::from(parts[at + 1].as_os_str());
+    let inside: PathBuf = parts[at + 3..].iter().collect();
+    Some((prefix, name, inside))
+}
+
+/// Whether `exe` is inside a Homebrew keg, which an upgrade replaces.
+pub fn in_homebrew_keg(exe: &Path) -> bool {
+    keg(exe).is_some()
+}
+
+/// The path that still names the app after an upgrade: `<prefix>/opt/<name>/<inside>` for
+/// an app in a keg (the `opt` link follows upgrades; the keg is deleted by cleanup), `exe`
+/// itself otherwise.
+pub fn lasting_path(exe: &Path) -> PathBuf {
+    match keg(exe) {
+        Some((prefix, name, inside)) => prefix.join("opt").join(name).join(inside),
+        None => exe.to_path_buf(),
+    }
+}
+
+/// Writes the LaunchAgent for `exe` (atomically; a keg path is written as its
+/// [`lasting_path`]); refused when Homebrew starts the app.
 pub fn enable(home: &Path, exe: &Path) -> Result<PathBuf, LaunchAgentError> {
     if state(home) == State::ByHomebrew {
         return Err(LaunchAgentError::ByHomebrew(
@@ -116,7 +199,7 @@ pub fn enable(home: &Path, exe: &Path) -> Result<PathBuf, LaunchAgentError> {
     };
     std::fs::create_dir_all(agents_dir(home)).map_err(|e| error(e.to_string()))?;
     let temp = agents_dir(home).join(format!(".{LABEL}.plist.tmp"));
-    agent(exe, home)
+    agent(&lasting_path(exe), home)
         .to_file_xml(&temp)
         .map_err(|e| error(e.to_string()))?;
     std::fs::rename(&temp, &path).map_err(|e| error(e.to_string()))?;
@@ -174,15 +257,97 @@ mod tests {
         disable(home.path()).unwrap();
     }
 
+    /// Writes Homebrew's service plist running `program`, as `brew services` does.
+    fn homebrew_plist(home: &Path, program: &Path) {
+        let agents = home.join("Library/LaunchAgents");
+        std::fs::create_dir_all(&agents).unwrap();
+        let mut d = Dictionary::new();
+        d.insert("Label".into(), "homebrew.mxcl.voripos-domain-sync".into());
+        d.insert(
+            "ProgramArguments".into(),
+            Value::Array(vec![program.display().to_string().into()]),
+        );
+        d.insert("KeepAlive".into(), true.into());
+        Value::Dictionary(d)
+            .to_file_xml(agents.join(HOMEBREW_PLIST))
+            .unwrap();
+    }
+
     #[test]
     fn homebrew_services_win_and_enable_is_refused() {
         let home = tempfile::tempdir().unwrap();
-        let agents = home.path().join("Library/LaunchAgents");
-        std::fs::create_dir_all(&agents).unwrap();
-        std::fs::write(agents.join(HOMEBREW_PLIST), "<plist/>").unwrap();
+        let exe = home
+            .path()
+            .join("opt/voripos-domain-sync/VoriPOS Domain Sync.app");
+        std::fs::create_dir_all(&exe).unwrap();
+        homebrew_plist(home.path(), &exe);
+        assert_eq!(homebrew_service(home.path()), HomebrewService::Current);
         assert_eq!(state(home.path()), State::ByHomebrew);
         let err = enable(home.path(), Path::new("/x")).unwrap_err();
         assert!(err.to_string().contains("brew services"), "{err}");
         assert!(!plist_path(home.path()).exists());
+        // One Homebrew cannot be read: it is Homebrew's all the same.
+        std::fs::write(
+            home.path()
+                .join("Library/LaunchAgents")
+                .join(HOMEBREW_PLIST),
+            "<plist/>",
+        )
+        .unwrap();
+        assert_eq!(state(home.path()), State::ByHomebrew);
+    }
+
+    #[test]
+    fn a_0_4_2_service_counts_while_its_entry_point_exists_and_a_stale_one_does_not() {
+        let home = tempfile::tempdir().unwrap();
+        let script = home
+            .path()
+            .join("opt/voripos-domain-sync/bin/voripos-domain-sync.sh");
+        homebrew_plist(home.path(), &script);
+        // The formula was removed (or the Mac was set up another way): it starts nothing.
+        assert_eq!(
+            homebrew_service(home.path()),
+            HomebrewService::Stale(script.clone())
+        );
+        assert_eq!(state(home.path()), State::Off);
+        let exe =
+            Path::new("/Applications/VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync");
+        enable(home.path(), exe).unwrap();
+        assert_eq!(state(home.path()), State::On);
+        disable(home.path()).unwrap();
+
+        // This version's formula installs the entry point again: the old service runs it.
+        std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+        std::fs::write(&script, "#!/bin/bash\n").unwrap();
+        assert_eq!(homebrew_service(home.path()), HomebrewService::Legacy);
+        assert_eq!(state(home.path()), State::ByHomebrew);
+    }
+
+    #[test]
+    fn an_app_in_a_homebrew_keg_is_named_by_its_opt_path() {
+        let keg = Path::new(
+            "/opt/homebrew/Cellar/voripos-domain-sync/0.5.0/VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync",
+        );
+        assert!(in_homebrew_keg(keg));
+        assert_eq!(
+            lasting_path(keg),
+            Path::new("/opt/homebrew/opt/voripos-domain-sync/VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync")
+        );
+        for elsewhere in [
+            "/Applications/VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync",
+            "/opt/homebrew/opt/voripos-domain-sync/VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync",
+            "/usr/local/Cellar/voripos-domain-sync",
+        ] {
+            assert!(!in_homebrew_keg(Path::new(elsewhere)), "{elsewhere}");
+            assert_eq!(lasting_path(Path::new(elsewhere)), Path::new(elsewhere));
+        }
+
+        let home = tempfile::tempdir().unwrap();
+        let path = enable(home.path(), keg).unwrap();
+        let value = Value::from_file(path).unwrap();
+        assert_eq!(
+            program(&value).unwrap(),
+            Path::new("/opt/homebrew/opt/voripos-domain-sync/VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync")
+        );
     }
 }

@@ -15,8 +15,13 @@ use super::launch_agent::{self, State};
 pub const ENABLED: isize = 1;
 
 /// Whether `exe` is the executable of an `.app` bundle (`X.app/Contents/MacOS/exe`), the
-/// only kind of program a login item can be.
+/// only kind of program a login item can be, outside a Homebrew keg (a login item names
+/// the bundle's own folder, which the next upgrade's cleanup deletes; the LaunchAgent
+/// names the keg's `opt` path instead).
 pub fn uses_login_item(exe: &Path) -> bool {
+    if launch_agent::in_homebrew_keg(exe) {
+        return false;
+    }
     let mut up = exe.ancestors().skip(1);
     let named =
         |dir: Option<&Path>, name: &str| dir.and_then(Path::file_name) == Some(name.as_ref());
@@ -77,7 +82,11 @@ pub fn set(home: &Path, exe: &Path, on: bool) -> Result<String, String> {
 
 /// The login item's status for `exe`, when it is an `.app` on macOS 13+.
 fn login_item_status(exe: Option<&Path>) -> Option<isize> {
-    exe.is_some_and(uses_login_item).then(mac::status).flatten()
+    // Through `opt`, the app is still the one in the keg.
+    let exe = exe.map(|e| e.canonicalize().unwrap_or_else(|_| e.to_path_buf()));
+    exe.is_some_and(|e| uses_login_item(&e))
+        .then(mac::status)
+        .flatten()
 }
 
 fn set_login_item(on: bool) -> Result<(), String> {
@@ -131,8 +140,9 @@ mod tests {
     fn only_an_app_bundle_executable_is_a_login_item() {
         let app = "/Applications/VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync";
         assert!(uses_login_item(Path::new(app)));
+        // In a Homebrew keg the LaunchAgent names the app by its opt path instead.
         let brew = "/opt/homebrew/Cellar/voripos-domain-sync/0.5.0/VoriPOS Domain Sync.app/Contents/MacOS/voripos-domain-sync";
-        assert!(uses_login_item(Path::new(brew)));
+        assert!(!uses_login_item(Path::new(brew)));
         for bare in [
             "/usr/local/bin/voripos-domain-sync",
             "/work/target/release/voripos-domain-sync",
