@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::token::{Places, TOKEN_ENV};
-use crate::config::{AppDirs, Secret, CONFIG_ENV};
+use crate::config::{managed, AppDirs, Secret, CONFIG_ENV};
 use crate::docker::endpoint;
 use crate::telemetry::endpoint::{Signal, Variables, BASE_VARIABLE};
 use crate::tray::display::Displays;
@@ -43,7 +43,16 @@ pub struct Environment {
     pub xpc_service_name: Option<String>,
     /// `LITEFS_SIM_BINARY`: the static litefs-sim the demo puts in its image.
     pub litefs_sim_binary: Option<PathBuf>,
+    /// The folder `Library/Managed Preferences` is under: `/`, or in a debug build
+    /// `VORIPOS_DOMAIN_SYNC_MANAGED_ROOT` (the tests' seam; a release build ignores it).
+    pub managed_root: PathBuf,
+    /// The user's name (`USER`, `LOGNAME`, else the home folder's name), for the user's
+    /// own managed preferences.
+    pub user: Option<String>,
 }
+
+/// The tests' stand-in for `/` when looking for managed preferences (debug builds only).
+pub const MANAGED_ROOT_ENV: &str = "VORIPOS_DOMAIN_SYNC_MANAGED_ROOT";
 
 impl Environment {
     /// The process's environment, read now. Call once, at start.
@@ -65,7 +74,6 @@ impl Environment {
                 docker_context: var("DOCKER_CONTEXT"),
                 home: dirs.home.clone().unwrap_or_default(),
             },
-            dirs,
             work_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             exe: std::env::current_exe().ok(),
             config_file: var_os(CONFIG_ENV).map(PathBuf::from),
@@ -78,6 +86,14 @@ impl Environment {
             rust_log: var("RUST_LOG").unwrap_or_default(),
             xpc_service_name: var("XPC_SERVICE_NAME"),
             litefs_sim_binary: var_os("LITEFS_SIM_BINARY").map(PathBuf::from),
+            managed_root: var_os(MANAGED_ROOT_ENV)
+                .filter(|_| cfg!(debug_assertions))
+                .map_or_else(|| PathBuf::from("/"), PathBuf::from),
+            user: var("USER").or_else(|| var("LOGNAME")).or_else(|| {
+                let home = dirs.home.as_deref()?;
+                Some(home.file_name()?.to_string_lossy().into_owned())
+            }),
+            dirs,
         }
     }
 
@@ -105,12 +121,19 @@ impl Environment {
             rust_log: String::new(),
             xpc_service_name: None,
             litefs_sim_binary: None,
+            managed_root: root.join("managed-root"),
+            user: Some("pos".into()),
         }
     }
 
     /// The user's home folder, if there is one.
     pub fn home(&self) -> Option<&Path> {
         self.dirs.home.as_deref()
+    }
+
+    /// The managed preferences plists, in lookup order (see [`managed::candidates`]).
+    pub fn managed_files(&self) -> Vec<PathBuf> {
+        managed::candidates(&self.managed_root, self.user.as_deref())
     }
 
     /// Where the token is looked up.
