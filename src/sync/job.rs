@@ -23,6 +23,7 @@ use crate::status::ErrorKind;
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
 use super::download::{download, DownloadError};
+use super::foreign;
 use super::ledger::Ledger;
 use super::stamp::Stamp;
 
@@ -377,8 +378,10 @@ impl JobContext {
             started,
         } = checked;
         let downloaded = started.elapsed();
-        if let Some(known) = known.filter(|k| k.checksum == checksum) {
-            return Ok(self.unchanged(known, provenance, inspect_unchanged).await);
+        if let Some(known) = known.as_ref().filter(|k| k.checksum == checksum) {
+            return Ok(self
+                .unchanged(known.clone(), provenance, inspect_unchanged)
+                .await);
         }
         let staged_path = staged.path().to_path_buf();
         // Flushing the file to disk (I/O) overlaps quick_check and inspection (CPU), so
@@ -404,6 +407,12 @@ impl JobContext {
         let checked_at = started.elapsed();
         let inspection = checked?;
         flushed??;
+        if let Some(outcome) = self
+            .newer_foreign(known.as_ref(), inspection.as_ref())
+            .await
+        {
+            return Ok(outcome);
+        }
         let publisher = self.publisher.clone();
         let published = blocking(move || publisher.publish(staged, SystemTime::now())).await??;
         tracing::debug!(
@@ -429,6 +438,40 @@ impl JobContext {
             provenance,
             inspection,
             bytes,
+        })
+    }
+
+    /// When the newest file in the folder is someone else's (the provisioning tool's
+    /// download) and its data is at least as new as the snapshot's (`ours`), the outcome
+    /// that leaves it the newest: publishing ours after it would hide newer data from
+    /// the POS (see [`foreign`]). `None`: publish ours.
+    async fn newer_foreign(
+        &self,
+        known: Option<&Known>,
+        ours: Option<&Inspection>,
+    ) -> Option<Outcome> {
+        let known = known?;
+        let publisher = self.publisher.clone();
+        let path = known.path.clone();
+        if blocking(move || publisher.is_ours(&path)).await.ok()? {
+            return None;
+        }
+        let theirs = self.inspect(known.path.clone()).await;
+        let newer = foreign::is_at_least_as_new(
+            theirs.as_ref()?.metadata.generated_at.as_deref(),
+            ours?.metadata.generated_at.as_deref(),
+        );
+        if !newer {
+            return None;
+        }
+        tracing::warn!(
+            path = %known.path.display(),
+            "a database another tool wrote into the publish folder is at least as new as the source's; it stays the newest and the source's is not published"
+        );
+        Some(Outcome::Unchanged {
+            known: known.clone(),
+            provenance: Provenance::Unconfirmed,
+            inspection: theirs,
         })
     }
 
