@@ -75,8 +75,9 @@ pub fn set(home: &Path, exe: &Path, on: bool) -> Result<String, String> {
     Ok(if on { "on (login item)" } else { "off" }.into())
 }
 
-/// The login item's status for `exe`, when it is an `.app` on macOS 13+.
-fn login_item_status(exe: Option<&Path>) -> Option<isize> {
+/// The login item's status for `exe`, when it is an `.app` on macOS 13+
+/// (`SMAppServiceStatus`: 0 not registered, 1 enabled, 2 requires approval, 3 not found).
+pub fn login_item_status(exe: Option<&Path>) -> Option<isize> {
     exe.is_some_and(uses_login_item).then(mac::status).flatten()
 }
 
