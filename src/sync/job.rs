@@ -378,10 +378,8 @@ impl JobContext {
             started,
         } = checked;
         let downloaded = started.elapsed();
-        if let Some(known) = known.as_ref().filter(|k| k.checksum == checksum) {
-            return Ok(self
-                .unchanged(known.clone(), provenance, inspect_unchanged)
-                .await);
+        if let Some(known) = known.filter(|k| k.checksum == checksum) {
+            return Ok(self.unchanged(known, provenance, inspect_unchanged).await);
         }
         let staged_path = staged.path().to_path_buf();
         // Flushing the file to disk (I/O) overlaps quick_check and inspection (CPU), so
@@ -407,10 +405,7 @@ impl JobContext {
         let checked_at = started.elapsed();
         let inspection = checked?;
         flushed??;
-        if let Some(outcome) = self
-            .newer_foreign(known.as_ref(), inspection.as_ref())
-            .await
-        {
+        if let Some(outcome) = self.newer_foreign(inspection.as_ref()).await {
             return Ok(outcome);
         }
         let publisher = self.publisher.clone();
@@ -441,22 +436,23 @@ impl JobContext {
         })
     }
 
-    /// When the newest file in the folder is someone else's (the provisioning tool's
+    /// When the newest file in the folder now is someone else's (the provisioning tool's
     /// download) and its data is at least as new as the snapshot's (`ours`), the outcome
     /// that leaves it the newest: publishing ours after it would hide newer data from
-    /// the POS (see [`foreign`]). `None`: publish ours.
-    async fn newer_foreign(
-        &self,
-        known: Option<&Known>,
-        ours: Option<&Inspection>,
-    ) -> Option<Outcome> {
-        let known = known?;
+    /// the POS (see [`foreign`]). `None`: publish ours. The folder is read again here, not
+    /// taken from what the worker knew, so a file that arrived during the download counts.
+    async fn newer_foreign(&self, ours: Option<&Inspection>) -> Option<Outcome> {
         let publisher = self.publisher.clone();
-        let path = known.path.clone();
-        if blocking(move || publisher.is_ours(&path)).await.ok()? {
-            return None;
-        }
-        let theirs = self.inspect(known.path.clone()).await;
+        let path = blocking(move || {
+            publisher
+                .newest()
+                .ok()
+                .flatten()
+                .filter(|p| !publisher.is_ours(p))
+        })
+        .await
+        .ok()??;
+        let theirs = self.inspect(path.clone()).await;
         let newer = foreign::is_at_least_as_new(
             theirs.as_ref()?.metadata.generated_at.as_deref(),
             ours?.metadata.generated_at.as_deref(),
@@ -465,11 +461,12 @@ impl JobContext {
             return None;
         }
         tracing::warn!(
-            path = %known.path.display(),
+            path = %path.display(),
             "a database another tool wrote into the publish folder is at least as new as the source's; it stays the newest and the source's is not published"
         );
+        let known = blocking(move || describe(path, None)).await.ok()?.ok()?;
         Some(Outcome::Unchanged {
-            known: known.clone(),
+            known,
             provenance: Provenance::Unconfirmed,
             inspection: theirs,
         })
