@@ -3,7 +3,7 @@
 //! environment; a bad one is `config_invalid` naming the profile and the key, fixed live;
 //! the sample profiles in `bundle/` are valid plists whose settings the app accepts.
 //!
-//! The managed-preferences folder is under a test root (`VORIPOS_DOMAIN_SYNC_MANAGED_ROOT`,
+//! The managed-preferences folder is under a test root (`VORIPOS_DOMAIN_SYNC_SYSTEM_ROOT`,
 //! honoured by debug builds only), as `/Library/Managed Preferences` is on a Mac.
 
 mod common;
@@ -49,7 +49,7 @@ fn write_profile(path: &Path, entries: &[(&str, Value)]) {
 /// The app with the managed-preferences root, the user and the home under `root`.
 fn app(root: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"));
-    cmd.env("VORIPOS_DOMAIN_SYNC_MANAGED_ROOT", root.join("managed"))
+    cmd.env("VORIPOS_DOMAIN_SYNC_SYSTEM_ROOT", root.join("managed"))
         .env("USER", USER)
         .env("HOME", root.join("home"))
         .env("XDG_CONFIG_HOME", root.join("xdg-config"))
@@ -162,7 +162,7 @@ async fn a_profile_is_picked_up_live_a_bad_value_is_config_invalid_and_the_menu_
     config.status_file = data_home(root.path()).join("voripos-domain-sync/status.json");
     config.env = vec![
         (
-            "VORIPOS_DOMAIN_SYNC_MANAGED_ROOT".into(),
+            "VORIPOS_DOMAIN_SYNC_SYSTEM_ROOT".into(),
             managed.display().to_string(),
         ),
         ("USER".into(), USER.into()),

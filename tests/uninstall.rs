@@ -114,7 +114,7 @@ async fn dry_run_lists_what_a_real_run_removes_and_nothing_is_left_behind() {
         ),
         ("USER".into(), "pos".into()),
         (
-            "VORIPOS_DOMAIN_SYNC_MANAGED_ROOT".into(),
+            "VORIPOS_DOMAIN_SYNC_SYSTEM_ROOT".into(),
             root.join("managed").display().to_string(),
         ),
     ];

@@ -13,6 +13,9 @@ pub mod survey;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// The uninstall script the `.pkg` installs (`bundle/pkg/uninstall`).
+pub const PACKAGE_UNINSTALL: &str = "/Library/Application Support/VoriPOS Domain Sync/uninstall";
+
 /// One thing to remove, in the order they are removed: first what starts the app, then
 /// the app, then what it created.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +80,8 @@ pub struct Found {
     pub own_config: Option<PathBuf>,
     /// Homebrew's service plist, when `brew services` starts the app.
     pub homebrew_service: Option<PathBuf>,
+    /// The LaunchAgent the `.pkg` installed for every user (root's to remove).
+    pub package_agent: Option<PathBuf>,
     /// Where the POS's databases are published.
     pub publish_dir: PathBuf,
 }
@@ -164,6 +169,13 @@ pub fn plan(found: &Found) -> Plan {
         notes.push(format!(
             "Homebrew's service starts the app ({}): run `brew services stop voripos-domain-sync` \
              and `brew uninstall voripos-domain-sync`",
+            path.display()
+        ));
+    }
+    if let Some(path) = &found.package_agent {
+        notes.push(format!(
+            "{} was installed by the .pkg for every user: remove the package with \
+             `sudo \"{PACKAGE_UNINSTALL}\"`",
             path.display()
         ));
     }

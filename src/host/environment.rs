@@ -43,16 +43,17 @@ pub struct Environment {
     pub xpc_service_name: Option<String>,
     /// `LITEFS_SIM_BINARY`: the static litefs-sim the demo puts in its image.
     pub litefs_sim_binary: Option<PathBuf>,
-    /// The folder `Library/Managed Preferences` is under: `/`, or in a debug build
-    /// `VORIPOS_DOMAIN_SYNC_MANAGED_ROOT` (the tests' seam; a release build ignores it).
-    pub managed_root: PathBuf,
+    /// The folder the system's `Library` (managed preferences, the `.pkg`'s LaunchAgent)
+    /// is under: `/`, or in a debug build `VORIPOS_DOMAIN_SYNC_SYSTEM_ROOT` (the tests'
+    /// seam; a release build ignores it).
+    pub system_root: PathBuf,
     /// The user's name (`USER`, `LOGNAME`, else the home folder's name), for the user's
     /// own managed preferences.
     pub user: Option<String>,
 }
 
-/// The tests' stand-in for `/` when looking for managed preferences (debug builds only).
-pub const MANAGED_ROOT_ENV: &str = "VORIPOS_DOMAIN_SYNC_MANAGED_ROOT";
+/// The tests' stand-in for `/` when looking in the system's `Library` (debug builds only).
+pub const SYSTEM_ROOT_ENV: &str = "VORIPOS_DOMAIN_SYNC_SYSTEM_ROOT";
 
 impl Environment {
     /// The process's environment, read now. Call once, at start.
@@ -86,7 +87,7 @@ impl Environment {
             rust_log: var("RUST_LOG").unwrap_or_default(),
             xpc_service_name: var("XPC_SERVICE_NAME"),
             litefs_sim_binary: var_os("LITEFS_SIM_BINARY").map(PathBuf::from),
-            managed_root: var_os(MANAGED_ROOT_ENV)
+            system_root: var_os(SYSTEM_ROOT_ENV)
                 .filter(|_| cfg!(debug_assertions))
                 .map_or_else(|| PathBuf::from("/"), PathBuf::from),
             user: var("USER").or_else(|| var("LOGNAME")).or_else(|| {
@@ -121,7 +122,7 @@ impl Environment {
             rust_log: String::new(),
             xpc_service_name: None,
             litefs_sim_binary: None,
-            managed_root: root.join("managed-root"),
+            system_root: root.join("system-root"),
             user: Some("pos".into()),
         }
     }
@@ -133,7 +134,7 @@ impl Environment {
 
     /// The managed preferences plists, in lookup order (see [`managed::candidates`]).
     pub fn managed_files(&self) -> Vec<PathBuf> {
-        managed::candidates(&self.managed_root, self.user.as_deref())
+        managed::candidates(&self.system_root, self.user.as_deref())
     }
 
     /// Where the token is looked up.

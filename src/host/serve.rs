@@ -472,10 +472,10 @@ mod tests {
         assert!(files[3].ends_with("Library/Preferences/com.vori.VoriPOS.plist"));
         assert!(files[4].ends_with("voripos/.credentials.json"));
         assert!(files[5].ends_with(
-            "managed-root/Library/Managed Preferences/pos/com.vori.VoriPOS.DomainSync.plist"
+            "system-root/Library/Managed Preferences/pos/com.vori.VoriPOS.DomainSync.plist"
         ));
         assert!(files[6].ends_with(
-            "managed-root/Library/Managed Preferences/com.vori.VoriPOS.DomainSync.plist"
+            "system-root/Library/Managed Preferences/com.vori.VoriPOS.DomainSync.plist"
         ));
     }
 }

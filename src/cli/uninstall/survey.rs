@@ -65,6 +65,12 @@ pub async fn survey(cx: &Context<'_>) -> Found {
                     .join(launch_agent::HOMEBREW_PLIST)
             })
             .filter(exists),
+        package_agent: Some(
+            env.system_root
+                .join("Library/LaunchAgents")
+                .join(format!("{}.plist", launch_agent::LABEL)),
+        )
+        .filter(exists),
         // Registered, enabled or waiting for approval: either way it is unregistered.
         login_item: matches!(
             login_item::login_item_status(cx.exe().as_deref()),
