@@ -2,6 +2,7 @@
 
 pub mod commands;
 pub mod config_report;
+pub mod uninstall;
 
 use std::path::PathBuf;
 
@@ -59,6 +60,13 @@ pub enum Cmd {
     },
     /// Print the effective configuration (the token redacted)
     Config,
+    /// Remove the app's agent, login item, container, volume, logs, support folder and
+    /// config (never the POS's published files)
+    Uninstall {
+        /// Only list what would be removed
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run the whole sync against a local litefs-sim: no token, no registry
     Demo {
         /// Folder for the demo's files (default: the app's data folder, under demo/)

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::secrets;
 
 pub mod check;
+pub mod managed;
 pub mod token;
 pub mod user_defaults;
 
@@ -59,6 +60,9 @@ pub struct Config {
     pub notifications: Notifications,
     pub source: Source,
     pub cloud: Cloud,
+    /// What a configuration profile manages (see [`managed`]); never read from the file.
+    #[serde(skip)]
+    pub managed: managed::ManagedInfo,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -88,8 +92,9 @@ impl Default for LiteFs {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Publish {
-    #[serde(deserialize_with = "check::path")]
-    pub dir: PathBuf,
+    /// Unset: the folder the POS on this Mac reads (see [`Config::publish_folder`]).
+    #[serde(deserialize_with = "check::optional_path")]
+    pub dir: Option<PathBuf>,
     pub mode: PublishMode,
     #[serde(deserialize_with = "check::keep")]
     pub keep: usize,
@@ -102,9 +107,7 @@ pub struct Publish {
 impl Default for Publish {
     fn default() -> Self {
         Publish {
-            dir: PathBuf::from(
-                "~/Library/Containers/com.vori.VoriPOS/Data/Library/Application Support/Domain",
-            ),
+            dir: None,
             mode: PublishMode::Versioned,
             keep: 5,
             quick_check: true,
@@ -390,22 +393,52 @@ pub enum ConfigError {
     /// `message` names the line, column and key, never quotes the file.
     #[error("the config file {path} is not valid: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// A managed value that fails the config's checks; `message` never quotes a token.
+    #[error(
+        "the setting {key} in the configuration profile {profile} ({by}) is not valid: {message}",
+        by = managed::MANAGED_BY_YOUR_ORGANIZATION
+    )]
+    Managed {
+        profile: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("cannot read the configuration profile's settings {path} (managed by your organization): {message}")]
+    ManagedUnreadable { path: PathBuf, message: String },
 }
 
 impl Config {
     /// Loads `path`; a missing file is an error only when it was named explicitly.
     pub fn load(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => String::new(),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-        };
-        Config::parse(&text, path)
+        Config::load_with(path, explicit, &[])
+    }
+
+    /// [`Config::load`] with the managed preferences of the plists `managed` (in lookup
+    /// order, see [`managed::candidates`]) laid over the file: a managed value wins.
+    pub fn load_with(
+        path: &Path,
+        explicit: bool,
+        managed: &[PathBuf],
+    ) -> Result<Config, ConfigError> {
+        let text = Config::read_text(path, explicit)?;
+        let config = Config::parse(&text, path)?;
+        let profiles = managed::read(managed)?;
+        match profiles.is_empty() {
+            true => Ok(config),
+            false => managed::apply(&text, path, &profiles),
+        }
+    }
+
+    /// The file's text; empty when it is missing and was not named explicitly.
+    fn read_text(path: &Path, explicit: bool) -> Result<String, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(String::new()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
     }
 
     /// Parses TOML text; errors name the file, the line, the column and the key.
@@ -419,9 +452,26 @@ impl Config {
         })
     }
 
-    /// The publish folder with `~` expanded.
+    /// The publish folder with `~` expanded (see [`Config::publish_folder`]).
     pub fn publish_dir(&self, dirs: &AppDirs) -> PathBuf {
-        expand_home(&self.publish.dir, dirs.home.as_deref())
+        self.publish_folder(dirs).path
+    }
+
+    /// The publish folder and why: `publish.dir` when set, otherwise the folder the POS
+    /// on this Mac reads, which depends on whether the VoriPOS app's sandbox container
+    /// exists (see [`choose_folder`]).
+    pub fn publish_folder(&self, dirs: &AppDirs) -> PublishFolder {
+        let home = dirs.home.as_deref();
+        let container = home.map(|h| h.join(POS_CONTAINER));
+        let exists = container.as_deref().is_some_and(Path::is_dir);
+        let explicit = self.publish.dir.as_deref().map(|dir| {
+            let source = self
+                .managed
+                .source_of("publish.dir")
+                .unwrap_or_else(|| "set in the config file".into());
+            (dir, source)
+        });
+        choose_folder(explicit, home, exists)
     }
 
     /// The status file: configured, or `status.json` in the app's data folder.
@@ -430,6 +480,57 @@ impl Config {
             Some(p) => expand_home(p, dirs.home.as_deref()),
             None => dirs.data.join("status.json"),
         }
+    }
+}
+
+/// The VoriPOS app's sandbox container, under the home folder.
+pub const POS_CONTAINER: &str = "Library/Containers/com.vori.VoriPOS";
+/// Where the sandboxed POS app reads its domain data (the fleet's first layout).
+pub const SANDBOXED_DIR: &str =
+    "~/Library/Containers/com.vori.VoriPOS/Data/Library/Application Support/Domain";
+/// Where the POS app reads once it is no longer sandboxed (the fleet's later layout).
+pub const UNSANDBOXED_DIR: &str = "~/Library/Application Support/VoriPOS/Domain";
+
+/// The publish folder and, in words, why it is that one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishFolder {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// The publish folder: `explicit` (a `publish.dir` and where it was set) always wins;
+/// otherwise the sandboxed POS's folder when its container exists (`container_exists`),
+/// else the unsandboxed POS's folder.
+pub fn choose_folder(
+    explicit: Option<(&Path, String)>,
+    home: Option<&Path>,
+    container_exists: bool,
+) -> PublishFolder {
+    if let Some((dir, source)) = explicit {
+        return PublishFolder {
+            path: expand_home(dir, home),
+            reason: format!("publish.dir, {source}"),
+        };
+    }
+    let (dir, reason) = match container_exists {
+        true => (
+            SANDBOXED_DIR,
+            format!(
+                "the VoriPOS app's sandbox container (~/{POS_CONTAINER}) exists: the sandboxed \
+                 POS app reads this folder"
+            ),
+        ),
+        false => (
+            UNSANDBOXED_DIR,
+            format!(
+                "there is no VoriPOS sandbox container (~/{POS_CONTAINER}): the POS app, no \
+                 longer sandboxed, reads this folder"
+            ),
+        ),
+    };
+    PublishFolder {
+        path: expand_home(Path::new(dir), home),
+        reason,
     }
 }
 
@@ -819,9 +920,48 @@ mod tests {
         );
         let c = Config::parse("", Path::new("c.toml")).unwrap();
         assert_eq!(c.status_file(&dirs()), PathBuf::from("/data/status.json"));
-        assert!(c
-            .publish_dir(&dirs())
-            .starts_with("/Users/pos/Library/Containers"));
+    }
+
+    #[test]
+    fn the_default_folder_is_the_one_the_pos_on_this_mac_reads() {
+        let home = tempfile::tempdir().unwrap();
+        let dirs = AppDirs {
+            home: Some(home.path().to_path_buf()),
+            ..dirs()
+        };
+        let c = Config::parse("", Path::new("c.toml")).unwrap();
+        let folder = c.publish_folder(&dirs);
+        assert_eq!(
+            folder.path,
+            home.path()
+                .join("Library/Application Support/VoriPOS/Domain")
+        );
+        assert!(
+            folder.reason.contains("no VoriPOS sandbox container"),
+            "{folder:?}"
+        );
+        std::fs::create_dir_all(home.path().join("Library/Containers/com.vori.VoriPOS")).unwrap();
+        let folder = c.publish_folder(&dirs);
+        assert_eq!(
+            folder.path,
+            home.path().join(
+                "Library/Containers/com.vori.VoriPOS/Data/Library/Application Support/Domain"
+            )
+        );
+        assert!(folder.reason.contains("sandbox container"), "{folder:?}");
+        // An explicit setting always wins, and says where it was set.
+        let c = Config::parse("[publish]\ndir = \"~/pos\"\n", Path::new("c.toml")).unwrap();
+        let folder = c.publish_folder(&dirs);
+        assert_eq!(folder.path, home.path().join("pos"));
+        assert_eq!(folder.reason, "publish.dir, set in the config file");
+        let mut c = c;
+        c.managed
+            .keys
+            .insert("publish.dir".into(), PathBuf::from("/L/p.plist"));
+        assert_eq!(
+            c.publish_folder(&dirs).reason,
+            "publish.dir, managed by your organization (/L/p.plist)"
+        );
     }
 
     #[test]

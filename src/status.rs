@@ -109,6 +109,16 @@ pub struct Status {
     /// Trace spans discarded since start: queue full, undeliverable, or rejected.
     #[serde(default)]
     pub telemetry_dropped_spans: u64,
+    /// The folder published into, and why it is that one (`publish.dir`, or the folder
+    /// the POS on this Mac reads); `null` before the configuration was read.
+    #[serde(default)]
+    pub publish_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub publish_dir_reason: Option<String>,
+    /// Who manages settings through a configuration profile ("your organization", or the
+    /// profile's `ui.managed_by`); `null` when nothing is managed.
+    #[serde(default)]
+    pub managed_by: Option<String>,
     pub app_version: String,
     pub pid: u32,
     /// When the instance last wrote this status: at every change and at least every
@@ -161,6 +171,9 @@ impl Status {
             docker_endpoint: None,
             container: None,
             telemetry_dropped_spans: 0,
+            publish_dir: None,
+            publish_dir_reason: None,
+            managed_by: None,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
             updated_at: now,
@@ -230,6 +243,12 @@ impl Status {
         if let Some(p) = &self.published_path {
             line(&mut out, "File:", &p.display().to_string());
         }
+        if let Some(dir) = &self.publish_dir {
+            line(&mut out, "Folder:", &dir.display().to_string());
+            if let Some(reason) = &self.publish_dir_reason {
+                line(&mut out, "", reason);
+            }
+        }
         for (table, count) in &self.row_counts {
             let count = count.map_or("missing".into(), |c| c.to_string());
             line(&mut out, "", &format!("{table:<20}{count}"));
@@ -256,6 +275,13 @@ impl Status {
         }
         if let Some(endpoint) = &self.docker_endpoint {
             line(&mut out, "Docker:", endpoint);
+        }
+        if let Some(by) = &self.managed_by {
+            line(
+                &mut out,
+                "Managed:",
+                &format!("by {by} (configuration profile)"),
+            );
         }
         line(&mut out, "Version:", &self.app_version);
         out

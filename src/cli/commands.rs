@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use chrono::Utc;
 
-use crate::cli::config_report;
+use crate::cli::{config_report, uninstall};
 use crate::cli::{Cli, Cmd, EXIT_FAILURE, EXIT_NO_INSTANCE};
 use crate::config::token;
 use crate::config::{self, Config};
@@ -28,7 +28,7 @@ pub fn run(cli: Cli, env: &Environment) -> anyhow::Result<i32> {
     let cli_flag = cli.config.is_some();
     let (config_path, explicit) =
         config::config_path(cli.config.as_deref(), env.config_file.as_deref(), &env.dirs);
-    let load = || Config::load(&config_path, explicit);
+    let load = || Config::load_with(&config_path, explicit, &env.managed_files());
     match cli.command {
         None | Some(Cmd::Run { .. }) => {
             let headless = matches!(cli.command, Some(Cmd::Run { headless: true }));
@@ -56,6 +56,20 @@ pub fn run(cli: Cli, env: &Environment) -> anyhow::Result<i32> {
         Some(Cmd::Quit) => control(&load()?, env, Request::Quit),
         Some(Cmd::Verify { file, expect }) => verify_command(&file, expect.as_deref()),
         Some(Cmd::Config) => config_command(&config_path, cli_flag, &load()?, env),
+        Some(Cmd::Uninstall { dry_run }) => {
+            // Even a broken configuration must not stand in the way of removing the app.
+            let config = load().unwrap_or_else(|e| {
+                eprintln!("warning: {e}; using the default settings");
+                Config::default()
+            });
+            let cx = uninstall::survey::Context {
+                config: &config,
+                env,
+                config_path: &config_path,
+                explicit,
+            };
+            uninstall_command(&cx, dry_run)
+        }
         Some(Cmd::Demo { dir, size_mb, port }) => {
             let dir = dir.unwrap_or_else(|| env.dirs.data.join("demo"));
             let runtime = app::runtime()?;
@@ -211,6 +225,31 @@ fn last_known(last: &status::Status, now: chrono::DateTime<Utc>) -> String {
     }
 }
 
+fn uninstall_command(cx: &uninstall::survey::Context<'_>, dry_run: bool) -> anyhow::Result<i32> {
+    let runtime = app::runtime()?;
+    let plan = uninstall::plan(&runtime.block_on(uninstall::survey::survey(cx)));
+    if dry_run {
+        print!("{}", uninstall::render_dry_run(&plan));
+        return Ok(0);
+    }
+    let outcomes = runtime.block_on(uninstall::survey::carry_out(cx, &plan.steps));
+    let mut failed = false;
+    for (step, outcome) in plan.steps.iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => println!("Removed: {step}"),
+            Err(why) => {
+                failed = true;
+                println!("Failed: {step}: {why}");
+            }
+        }
+    }
+    if plan.steps.is_empty() {
+        println!("Nothing to remove.");
+    }
+    print!("{}", uninstall::render_notes(&plan));
+    Ok(if failed { EXIT_FAILURE } else { 0 })
+}
+
 fn verify_command(file: &Path, expect: Option<&str>) -> anyhow::Result<i32> {
     let expect: Option<Checksum> = expect
         .map(|e| {
@@ -269,6 +308,7 @@ fn config_command(
             provisioned: telemetry::provisioned(env.home()),
             proxy: &env.proxy,
             status_file: &config.status_file(&env.dirs),
+            publish_folder: &config.publish_folder(&env.dirs),
         })
     );
     Ok(0)

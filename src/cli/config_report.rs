@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::cloud::client::lfsb_cluster;
 use crate::cloud::proxy::{self, ProxyVars};
 use crate::config::token::Found;
-use crate::config::{Config, CONFIG_ENV};
+use crate::config::{managed, Config, PublishFolder, CONFIG_ENV};
 use crate::telemetry::endpoint::{self, Provisioned, Signal, Sources, Variables};
 
 /// Everything the report is made from.
@@ -32,6 +32,8 @@ pub struct Inputs<'a> {
     pub status_file: &'a Path,
     /// The proxy variables (the LiteFS Cloud client's proxy is decided from them).
     pub proxy: &'a ProxyVars,
+    /// The effective publish folder and why.
+    pub publish_folder: &'a PublishFolder,
 }
 
 /// Renders the report: TOML that could be pasted into a config file, each value with its
@@ -48,6 +50,13 @@ pub fn render(inputs: &Inputs<'_>) -> String {
         Some(_) => "read)\n",
         None => "not found: every value is the default)\n",
     };
+    if let Some(label) = inputs.config.managed.label() {
+        out += &format!(
+            "# {label}: the values marked \"{}\" come from a configuration profile, \
+             win over every other source and cannot be changed here\n",
+            managed::MANAGED_BY_YOUR_ORGANIZATION
+        );
+    }
     let effective = match toml::Table::try_from(inputs.config) {
         Ok(table) => table,
         Err(e) => return format!("{out}# cannot render the configuration: {e}\n"),
@@ -62,11 +71,13 @@ pub fn render(inputs: &Inputs<'_>) -> String {
             .and_then(|r| r.get(section))
             .and_then(|s| s.as_table());
         for (key, value) in values {
-            let source = match raw_section.is_some_and(|s| s.contains_key(key)) {
-                true => file.as_str(),
-                false => "default",
+            let managed = inputs.config.managed.source_of(&format!("{section}.{key}"));
+            let source = match (managed, raw_section.is_some_and(|s| s.contains_key(key))) {
+                (Some(managed), _) => managed,
+                (None, true) => file.clone(),
+                (None, false) => "default".into(),
             };
-            out += &line(&format!("{key} = {value}"), source);
+            out += &line(&format!("{key} = {value}"), &source);
         }
         out += &unset_lines(section, values, inputs);
     }
@@ -104,6 +115,17 @@ fn unset_lines(section: &str, values: &toml::Table, inputs: &Inputs<'_>) -> Stri
                 out += &format!(
                     "# the token names cluster {cluster:?}: a self-hosted LiteFS Cloud (litefs-backup) serves that cluster and ignores `cluster` here (sent as ?cluster=)\n"
                 );
+            }
+        }
+        "publish" => {
+            let folder = inputs.publish_folder;
+            if unset("dir") {
+                out += &line(
+                    &format!("# dir = {:?}", folder.path.display().to_string()),
+                    &format!("default: {}", folder.reason),
+                );
+            } else {
+                out += &format!("# publishing into {}\n", folder.path.display());
             }
         }
         "status" if unset("file") => {
@@ -185,6 +207,7 @@ mod tests {
                 provisioned: self.provisioned.clone(),
                 status_file: Path::new("/data/status.json"),
                 proxy: &self.proxy,
+                publish_folder: &folder(),
             })
         }
     }
@@ -212,6 +235,10 @@ mod tests {
         assert!(line_of(&plain.render(true), "# proxy: ").starts_with("# proxy: none"));
     }
 
+    fn folder() -> PublishFolder {
+        crate::config::choose_folder(None, Some(Path::new("/Users/pos")), false)
+    }
+
     fn line_of<'a>(text: &'a str, start: &str) -> &'a str {
         text.lines()
             .find(|l| l.starts_with(start))
@@ -230,6 +257,14 @@ mod tests {
         assert!(line_of(&text, "database = \"Domain.sqlite3\"").ends_with("# default"));
         assert!(line_of(&text, "stale_after = \"30m\"").ends_with("# default"));
         assert!(line_of(&text, "# file = \"/data/status.json\"").ends_with("# default"));
+        let dir = line_of(
+            &text,
+            "# dir = \"/Users/pos/Library/Application Support/VoriPOS/Domain\"",
+        );
+        assert!(
+            dir.contains("# default: there is no VoriPOS sandbox container"),
+            "{dir}"
+        );
         assert!(line_of(&text, "# cloud_token: not set").contains("/w/.env"));
         let spans = line_of(&text, "# spans go to http://localhost:4318/v1/traces");
         assert!(
@@ -309,6 +344,47 @@ mod tests {
         let mut case = Case::new("[telemetry]\nenabled = false\n");
         case.provisioned.port = Some(9999);
         assert!(!case.render(true).contains("spans go to"));
+    }
+
+    #[test]
+    fn managed_values_are_named_as_managed_by_your_organization() {
+        let profile =
+            PathBuf::from("/Library/Managed Preferences/com.vori.VoriPOS.DomainSync.plist");
+        let path = PathBuf::from("/etc/vds/config.toml");
+        let text = "[publish]\nkeep = 3\nquick_check = false\n";
+        let mut config = Config::parse(text, &path).unwrap();
+        config.publish.keep = 8;
+        config
+            .managed
+            .keys
+            .insert("publish.keep".into(), profile.clone());
+        let raw: toml::Table = toml::from_str(text).unwrap();
+        let case = Case::new(text);
+        let render = |config: &Config| {
+            render(&Inputs {
+                config,
+                file: &path,
+                from_flag: false,
+                raw: Some(&raw),
+                config_from_env: false,
+                otlp: &case.otlp,
+                token: &case.token,
+                provisioned: Provisioned::default(),
+                status_file: Path::new("/data/status.json"),
+                proxy: &case.proxy,
+                publish_folder: &folder(),
+            })
+        };
+        let text = render(&config);
+        assert!(line_of(&text, "keep = 8").ends_with(&format!(
+            "# managed by your organization ({})",
+            profile.display()
+        )));
+        assert!(line_of(&text, "quick_check = false").ends_with("# /etc/vds/config.toml"));
+        assert!(line_of(&text, "# Managed by your organization: ").contains("cannot be changed"));
+        toml::from_str::<toml::Table>(&text).unwrap();
+        config.managed = Default::default();
+        assert!(!render(&config).contains("anaged"));
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! Where the LiteFS Cloud token comes from, first found wins: the environment, the config
-//! file, a `.env` file in the working folder, the VoriPOS app's user defaults.
+//! Where the LiteFS Cloud token comes from, first found wins: a configuration profile
+//! (managed by the organization), the environment, the config file, a `.env` file in the
+//! working folder, the VoriPOS app's user defaults (`provisioned_litefsCloudToken`, what
+//! the fleet's provisioning tool wrote up to its 0.4), and the provisioning tool's
+//! credentials file `~/voripos/.credentials.json` (`litefs_cloud_token`: later versions
+//! keep the whole credentials answer there instead of writing the token to the defaults).
 //!
 //! The token is only handed to the container's environment; everything else sees
 //! where it came from, never its value.
@@ -16,6 +20,10 @@ pub const TOKEN_ENV: &str = "LITEFS_CLOUD_TOKEN";
 pub const DEFAULTS_KEY: &str = "provisioned_litefsCloudToken";
 /// The development file read from the working folder.
 pub const DOTENV_FILE: &str = ".env";
+/// The provisioning tool's credentials file, under the home folder.
+pub const CREDENTIALS_FILE: &str = "voripos/.credentials.json";
+/// The token's key in the credentials file.
+pub const CREDENTIALS_KEY: &str = "litefs_cloud_token";
 
 /// The token found, and where.
 #[derive(Clone, Debug, Default)]
@@ -58,6 +66,15 @@ type Lookup<'a> = &'a dyn Fn(&mut Vec<String>) -> Option<String>;
 /// only read when the earlier ones had nothing.
 pub fn resolve(config: &Config, places: &Places<'_>) -> Found {
     let mut found = Found::default();
+    // A token a configuration profile manages wins over every other place.
+    let managed = config.managed.source_of("litefs.cloud_token");
+    if let (Some(source), Some(token)) = (managed, &config.litefs.cloud_token) {
+        let source = format!("litefs.cloud_token {source}");
+        found.looked_in = vec![source.clone()];
+        found.token = Some(token.clone());
+        found.source = Some(source);
+        return found;
+    }
     let dotenv = places.work_dir.join(DOTENV_FILE);
     let defaults_files = places
         .home
@@ -74,8 +91,15 @@ pub fn resolve(config: &Config, places: &Places<'_>) -> Found {
             ),
             None => format!("user defaults {POS_DOMAIN} {DEFAULTS_KEY} (no home folder)"),
         },
+        match places.home {
+            Some(home) => format!(
+                "{} {CREDENTIALS_KEY}",
+                home.join(CREDENTIALS_FILE).display()
+            ),
+            None => format!("~/{CREDENTIALS_FILE} {CREDENTIALS_KEY} (no home folder)"),
+        },
     ];
-    let lookups: [Lookup<'_>; 4] = [
+    let lookups: [Lookup<'_>; 5] = [
         &|_| places.env.clone(),
         &|_| {
             config
@@ -86,6 +110,7 @@ pub fn resolve(config: &Config, places: &Places<'_>) -> Found {
         },
         &|warnings| read_dotenv(&dotenv, warnings),
         &|warnings| places.home.and_then(|h| read_defaults(h, warnings)),
+        &|warnings| places.home.and_then(|h| read_credentials(h, warnings)),
     ];
     for (i, lookup) in lookups.iter().enumerate() {
         if let Some(token) = lookup(&mut found.warnings).filter(|t| !t.trim().is_empty()) {
@@ -131,6 +156,27 @@ fn read_defaults(home: &Path, warnings: &mut Vec<String>) -> Option<String> {
         Ok(defaults) => defaults.get_string(DEFAULTS_KEY),
         Err(e) => {
             warnings.push(e.to_string());
+            None
+        }
+    }
+}
+
+/// `litefs_cloud_token` from the provisioning tool's credentials file (JSON). A file that
+/// cannot be parsed is reported without its content (it holds secrets).
+fn read_credentials(home: &Path, warnings: &mut Vec<String>) -> Option<String> {
+    let path = home.join(CREDENTIALS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            warnings.push(format!("cannot read {}: {e}", path.display()));
+            return None;
+        }
+    };
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(json) => json[CREDENTIALS_KEY].as_str().map(String::from),
+        Err(_) => {
+            warnings.push(format!("{} is not valid JSON", path.display()));
             None
         }
     }
@@ -246,12 +292,45 @@ mod tests {
         let dirs = Dirs::new();
         let found = dirs.resolve(&config(""), None);
         assert!(found.token.is_none() && found.source.is_none());
-        assert_eq!(found.looked_in.len(), 4);
+        assert_eq!(found.looked_in.len(), 5);
         assert_eq!(found.looked_in[0], "environment LITEFS_CLOUD_TOKEN");
         assert_eq!(found.looked_in[1], "config file [litefs] cloud_token");
         assert!(found.looked_in[2].ends_with(".env"));
         assert!(found.looked_in[3].contains("provisioned_litefsCloudToken"));
         assert!(found.looked_in[3].contains("Library/Preferences/com.vori.VoriPOS.plist"));
+        assert!(found.looked_in[4].ends_with("voripos/.credentials.json litefs_cloud_token"));
+    }
+
+    #[test]
+    fn the_provisioning_credentials_file_comes_last_and_says_where_it_was_found() {
+        let dirs = Dirs::new();
+        let path = dirs.home.path().join(CREDENTIALS_FILE);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"metadata": {"store": {"id": "7"}}, "litefs_cloud_token": "from-credentials"}"#,
+        )
+        .unwrap();
+        let found = dirs.resolve(&config(""), None);
+        assert_eq!(found.token.unwrap().expose(), "from-credentials");
+        assert_eq!(
+            found.source.unwrap(),
+            format!("{} litefs_cloud_token", path.display())
+        );
+        // The user defaults come first.
+        dirs.write_defaults("from-defaults", true, false);
+        let found = dirs.resolve(&config(""), None);
+        assert_eq!(found.token.unwrap().expose(), "from-defaults");
+        // A broken file is a warning that does not quote it.
+        let dirs2 = Dirs::new();
+        let path2 = dirs2.home.path().join(CREDENTIALS_FILE);
+        std::fs::create_dir_all(path2.parent().unwrap()).unwrap();
+        std::fs::write(&path2, "{\"litefs_cloud_token\": \"sekrit-cred").unwrap();
+        let found = dirs2.resolve(&config(""), None);
+        assert!(found.token.is_none());
+        assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
+        assert!(found.warnings[0].contains(".credentials.json"));
+        assert!(!format!("{found:?}").contains("sekrit"));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! would keep writing half-copied files where the POS reads (and hold LiteFS's port).
 //! [`is_legacy`] is the rule; [`retire`] lists the engine's containers, then stops and
 //! removes those the rule picks, and nothing else. The files it published are named as
-//! ours (`<unix-seconds>-Domain.sqlite3`), so the publisher's retention takes them over.
+//! ours (`<unix-seconds>-Domain.sqlite3`); once it is retired the supervisor adds them to
+//! the publisher's list of its own files, so retention takes them over.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

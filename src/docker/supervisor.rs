@@ -28,6 +28,7 @@ use super::endpoint::{self, Env};
 use super::engine::{self, EngineError};
 use super::legacy;
 use super::spec::{ContainerSpec, FUSE_DIR};
+use crate::publish;
 
 /// How long LiteFS may take to answer after its container started.
 const LITEFS_STARTUP: Duration = Duration::from_secs(120);
@@ -44,6 +45,9 @@ pub struct Supervisor {
     pub database: String,
     /// The publish folder, by which the 0.4.x container is recognised.
     pub publish_dir: PathBuf,
+    /// The publisher's list of the files it wrote: a retired 0.4.x container's files
+    /// are added to it, so retention takes them over (see `publish::ours`).
+    pub published_list: PathBuf,
     pub env: Env,
     pub board: Arc<Board>,
     pub max_backoff: Duration,
@@ -153,9 +157,17 @@ impl Supervisor {
             engine::remove(docker, spec).await?;
             engine::remove_volume(docker, spec).await?;
         }
-        for name in legacy::retire(docker, &self.publish_dir).await? {
+        let retired = legacy::retire(docker, &self.publish_dir).await?;
+        for name in &retired {
             tracing::warn!(container = %name, "stopped and removed the LiteFS container of voripos-domain-sync 0.4.x; the files it published stay under retention");
             self.progress(false, &format!("retired the 0.4.x container {name}"));
+        }
+        if !retired.is_empty() {
+            if let Err(e) =
+                publish::adopt_versions(&self.publish_dir, &self.database, &self.published_list)
+            {
+                tracing::warn!(error = %e, "could not put the 0.4.x container's files under retention");
+            }
         }
         let board = self.board.clone();
         engine::ensure_image(docker, &spec.image, |pct| {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cloud::proxy::ProxyVars;
 use crate::config::token::{Places, TOKEN_ENV};
-use crate::config::{AppDirs, Secret, CONFIG_ENV};
+use crate::config::{managed, AppDirs, Secret, CONFIG_ENV};
 use crate::docker::endpoint;
 use crate::telemetry::endpoint::{Signal, Variables, BASE_VARIABLE};
 use crate::tray::display::Displays;
@@ -47,7 +47,17 @@ pub struct Environment {
     /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` (and their lower-case forms): the LiteFS
     /// Cloud client's proxy (see [`crate::cloud::proxy`]).
     pub proxy: ProxyVars,
+    /// The folder the system's `Library` (managed preferences, the `.pkg`'s LaunchAgent)
+    /// is under: `/`, or in a debug build `VORIPOS_DOMAIN_SYNC_SYSTEM_ROOT` (the tests'
+    /// seam; a release build ignores it).
+    pub system_root: PathBuf,
+    /// The user's name (`USER`, `LOGNAME`, else the home folder's name), for the user's
+    /// own managed preferences.
+    pub user: Option<String>,
 }
+
+/// The tests' stand-in for `/` when looking in the system's `Library` (debug builds only).
+pub const SYSTEM_ROOT_ENV: &str = "VORIPOS_DOMAIN_SYNC_SYSTEM_ROOT";
 
 impl Environment {
     /// The process's environment, read now. Call once, at start.
@@ -69,7 +79,6 @@ impl Environment {
                 docker_context: var("DOCKER_CONTEXT"),
                 home: dirs.home.clone().unwrap_or_default(),
             },
-            dirs,
             work_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             exe: std::env::current_exe().ok(),
             config_file: var_os(CONFIG_ENV).map(PathBuf::from),
@@ -83,6 +92,14 @@ impl Environment {
             xpc_service_name: var("XPC_SERVICE_NAME"),
             litefs_sim_binary: var_os("LITEFS_SIM_BINARY").map(PathBuf::from),
             proxy: ProxyVars::read(var),
+            system_root: var_os(SYSTEM_ROOT_ENV)
+                .filter(|_| cfg!(debug_assertions))
+                .map_or_else(|| PathBuf::from("/"), PathBuf::from),
+            user: var("USER").or_else(|| var("LOGNAME")).or_else(|| {
+                let home = dirs.home.as_deref()?;
+                Some(home.file_name()?.to_string_lossy().into_owned())
+            }),
+            dirs,
         }
     }
 
@@ -111,12 +128,19 @@ impl Environment {
             xpc_service_name: None,
             litefs_sim_binary: None,
             proxy: ProxyVars::default(),
+            system_root: root.join("system-root"),
+            user: Some("pos".into()),
         }
     }
 
     /// The user's home folder, if there is one.
     pub fn home(&self) -> Option<&Path> {
         self.dirs.home.as_deref()
+    }
+
+    /// The managed preferences plists, in lookup order (see [`managed::candidates`]).
+    pub fn managed_files(&self) -> Vec<PathBuf> {
+        managed::candidates(&self.system_root, self.user.as_deref())
     }
 
     /// Where the token is looked up.

@@ -1,7 +1,8 @@
 //! `run --headless` with live reload: the core is restarted when the configuration or
 //! the token changes, and an unusable config file keeps the app up showing why.
 //!
-//! The config file, the `.env` file and the VoriPOS preferences plists are watched (their
+//! The config file, the `.env` file, the VoriPOS preferences plists and the managed
+//! preferences a configuration profile installs are watched (their
 //! folders, so files replaced by a rename are seen); events are debounced, everything is
 //! read again, and the core is restarted only when what it was started from changed
 //! ([`Snapshot`]). A new token changes the container spec's hash, so the supervisor
@@ -18,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
-use crate::config::token::{self, Found, DOTENV_FILE};
+use crate::config::token::{self, Found, CREDENTIALS_FILE, DOTENV_FILE};
 use crate::config::user_defaults::{self, POS_DOMAIN};
 use crate::config::{AppDirs, Config, Notifications, Secret};
 use crate::control::Command;
@@ -68,13 +69,16 @@ impl Sources {
         ];
         if let Some(home) = self.env.home() {
             files.extend(user_defaults::candidates(home, POS_DOMAIN));
+            files.push(home.join(CREDENTIALS_FILE));
         }
+        files.extend(self.env.managed_files());
         files
     }
 
     /// Reads everything the core is started from.
     pub fn load(&self) -> Loaded {
-        let config = match Config::load(&self.config_path, self.explicit) {
+        let managed = self.env.managed_files();
+        let config = match Config::load_with(&self.config_path, self.explicit, &managed) {
             Ok(c) => c,
             Err(e) => return Loaded::Invalid(e.to_string()),
         };
@@ -467,5 +471,12 @@ mod tests {
             "Library/Containers/com.vori.VoriPOS/Data/Library/Preferences/com.vori.VoriPOS.plist"
         ));
         assert!(files[3].ends_with("Library/Preferences/com.vori.VoriPOS.plist"));
+        assert!(files[4].ends_with("voripos/.credentials.json"));
+        assert!(files[5].ends_with(
+            "system-root/Library/Managed Preferences/pos/com.vori.VoriPOS.DomainSync.plist"
+        ));
+        assert!(files[6].ends_with(
+            "system-root/Library/Managed Preferences/com.vori.VoriPOS.DomainSync.plist"
+        ));
     }
 }

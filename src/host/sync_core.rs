@@ -23,7 +23,7 @@ use crate::docker::supervisor::{position_probe, DockerSlot, Supervisor};
 use crate::host::environment::Environment;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::Probe;
-use crate::publish::Publisher;
+use crate::publish::{ours, Publisher};
 use crate::status::board::Board;
 use crate::status::{self, Earlier, Event, Status};
 use crate::sync::folder_watch::FolderWatch;
@@ -170,6 +170,7 @@ pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
         .and_then(|s| Earlier::from_status(&s));
     let mut starting = Status::starting(&litefs_url(config), Utc::now());
     starting.source = config.source.kind;
+    describe_settings(&mut starting, config, env);
     let board = Arc::new(Board::new(status_file.clone(), starting));
     board.apply(event);
     telemetry::heartbeat(&config.telemetry, &env.otlp, board.subscribe());
@@ -213,6 +214,20 @@ pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
     }
 }
 
+/// Puts into `status` the publish folder and why, and who manages the settings.
+fn describe_settings(status: &mut Status, config: &Config, env: &Environment) {
+    let folder = config.publish_folder(&env.dirs);
+    status.publish_dir = Some(folder.path);
+    status.publish_dir_reason = Some(folder.reason);
+    status.managed_by = config.managed.is_managed().then(|| {
+        config
+            .managed
+            .by
+            .clone()
+            .unwrap_or_else(|| "your organization".into())
+    });
+}
+
 /// Starts the core on the current tokio runtime with LiteFS from `source`. Fails only
 /// on what no retry can fix (an unusable publish folder, a bad LiteFS URL).
 pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow::Result<Core> {
@@ -224,7 +239,8 @@ pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow:
             &config.litefs.database,
             config.publish.keep,
         )
-        .context("cannot set up publishing")?,
+        .context("cannot set up publishing")?
+        .with_list(env.dirs.data.join(ours::LIST)),
     );
     let swept = publisher
         .prepare()
@@ -262,6 +278,7 @@ pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow:
         .and_then(|s| Earlier::from_status(&s));
     let mut starting = Status::starting(url.trim_end_matches('/'), Utc::now());
     starting.source = kind;
+    describe_settings(&mut starting, config, env);
     if let Source::Cloud(client) = &source {
         starting.detail = Some(format!(
             "waiting for LiteFS Cloud at {}",
@@ -306,6 +323,7 @@ pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow:
                 docker: slot,
                 database: config.litefs.database.clone(),
                 publish_dir,
+                published_list: env.dirs.data.join(ours::LIST),
                 env: env.docker.clone(),
                 board,
                 max_backoff: config.sync.max_backoff,

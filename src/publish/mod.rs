@@ -10,17 +10,21 @@
 //! - `versioned` (the fleet's layout): `<unix-seconds>-<db>` names, unique and
 //!   strictly increasing, never overwriting a file; the newest `keep` are kept.
 //!   Deleting an older version that a reader still has open is safe on macOS
-//!   and Linux: the file lives on until the reader closes it.
+//!   and Linux: the file lives on until the reader closes it. Only versions this
+//!   app wrote are ever deleted ([`ours`]): the folder is shared with the fleet's
+//!   provisioning tool.
 //! - `single`: one fixed name, `<db>`, replaced atomically by rename.
 
 mod error;
 mod naming;
+pub mod ours;
 mod retention;
 mod staging;
 
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use crate::config::PublishMode;
@@ -40,6 +44,10 @@ pub struct Publisher {
     mode: PublishMode,
     db_name: String,
     keep: usize,
+    /// The list of the files we wrote ([`ours`]).
+    list: PathBuf,
+    /// Serialises the list's updates: retention runs beside the next publish.
+    list_lock: Arc<Mutex<()>>,
 }
 
 /// The outcome of a publish: the final path.
@@ -66,11 +74,20 @@ impl Publisher {
             });
         }
         Ok(Publisher {
-            dir,
             mode,
             db_name: db_name.to_string(),
             keep,
+            list: dir.join(ours::HIDDEN_LIST),
+            list_lock: Arc::default(),
+            dir,
         })
+    }
+
+    /// Keeps the list of the files this publisher wrote at `list` (the app keeps it in
+    /// its data folder; without this call it is `ours::HIDDEN_LIST` in the publish folder).
+    pub fn with_list(mut self, list: PathBuf) -> Publisher {
+        self.list = list;
+        self
     }
 
     /// The publish folder.
@@ -205,7 +222,36 @@ impl Publisher {
         };
         staged.mark_published();
         staging::remove_temp(staged.path());
+        self.remember(&target);
         Ok(target)
+    }
+
+    /// Whether `path` is a file this app published into the folder (see [`ours`]); a
+    /// file written by someone else, or that cannot be told, is not.
+    pub fn is_ours(&self, path: &Path) -> bool {
+        match self.mode {
+            PublishMode::Single => path == self.dir.join(&self.db_name),
+            PublishMode::Versioned => {
+                ours::read(&self.list).is_ok_and(|paths| paths.contains(path))
+            }
+        }
+    }
+
+    /// Adds the version at `path` to the list of ours; a failure is logged (the file is
+    /// published, it just will not be retired).
+    fn remember(&self, path: &Path) {
+        let _guard = self.list_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let result = ours::read(&self.list).and_then(|mut paths| {
+            paths.insert(path.to_path_buf());
+            ours::write(&self.list, &paths)
+        });
+        if let Err(err) = result {
+            tracing::warn!(
+                path = %path.display(),
+                error = %err,
+                "could not record a published version as ours; retention will leave it in place"
+            );
+        }
     }
 
     /// Renames the staged copy over `<db>`, atomically replacing the old one.
@@ -247,16 +293,23 @@ impl Publisher {
         }
     }
 
-    /// Deletes all but the newest `keep` versions; returns what it deleted.
+    /// Deletes all but the newest `keep` of our versions; returns what it deleted.
+    /// Files someone else wrote (not on the list of ours) are never touched.
     fn apply_retention(&self) -> Vec<PathBuf> {
-        let versions = match self.plausible_versions(SystemTime::now()) {
-            Ok(versions) => versions,
+        let _guard = self.list_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let listed = ours::read(&self.list).map_err(|e| io_error("read", &self.list, e));
+        let (versions, listed) = match self
+            .plausible_versions(SystemTime::now())
+            .and_then(|versions| Ok((versions, listed?)))
+        {
+            Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, "retention skipped");
                 return Vec::new();
             }
         };
-        retention::to_delete(&versions, self.keep)
+        let mine = retention::ours_only(versions, &listed);
+        let removed: Vec<PathBuf> = retention::to_delete(&mine, self.keep)
             .into_iter()
             .filter(|path| {
                 let removed = match fs::remove_file(path) {
@@ -274,7 +327,16 @@ impl Publisher {
                 remove_sidecars(path);
                 removed
             })
-            .collect()
+            .collect();
+        // Forget the files that are gone (deleted now, or by someone else).
+        let left: std::collections::BTreeSet<PathBuf> =
+            listed.iter().filter(|p| p.is_file()).cloned().collect();
+        if left != listed {
+            if let Err(err) = ours::write(&self.list, &left) {
+                tracing::warn!(error = %err, "could not update the list of published versions");
+            }
+        }
+        removed
     }
 
     /// The versioned files in the folder (regular files named `<seconds>-<db>`)
@@ -333,6 +395,19 @@ impl Publisher {
         }
         Ok(swept)
     }
+}
+
+/// Adds every versioned file of `db_name` in `dir` to the list of ours at `list` (the
+/// files of the retired 0.4.x container, which this app replaces); returns how many
+/// files the list holds.
+pub fn adopt_versions(dir: &Path, db_name: &str, list: &Path) -> Result<usize, PublishError> {
+    let publisher = Publisher::new(dir.to_path_buf(), PublishMode::Versioned, db_name, 2)?
+        .with_list(list.to_path_buf());
+    let versions = publisher.versions()?;
+    let mut listed = ours::read(list).map_err(|e| io_error("read", list, e))?;
+    listed.extend(versions.into_iter().map(|(_, path)| path));
+    ours::write(list, &listed).map_err(|e| io_error("write", list, e))?;
+    Ok(listed.len())
 }
 
 /// Deletes the `-wal`/`-shm`/`-journal` files a reader's SQLite left beside a

@@ -1,7 +1,9 @@
 //! Retention: which published versions to delete so that only the newest
-//! `keep` remain, and the SQLite files that go with each. Pure; the publisher
-//! does the deleting.
+//! `keep` of ours remain, and the SQLite files that go with each. Pure; the
+//! publisher does the deleting. Files someone else wrote (the provisioning
+//! tool's downloads, its `BAD-HASH` files) are never candidates.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,14 @@ pub fn sidecars(path: &Path) -> [PathBuf; 3] {
         name.push(suffix);
         PathBuf::from(name)
     })
+}
+
+/// The `versions` that are ours (their paths are in `ours`); everyone else's are left out.
+pub fn ours_only(versions: Vec<(u64, PathBuf)>, ours: &BTreeSet<PathBuf>) -> Vec<(u64, PathBuf)> {
+    versions
+        .into_iter()
+        .filter(|(_, path)| ours.contains(path))
+        .collect()
 }
 
 /// The versions to delete from `existing` (seconds and path of each versioned
@@ -77,6 +87,14 @@ mod tests {
                 PathBuf::from("/p/1764079392-Domain.sqlite3-journal"),
             ]
         );
+    }
+
+    #[test]
+    fn only_our_versions_are_candidates() {
+        let ours: BTreeSet<PathBuf> = [version(30).1, version(10).1].into();
+        let mine = ours_only(vec![version(10), version(20), version(30)], &ours);
+        assert_eq!(mine, vec![version(10), version(30)]);
+        assert_eq!(to_delete(&mine, 1), vec![version(10).1]);
     }
 
     #[test]

@@ -37,10 +37,12 @@ fn publish(publisher: &Publisher, content: &[u8], seconds: u64) -> Published {
     publisher.publish(staged, at(seconds)).unwrap()
 }
 
+/// The folder's file names, but for the publisher's own list of what it wrote.
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != ours::HIDDEN_LIST)
         .collect();
     names.sort();
     names
@@ -515,4 +517,52 @@ fn a_folder_deleted_while_running_is_created_again() {
     let again = publish(&publisher, b"v2", 1001);
     assert_eq!(fs::read(&again.path).unwrap(), b"v2");
     assert_eq!(publisher.newest().unwrap(), Some(again.path));
+}
+
+#[test]
+fn retention_never_deletes_files_someone_else_wrote() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path().join("Domain");
+    fs::create_dir(&dir).unwrap();
+    // The provisioning tool's downloads, one that failed its hash check, and an older
+    // tool's copy: versioned names, but not ours.
+    let foreign = [
+        "1000-Domain.sqlite3",
+        "1001-BAD-HASH-Domain.sqlite3",
+        "999-Domain.sqlite3",
+    ];
+    for name in foreign {
+        fs::write(dir.join(name), name).unwrap();
+    }
+    let list = tmp.path().join("data").join(ours::LIST);
+    let publisher = Publisher::new(dir.clone(), PublishMode::Versioned, DB, 2)
+        .unwrap()
+        .with_list(list.clone());
+    publisher.prepare().unwrap();
+    let mut removed = Vec::new();
+    for seconds in 2000..2005 {
+        publish(&publisher, b"ours", seconds);
+        removed.extend(publisher.retain());
+    }
+    assert_eq!(
+        removed,
+        (2000..2003)
+            .map(|s| dir.join(format!("{s}-{DB}")))
+            .collect::<Vec<_>>()
+    );
+    for name in foreign {
+        assert_eq!(fs::read(dir.join(name)).unwrap(), name.as_bytes(), "{name}");
+    }
+    assert!(publisher.is_ours(&dir.join("2004-Domain.sqlite3")));
+    assert!(!publisher.is_ours(&dir.join("1000-Domain.sqlite3")));
+    // The list lives where it was put: the POS's folder holds only databases.
+    assert_eq!(
+        ours::read(&list).unwrap(),
+        [2003, 2004].map(|s| dir.join(format!("{s}-{DB}"))).into()
+    );
+    assert!(
+        names(&dir).iter().all(|n| n.ends_with(DB)),
+        "{:?}",
+        names(&dir)
+    );
 }

@@ -23,6 +23,7 @@ use crate::status::ErrorKind;
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
 use super::download::{download, DownloadError};
+use super::foreign;
 use super::ledger::Ledger;
 use super::stamp::Stamp;
 
@@ -412,6 +413,9 @@ impl JobContext {
         let checked_at = started.elapsed();
         let inspection = checked?;
         flushed??;
+        if let Some(outcome) = self.newer_foreign(inspection.as_ref()).await {
+            return Ok(outcome);
+        }
         let publisher = self.publisher.clone();
         let published = blocking(move || publisher.publish(staged, SystemTime::now())).await??;
         tracing::debug!(
@@ -437,6 +441,42 @@ impl JobContext {
             provenance,
             inspection,
             bytes,
+        })
+    }
+
+    /// When the newest file in the folder now is someone else's (the provisioning tool's
+    /// download) and its data is at least as new as the snapshot's (`ours`), the outcome
+    /// that leaves it the newest: publishing ours after it would hide newer data from
+    /// the POS (see [`foreign`]). `None`: publish ours. The folder is read again here, not
+    /// taken from what the worker knew, so a file that arrived during the download counts.
+    async fn newer_foreign(&self, ours: Option<&Inspection>) -> Option<Outcome> {
+        let publisher = self.publisher.clone();
+        let path = blocking(move || {
+            publisher
+                .newest()
+                .ok()
+                .flatten()
+                .filter(|p| !publisher.is_ours(p))
+        })
+        .await
+        .ok()??;
+        let theirs = self.inspect(path.clone()).await;
+        let newer = foreign::is_at_least_as_new(
+            theirs.as_ref()?.metadata.generated_at.as_deref(),
+            ours?.metadata.generated_at.as_deref(),
+        );
+        if !newer {
+            return None;
+        }
+        tracing::warn!(
+            path = %path.display(),
+            "a database another tool wrote into the publish folder is at least as new as the source's; it stays the newest and the source's is not published"
+        );
+        let known = blocking(move || describe(path, None)).await.ok()?.ok()?;
+        Some(Outcome::Unchanged {
+            known,
+            provenance: Provenance::Unconfirmed,
+            inspection: theirs,
         })
     }
 

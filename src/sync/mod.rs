@@ -2,12 +2,15 @@
 //!
 //! [`listener`] follows LiteFS's event stream, [`ledger`] remembers the transactions it
 //! announced, [`coalesce`] decides when a sync runs, [`download`] streams one export to a
-//! staged file, [`stamp`] notices a published file changed behind our back, [`job`] takes a snapshot through verify → publish → inspect, and
+//! staged file, [`stamp`] notices a published file changed behind our back, [`foreign`]
+//! tells whether someone else's newer file must not be hidden, [`job`] takes a snapshot
+//! through verify → publish → inspect, and
 //! [`worker`] ties them together and keeps the status.
 
 pub mod coalesce;
 pub mod download;
 pub mod folder_watch;
+pub mod foreign;
 pub mod job;
 pub mod ledger;
 pub mod listener;

@@ -80,8 +80,9 @@ pub fn set(home: &Path, exe: &Path, on: bool) -> Result<String, String> {
     Ok(if on { "on (login item)" } else { "off" }.into())
 }
 
-/// The login item's status for `exe`, when it is an `.app` on macOS 13+.
-fn login_item_status(exe: Option<&Path>) -> Option<isize> {
+/// The login item's status for `exe`, when it is an `.app` on macOS 13+
+/// (`SMAppServiceStatus`: 0 not registered, 1 enabled, 2 requires approval, 3 not found).
+pub fn login_item_status(exe: Option<&Path>) -> Option<isize> {
     // Through `opt`, the app is still the one in the keg.
     let exe = exe.map(|e| e.canonicalize().unwrap_or_else(|_| e.to_path_buf()));
     exe.is_some_and(|e| uses_login_item(&e))

@@ -184,6 +184,21 @@ impl MenuModel {
                 enabled: true,
             },
         ]);
+        if let Some(by) = &status.managed_by {
+            let about = items
+                .iter()
+                .position(|i| {
+                    matches!(
+                        i,
+                        Item::Action {
+                            id: ActionId::About,
+                            ..
+                        }
+                    )
+                })
+                .unwrap_or(items.len());
+            items.insert(about, Item::Label(format!("Managed by {by}")));
+        }
         MenuModel {
             tooltip: format!("{TOOLTIP_PREFIX}: {headline}"),
             icon: icon_kind(status.state),
@@ -321,12 +336,16 @@ pub fn about(status: &Status) -> (String, String) {
     } else {
         format!(" (core {})", status.app_version)
     };
+    let managed = match &status.managed_by {
+        Some(by) => format!("\n\nManaged by {by}: settings come from a configuration profile."),
+        None => String::new(),
+    };
     (
         format!("About {TOOLTIP_PREFIX}"),
         format!(
             "{APP_NAME} {APP_VERSION}{core}\n\nKeeps this Mac's copy of the VoriPOS domain \
              database (products, taxes, promotions) in sync with LiteFS and publishes each \
-             verified version for the POS app.\n\n{}: {}",
+             verified version for the POS app.\n\n{}: {}{managed}",
             status.source.label(),
             status.litefs_url
         ),
@@ -1403,6 +1422,30 @@ mod tests {
         assert!(about(&s)
             .1
             .starts_with("voripos-domain-sync 0.5.0 (core 0.0.9)\n"));
+    }
+
+    #[test]
+    fn managed_settings_are_named_in_the_menu_and_about() {
+        let mut s = synced();
+        let plain = MenuModel::from_status(&s, now(), &Utc, LaunchAtLogin::On);
+        assert!(!plain.text().contains("Managed by"), "{}", plain.text());
+        s.managed_by = Some("Vori IT".into());
+        let model = MenuModel::from_status(&s, now(), &Utc, LaunchAtLogin::On);
+        let at = model
+            .items
+            .iter()
+            .position(|i| *i == Item::Label("Managed by Vori IT".into()))
+            .expect("the managed line");
+        assert!(matches!(
+            model.items[at + 1],
+            Item::Action {
+                id: ActionId::About,
+                ..
+            }
+        ));
+        assert!(about(&s)
+            .1
+            .ends_with("Managed by Vori IT: settings come from a configuration profile."));
     }
 
     /// Width and height from a PNG's IHDR chunk.
