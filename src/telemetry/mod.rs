@@ -1,26 +1,32 @@
-//! OpenTelemetry for the fleet, sent to the store Mac's local collector over OTLP/HTTP:
-//! a trace span for every publish (linked to the trace of the server job that generated
-//! the database) and for every failed sync, and a heartbeat of metrics while the app runs.
+//! OpenTelemetry for the fleet, sent to the store Mac's local collector over OTLP/HTTP
+//! with the official SDK (`opentelemetry_sdk`, `opentelemetry-otlp`): a trace span for
+//! every publish (linked to the trace of the server job that generated the database) and
+//! for every failed sync, and a heartbeat of metrics while the app runs.
 //!
-//! [`endpoint`] decides where each signal goes; [`span`] builds spans from a job's
-//! result and [`exporter`] delivers them off the sync path; [`instruments`] counts the
-//! sync's events, [`metrics`] turns a status and those counts into metrics, and
-//! [`heartbeat`] exports them on a timer. The worker calls [`Telemetry::record`] after
-//! each job; it never waits and never fails. Telemetry knows nothing of the sync's
+//! [`endpoint`] decides where each signal goes; [`span`] builds a job's span; the SDK's
+//! batch processor and periodic reader queue and export on threads of their own, through
+//! [`http`]'s client on the app's runtime, and [`export`] counts what did not arrive;
+//! [`instruments`] counts the sync's events, [`metrics`] shows the status, and
+//! [`heartbeat`] runs a core's metrics pipeline. The worker calls [`Telemetry::record`]
+//! after each job; it never waits and never fails. Telemetry knows nothing of the sync's
 //! types: it gets plain [`Report`]s and the [`Status`] the board publishes.
 
 pub mod endpoint;
-pub mod exporter;
+pub mod export;
 pub mod heartbeat;
+pub mod http;
 pub mod instruments;
 pub mod metrics;
-pub mod otlp;
 pub mod span;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tokio::sync::watch;
 
 use crate::config;
@@ -30,18 +36,54 @@ use crate::status::board::Board;
 use crate::status::{ErrorKind, Event, Status};
 
 use endpoint::{Provisioned, Signal, Sources, Variables};
-use exporter::{Exporter, Settings};
+use export::Ledger;
 pub use instruments::{Counter, Instruments};
 pub use span::Publish;
-use span::{Ids, Timing};
+use span::Timing;
+
+/// Spans waiting for delivery; more are dropped (and counted).
+const QUEUE: usize = 512;
+/// Most spans in one request.
+const BATCH: usize = 64;
+/// How long a span may wait for others to share its request.
+const BATCH_DELAY: Duration = Duration::from_secs(1);
+/// The longest one span export may take, retries included (the exporter retries
+/// refused connections and 429/502/503/504 within it).
+const SPAN_EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long shutting a pipeline down may wait for its last export (off the runtime).
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a pipeline cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Client(#[from] http::ClientError),
+    #[error("cannot build the OTLP exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+}
 
 /// Counts the sync results and sends their spans.
 pub struct Telemetry {
     /// `None` when spans cannot be sent (an unusable endpoint): results are still counted.
-    exporter: Option<Exporter>,
+    spans: Option<Spans>,
     instruments: Instruments,
     /// Where the synced data comes from, named on every span.
     source: SourceKind,
+}
+
+/// The trace pipeline: the SDK's provider and the ledger of its queue.
+struct Spans {
+    provider: SdkTracerProvider,
+    ledger: Arc<Ledger>,
+}
+
+impl Drop for Spans {
+    fn drop(&mut self) {
+        let provider = self.provider.clone();
+        shut_down("trace", move || {
+            provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+        });
+    }
 }
 
 impl Telemetry {
@@ -59,9 +101,9 @@ impl Telemetry {
             tracing::info!("telemetry is turned off ([telemetry] enabled = false)");
             return None;
         }
-        let exporter = start_exporter(config, variables, report);
+        let spans = start_spans(config, variables, report);
         Some(Telemetry {
-            exporter,
+            spans,
             instruments,
             source,
         })
@@ -81,10 +123,13 @@ impl Telemetry {
             ),
             Report::Failed { kind, .. } => self.instruments.failure(*kind),
         }
-        let Some(exporter) = &self.exporter else {
+        let Some(spans) = &self.spans else {
             return;
         };
-        let mut span = match report {
+        if !spans.ledger.admit() {
+            return;
+        }
+        let (mut attributes, link, error) = match report {
             Report::Published(publish) => {
                 let link = publish.metadata.and_then(|m| {
                     span::link(m)
@@ -94,31 +139,80 @@ impl Telemetry {
                         .ok()
                         .flatten()
                 });
-                span::publish_span(&publish, link, timing, Ids::random())
+                (span::publish_attributes(&publish, timing), link, None)
             }
-            Report::Failed { kind, message } => {
-                span::failure_span(kind.as_str(), message, timing, Ids::random())
-            }
+            Report::Failed { kind, message } => (
+                span::failure_attributes(kind.as_str(), timing),
+                None,
+                Some(message),
+            ),
         };
-        span.attributes.push(span::source(self.source));
-        exporter.send(span);
+        attributes.push(span::source(self.source));
+        let tracer = spans.provider.tracer_with_scope(span::scope());
+        span::send(&tracer, attributes, link, error, timing);
     }
 }
 
-/// The span exporter for `config`'s endpoint; `None` (logged once) when it is unusable.
-fn start_exporter(
+/// The trace pipeline for `config`'s endpoint; `None` (logged once) when it is unusable.
+fn start_spans(
     config: &config::Telemetry,
     variables: &Variables,
     report: impl Fn(u64) + Send + Sync + 'static,
-) -> Option<Exporter> {
+) -> Option<Spans> {
     let sources = Sources::from_variables(Signal::Traces, config.otlp_endpoint.clone(), variables);
     let endpoint = endpoint::resolve(Signal::Traces, sources)
         .inspect_err(|e| tracing::warn!("no trace spans will be sent: {e}"))
         .ok()?;
-    Exporter::start(endpoint.url.clone(), Settings::default(), report)
-        .inspect(|_| tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, "sending a trace span for every publish"))
-        .inspect_err(|e| tracing::warn!(error = %e, "no trace spans will be sent: cannot set up the HTTP client"))
-        .ok()
+    let ledger = Arc::new(Ledger::new(QUEUE, report));
+    match trace_pipeline(&endpoint.url, ledger.clone()) {
+        Ok(provider) => {
+            tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, "sending a trace span for every publish");
+            Some(Spans { provider, ledger })
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no trace spans will be sent");
+            None
+        }
+    }
+}
+
+/// The SDK's tracer provider exporting to `url` in batches, its queue kept by `ledger`.
+fn trace_pipeline(url: &str, ledger: Arc<Ledger>) -> Result<SdkTracerProvider, StartError> {
+    let exporter = SpanExporter::builder()
+        .with_http()
+        .with_http_client(http::Client::new(SPAN_EXPORT_TIMEOUT)?)
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(url)
+        .with_timeout(SPAN_EXPORT_TIMEOUT)
+        .build()?;
+    let batches = BatchConfigBuilder::default()
+        .with_max_queue_size(QUEUE)
+        .with_max_export_batch_size(BATCH)
+        .with_scheduled_delay(BATCH_DELAY)
+        .build();
+    let processor = BatchSpanProcessor::builder(export::Spans::new(exporter, ledger, url))
+        .with_batch_config(batches)
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_resource(span::resource([]))
+        .build())
+}
+
+/// Runs a pipeline's `shutdown` (its last export, bounded by the exporter's timeout) on a
+/// thread of its own: never on the async runtime, and nothing waits for it.
+fn shut_down(signal: &str, shutdown: impl FnOnce() -> OTelSdkResult + Send + 'static) {
+    let run = move || {
+        if let Err(e) = shutdown() {
+            tracing::debug!(error = %e, "telemetry shut down with an error");
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name(format!("telemetry-{signal}-shutdown"))
+        .spawn(run);
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "cannot start a thread to shut telemetry down; it stops without its last export");
+    }
 }
 
 /// How a job ended, as telemetry needs to know it (plain data: telemetry knows nothing
@@ -169,26 +263,26 @@ pub fn heartbeat(
     variables: &Variables,
     status: watch::Receiver<Status>,
 ) -> Instruments {
-    let instruments = Instruments::new(SystemTime::now());
     if !config.enabled {
-        return instruments;
+        return Instruments::off();
     }
     let sources = Sources::from_variables(Signal::Metrics, config.otlp_endpoint.clone(), variables);
     let endpoint = match endpoint::resolve(Signal::Metrics, sources) {
         Ok(e) => e,
         Err(e) => {
             tracing::warn!("no metrics will be sent: {e}");
-            return instruments;
+            return Instruments::off();
         }
     };
     let interval = config.metrics_interval;
-    match heartbeat::start(endpoint.url.clone(), interval, status, instruments.clone()) {
-        Ok(()) => {
+    match heartbeat::start(&endpoint.url, interval, status) {
+        Ok(instruments) => {
             tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, ?interval, "sending heartbeat metrics");
+            instruments
         }
         Err(e) => {
-            tracing::warn!(error = %e, "no metrics will be sent: cannot set up the HTTP client")
+            tracing::warn!(error = %e, "no metrics will be sent");
+            Instruments::off()
         }
     }
-    instruments
 }
