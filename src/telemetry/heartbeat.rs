@@ -263,4 +263,98 @@ mod tests {
             assert!(!text.contains(leaked), "{leaked} sent");
         }
     }
+
+    /// A collector that answers 400 (not worth retrying) to the first `refuse` requests,
+    /// then 200; it keeps
+    /// every request it decoded.
+    async fn collector(
+        refuse: usize,
+    ) -> (
+        String,
+        Arc<
+            std::sync::Mutex<
+                Vec<
+                    opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+                >,
+            >,
+        >,
+    ) {
+        use axum::http::StatusCode;
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+        use prost::Message;
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let app = axum::Router::new().route(
+            "/v1/metrics",
+            axum::routing::post(move |body: bytes::Bytes| {
+                let (seen, count) = (seen.clone(), count.clone());
+                async move {
+                    if count.fetch_add(1, Ordering::SeqCst) < refuse {
+                        return StatusCode::BAD_REQUEST;
+                    }
+                    let request = ExportMetricsServiceRequest::decode(body).expect("protobuf");
+                    seen.lock().unwrap().push(request);
+                    StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/metrics", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, requests)
+    }
+
+    async fn wait_for(what: &str, check: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !check() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refused_exports_are_counted_in_the_next_one_that_arrives() {
+        use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
+        let (url, requests) = collector(2).await;
+        let (tx, rx) = watch::channel(Status::starting("http://h:1", Utc::now()));
+        start(&url, Duration::from_millis(20), rx).unwrap();
+        wait_for("an accepted export", || {
+            !requests.lock().unwrap().is_empty()
+        })
+        .await;
+        let first = requests.lock().unwrap()[0].clone();
+        let dropped = first.resource_metrics[0].scope_metrics[0]
+            .metrics
+            .iter()
+            .find(|m| m.name == "domain_sync.telemetry.dropped_metric_exports")
+            .cloned()
+            .unwrap();
+        let Some(metric::Data::Sum(sum)) = dropped.data else {
+            panic!("not a sum");
+        };
+        assert_eq!(
+            sum.data_points[0].value,
+            Some(number_data_point::Value::AsInt(2))
+        );
+        drop(tx);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_heartbeat_ends_with_the_status_board() {
+        let (url, requests) = collector(0).await;
+        let (tx, rx) = watch::channel(Status::starting("http://h:1", Utc::now()));
+        start(&url, Duration::from_millis(20), rx).unwrap();
+        tx.send_modify(|s| s.set_state(State::DockerUnavailable, Utc::now()));
+        wait_for("three heartbeats", || requests.lock().unwrap().len() >= 3).await;
+        drop(tx);
+        // The last export (at shutdown) may still land; then nothing.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = requests.lock().unwrap().len();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(requests.lock().unwrap().len(), after, "still beating");
+    }
 }

@@ -50,8 +50,9 @@ const BATCH_DELAY: Duration = Duration::from_secs(1);
 /// The longest one span export may take, retries included (the exporter retries
 /// refused connections and 429/502/503/504 within it).
 const SPAN_EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long shutting a pipeline down may wait for its last export (off the runtime).
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long shutting the trace pipeline down waits for its last export (off the
+/// runtime): long enough for the export's own bound.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// Why a pipeline cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -284,5 +285,72 @@ pub fn heartbeat(
             tracing::warn!(error = %e, "no metrics will be sent");
             Instruments::off()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::inspect::Metadata;
+    use crate::litefs::Checksum;
+
+    /// A "collector" that accepts connections and never answers; counts them.
+    async fn black_hole() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(conn);
+            }
+        });
+        (base, accepted)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stopping_does_not_wait_for_a_collector_that_never_answers() {
+        let (base, accepted) = black_hole().await;
+        let config = config::Telemetry {
+            otlp_endpoint: Some(base),
+            ..config::Telemetry::default()
+        };
+        let dropped = Arc::new(AtomicU64::new(0));
+        let seen = dropped.clone();
+        let telemetry = Telemetry::start(
+            &config,
+            SourceKind::Litefs,
+            &Variables::new(),
+            Instruments::off(),
+            move |total| seen.store(total, Ordering::SeqCst),
+        )
+        .unwrap();
+        let metadata = Metadata::default();
+        telemetry.record(
+            SystemTime::now(),
+            Report::Published(Publish {
+                path: Path::new("/d/Domain.sqlite3"),
+                checksum: Checksum(1),
+                txid: None,
+                metadata: Some(&metadata),
+                bytes: 1,
+            }),
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while accepted.load(Ordering::SeqCst) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the span was not sent"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The export now waits for an answer (until its 5 s timeout). Stopping returns
+        // while it still waits: had it waited for the export, the span would be counted.
+        drop(telemetry);
+        assert_eq!(dropped.load(Ordering::SeqCst), 0);
     }
 }
