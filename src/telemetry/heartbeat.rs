@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::metrics::MeterProvider;
-use opentelemetry_otlp::{MetricExporter, Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::MetricExporter;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use tokio::sync::watch;
@@ -26,10 +26,6 @@ use super::span::{resource, scope, source};
 use super::{export, http, metrics, StartError};
 use crate::status::Status;
 
-/// The longest an export may take, retries included. Not shortened for short intervals:
-/// the reader sends one export at a time, so a slow one only delays the next.
-const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Starts the heartbeat to `url` (needs a tokio runtime) every `interval`; it reads the
 /// status from `status` and ends when the status board does. The instruments it exports.
 pub fn start(
@@ -37,13 +33,9 @@ pub fn start(
     interval: Duration,
     status: watch::Receiver<Status>,
 ) -> Result<Instruments, StartError> {
-    let exporter = MetricExporter::builder()
-        .with_http()
-        .with_http_client(http::Client::new(EXPORT_TIMEOUT)?)
-        .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(url)
-        .with_timeout(EXPORT_TIMEOUT)
-        .build()?;
+    // Not shortened for short intervals: the reader sends one export at a time, so a
+    // slow one only delays the next.
+    let exporter = http::otlp(MetricExporter::builder().with_http(), url)?.build()?;
     let failed = Arc::new(AtomicU64::new(0));
     let exporter = export::Metrics::new(exporter, failed.clone(), url);
     let (provider, instruments) = pipeline(exporter, interval, status.clone(), failed);

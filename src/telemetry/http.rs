@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 
 use crate::error_chain::error_chain;
 
@@ -22,6 +23,20 @@ pub const MAX_ANSWER: usize = 64 * 1024;
 
 /// The longest a connection may take (less when the whole request must be shorter).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest one export may take, retries included (the exporter retries refused
+/// connections and HTTP 429/502/503/504 within it).
+pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An OTLP exporter's `builder` set to send protobuf to `url` with this client, each
+/// export bounded by [`EXPORT_TIMEOUT`] (needs a tokio runtime).
+pub fn otlp<B: WithHttpConfig + WithExportConfig>(builder: B, url: &str) -> Result<B, ClientError> {
+    Ok(builder
+        .with_http_client(Client::new(EXPORT_TIMEOUT)?)
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(url)
+        .with_timeout(EXPORT_TIMEOUT))
+}
 
 /// Why the client cannot be built.
 #[derive(Debug, thiserror::Error)]

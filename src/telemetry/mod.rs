@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::SpanExporter;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tokio::sync::watch;
@@ -47,12 +47,9 @@ const QUEUE: usize = 512;
 const BATCH: usize = 64;
 /// How long a span may wait for others to share its request.
 const BATCH_DELAY: Duration = Duration::from_secs(1);
-/// The longest one span export may take, retries included (the exporter retries
-/// refused connections and 429/502/503/504 within it).
-const SPAN_EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long shutting the trace pipeline down waits for its last export (off the
 /// runtime): long enough for the export's own bound.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(6);
+const SHUTDOWN_TIMEOUT: Duration = http::EXPORT_TIMEOUT.saturating_add(Duration::from_secs(1));
 
 /// Why a pipeline cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -179,13 +176,7 @@ fn start_spans(
 
 /// The SDK's tracer provider exporting to `url` in batches, its queue kept by `ledger`.
 fn trace_pipeline(url: &str, ledger: Arc<Ledger>) -> Result<SdkTracerProvider, StartError> {
-    let exporter = SpanExporter::builder()
-        .with_http()
-        .with_http_client(http::Client::new(SPAN_EXPORT_TIMEOUT)?)
-        .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(url)
-        .with_timeout(SPAN_EXPORT_TIMEOUT)
-        .build()?;
+    let exporter = http::otlp(SpanExporter::builder().with_http(), url)?.build()?;
     let batches = BatchConfigBuilder::default()
         .with_max_queue_size(QUEUE)
         .with_max_export_batch_size(BATCH)
