@@ -39,16 +39,28 @@ pub fn start(
     let failed = Arc::new(AtomicU64::new(0));
     let exporter = export::Metrics::new(exporter, failed.clone(), url);
     let (provider, instruments) = pipeline(exporter, interval, status.clone(), failed);
+    // The first beat at once (the reader's timer sends the next ones): a core that lives
+    // less than an interval, such as one waiting for a fixed config, still reports.
+    let first = provider.clone();
+    tokio::task::spawn_blocking(move || first.force_flush());
+    let running = Running(provider);
     tokio::spawn(async move {
-        // The first beat at once (the reader's timer sends the next ones): a core that
-        // lives less than an interval, such as one waiting for a fixed config, still reports.
-        let first = provider.clone();
-        tokio::task::spawn_blocking(move || first.force_flush());
         let mut status = status;
         while status.changed().await.is_ok() {}
-        super::shut_down("metrics", move || provider.shutdown());
+        drop(running);
     });
     Ok(instruments)
+}
+
+/// A running heartbeat: dropped when the board is gone (or with the runtime), it stops
+/// on a thread of its own, which sends the last export and that nothing waits for.
+struct Running(SdkMeterProvider);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let provider = self.0.clone();
+        super::shut_down("metrics", move || provider.shutdown());
+    }
 }
 
 /// The meter provider exporting to `exporter` every `interval`, with the status's
