@@ -3,11 +3,11 @@
 //! every publish (linked to the trace of the server job that generated the database) and
 //! for every failed sync, and a heartbeat of metrics while the app runs.
 //!
-//! [`endpoint`] decides where each signal goes; [`span`] builds a job's span; the SDK's
-//! batch processor and periodic reader queue and export on threads of their own, through
-//! [`http`]'s client on the app's runtime, and [`export`] counts what did not arrive;
-//! [`instruments`] counts the sync's events, [`metrics`] shows the status, and
-//! [`heartbeat`] runs a core's metrics pipeline. The worker calls [`Telemetry::record`]
+//! [`endpoint`] decides where each signal goes; [`span`] builds a job's span and
+//! [`traces`] runs the SDK's batch span processor; [`instruments`] counts the sync's
+//! events, [`metrics`] shows the status, and [`heartbeat`] runs a core's metrics pipeline
+//! (the SDK's periodic reader). Both export on threads of their own, through [`http`]'s
+//! client on the app's runtime, and [`export`] counts what did not arrive. The worker calls [`Telemetry::record`]
 //! after each job; it never waits and never fails. Telemetry knows nothing of the sync's
 //! types: it gets plain [`Report`]s and the [`Status`] the board publishes.
 
@@ -18,15 +18,13 @@ pub mod http;
 pub mod instruments;
 pub mod metrics;
 pub mod span;
+pub mod traces;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::SpanExporter;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tokio::sync::watch;
 
 use crate::config;
@@ -36,20 +34,9 @@ use crate::status::board::Board;
 use crate::status::{ErrorKind, Event, Status};
 
 use endpoint::{Provisioned, Signal, Sources, Variables};
-use export::Ledger;
 pub use instruments::{Counter, Instruments};
 pub use span::Publish;
 use span::Timing;
-
-/// Spans waiting for delivery; more are dropped (and counted).
-const QUEUE: usize = 512;
-/// Most spans in one request.
-const BATCH: usize = 64;
-/// How long a span may wait for others to share its request.
-const BATCH_DELAY: Duration = Duration::from_secs(1);
-/// How long shutting the trace pipeline down waits for its last export (off the
-/// runtime): long enough for the export's own bound.
-const SHUTDOWN_TIMEOUT: Duration = http::EXPORT_TIMEOUT.saturating_add(Duration::from_secs(1));
 
 /// Why a pipeline cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -63,25 +50,10 @@ pub enum StartError {
 /// Counts the sync results and sends their spans.
 pub struct Telemetry {
     /// `None` when spans cannot be sent (an unusable endpoint): results are still counted.
-    spans: Option<Spans>,
+    spans: Option<traces::Pipeline>,
     instruments: Instruments,
     /// Where the synced data comes from, named on every span.
     source: SourceKind,
-}
-
-/// The trace pipeline: the SDK's provider and the ledger of its queue.
-struct Spans {
-    provider: SdkTracerProvider,
-    ledger: Arc<Ledger>,
-}
-
-impl Drop for Spans {
-    fn drop(&mut self) {
-        let provider = self.provider.clone();
-        shut_down("trace", move || {
-            provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
-        });
-    }
 }
 
 impl Telemetry {
@@ -124,7 +96,7 @@ impl Telemetry {
         let Some(spans) = &self.spans else {
             return;
         };
-        if !spans.ledger.admit() {
+        if !spans.admit() {
             return;
         }
         let (mut attributes, link, error) = match report {
@@ -146,8 +118,7 @@ impl Telemetry {
             ),
         };
         attributes.push(span::source(self.source));
-        let tracer = spans.provider.tracer_with_scope(span::scope());
-        span::send(&tracer, attributes, link, error, timing);
+        span::send(&spans.tracer(), attributes, link, error, timing);
     }
 }
 
@@ -156,39 +127,15 @@ fn start_spans(
     config: &config::Telemetry,
     variables: &Variables,
     report: impl Fn(u64) + Send + Sync + 'static,
-) -> Option<Spans> {
+) -> Option<traces::Pipeline> {
     let sources = Sources::from_variables(Signal::Traces, config.otlp_endpoint.clone(), variables);
     let endpoint = endpoint::resolve(Signal::Traces, sources)
         .inspect_err(|e| tracing::warn!("no trace spans will be sent: {e}"))
         .ok()?;
-    let ledger = Arc::new(Ledger::new(QUEUE, report));
-    match trace_pipeline(&endpoint.url, ledger.clone()) {
-        Ok(provider) => {
-            tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, "sending a trace span for every publish");
-            Some(Spans { provider, ledger })
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "no trace spans will be sent");
-            None
-        }
-    }
-}
-
-/// The SDK's tracer provider exporting to `url` in batches, its queue kept by `ledger`.
-fn trace_pipeline(url: &str, ledger: Arc<Ledger>) -> Result<SdkTracerProvider, StartError> {
-    let exporter = http::otlp(SpanExporter::builder().with_http(), url)?.build()?;
-    let batches = BatchConfigBuilder::default()
-        .with_max_queue_size(QUEUE)
-        .with_max_export_batch_size(BATCH)
-        .with_scheduled_delay(BATCH_DELAY)
-        .build();
-    let processor = BatchSpanProcessor::builder(export::Spans::new(exporter, ledger, url))
-        .with_batch_config(batches)
-        .build();
-    Ok(SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .with_resource(span::resource([]))
-        .build())
+    traces::start(&endpoint.url, report)
+        .inspect(|_| tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, "sending a trace span for every publish"))
+        .inspect_err(|e| tracing::warn!(error = %e, "no trace spans will be sent"))
+        .ok()
 }
 
 /// Runs a pipeline's `shutdown` (its last export, bounded by the exporter's timeout) on a
@@ -282,6 +229,7 @@ pub fn heartbeat(
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::time::Duration;
 
     use super::*;
     use crate::inspect::Metadata;
