@@ -99,6 +99,11 @@ impl Beat {
             .collect()
     }
 
+    /// The points of a metric (none when it has none: the SDK leaves such a metric out).
+    fn points(&self, name: &str) -> &[Point] {
+        self.metrics.get(name).map_or(&[], Vec::as_slice)
+    }
+
     /// The value of a metric with one point, `None` when it has no point.
     fn single(&self, name: &str) -> Option<f64> {
         let points = self.metrics.get(name)?;
@@ -644,7 +649,12 @@ async fn the_heartbeat_shows_what_the_status_shows() {
         .unwrap()
         .len();
     assert!(size.sum.unwrap() >= published as f64, "{size:?}");
-    assert!(beat.metrics["domain_sync.sync.failures"].is_empty());
+    assert!(
+        beat.points("domain_sync.sync.failures").is_empty(),
+        "{:?}\nlog:\n{}",
+        beat.points("domain_sync.sync.failures"),
+        daemon.log_text()
+    );
     assert_eq!(beat.single("domain_sync.container.restarts"), Some(0.0));
     assert_eq!(
         beat.single("domain_sync.telemetry.dropped_spans"),
@@ -667,7 +677,7 @@ async fn the_heartbeat_shows_what_the_status_shows() {
     let skip = receiver.beat_count();
     let beat = receiver
         .wait_for_beats("the failure", &daemon, skip, 1, |b| {
-            !b.metrics["domain_sync.sync.failures"].is_empty()
+            !b.points("domain_sync.sync.failures").is_empty()
         })
         .await;
     let failures = &beat.metrics["domain_sync.sync.failures"];
@@ -754,5 +764,74 @@ async fn the_heartbeat_keeps_coming_while_idle() {
     receiver
         .wait_for_beats("config_invalid", &daemon, skip, 1, |b| b.state() == "error")
         .await;
+    daemon.stop();
+}
+
+/// A "collector" that answers every request with a 307 to the same path on `target`;
+/// counts the requests by path.
+async fn redirector(target: &str) -> (String, Arc<Mutex<BTreeMap<String, usize>>>) {
+    let seen = Arc::new(Mutex::new(BTreeMap::new()));
+    let counts = seen.clone();
+    let target = target.to_string();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let counts = counts.clone();
+        let location = format!("{target}{}", uri.path());
+        async move {
+            *counts
+                .lock()
+                .unwrap()
+                .entry(uri.path().to_string())
+                .or_default() += 1;
+            (StatusCode::TEMPORARY_REDIRECT, [("location", location)])
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_and_metrics_do_not_follow_a_redirect_to_another_server() {
+    let root = tempfile::tempdir().unwrap();
+    let elsewhere = Receiver::start().await;
+    let (collector, requests) = redirector(&elsewhere.base).await;
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    config.env = otel_env(&collector);
+    config.extra = QUICK_HEARTBEAT.into();
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+
+    // The span of the first publish was answered with the redirect and given up on.
+    let status = daemon
+        .wait_for("the redirected span counted as dropped", WAIT, |s| {
+            s.telemetry_dropped_spans >= 1
+        })
+        .await;
+    assert_eq!(status.state, State::UpToDate);
+    // Heartbeats go one after the other: once the second was asked, the first is done.
+    let start = Instant::now();
+    while requests
+        .lock()
+        .unwrap()
+        .get("/v1/metrics")
+        .copied()
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(start.elapsed() < WAIT, "no heartbeats: {requests:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(requests.lock().unwrap().get("/v1/traces").is_some());
+    assert!(
+        elsewhere.spans.lock().unwrap().is_empty(),
+        "a span followed the redirect"
+    );
+    assert_eq!(
+        elsewhere.beat_count(),
+        0,
+        "a heartbeat followed the redirect"
+    );
     daemon.stop();
 }

@@ -1,26 +1,30 @@
-//! OpenTelemetry for the fleet, sent to the store Mac's local collector over OTLP/HTTP:
-//! a trace span for every publish (linked to the trace of the server job that generated
-//! the database) and for every failed sync, and a heartbeat of metrics while the app runs.
+//! OpenTelemetry for the fleet, sent to the store Mac's local collector over OTLP/HTTP
+//! with the official SDK (`opentelemetry_sdk`, `opentelemetry-otlp`): a trace span for
+//! every publish (linked to the trace of the server job that generated the database) and
+//! for every failed sync, and a heartbeat of metrics while the app runs.
 //!
-//! [`endpoint`] decides where each signal goes; [`span`] builds spans from a job's
-//! result and [`exporter`] delivers them off the sync path; [`instruments`] counts the
-//! sync's events, [`metrics`] turns a status and those counts into metrics, and
-//! [`heartbeat`] exports them on a timer. The worker calls [`Telemetry::record`] after
-//! each job; it never waits and never fails. Telemetry knows nothing of the sync's
+//! [`endpoint`] decides where each signal goes; [`span`] builds a job's span and
+//! [`traces`] runs the SDK's batch span processor; [`instruments`] counts the sync's
+//! events, [`metrics`] shows the status, and [`heartbeat`] runs a core's metrics pipeline
+//! (the SDK's periodic reader). Both export on threads of their own, through [`http`]'s
+//! client on the app's runtime, and [`export`] counts what did not arrive. The worker calls [`Telemetry::record`]
+//! after each job; it never waits and never fails. Telemetry knows nothing of the sync's
 //! types: it gets plain [`Report`]s and the [`Status`] the board publishes.
 
 pub mod endpoint;
-pub mod exporter;
+pub mod export;
 pub mod heartbeat;
+pub mod http;
 pub mod instruments;
 pub mod metrics;
-pub mod otlp;
 pub mod span;
+pub mod traces;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use opentelemetry_sdk::error::OTelSdkResult;
 use tokio::sync::watch;
 
 use crate::config;
@@ -30,15 +34,23 @@ use crate::status::board::Board;
 use crate::status::{ErrorKind, Event, Status};
 
 use endpoint::{Provisioned, Signal, Sources, Variables};
-use exporter::{Exporter, Settings};
 pub use instruments::{Counter, Instruments};
 pub use span::Publish;
-use span::{Ids, Timing};
+use span::Timing;
+
+/// Why a pipeline cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Client(#[from] http::ClientError),
+    #[error("cannot build the OTLP exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+}
 
 /// Counts the sync results and sends their spans.
 pub struct Telemetry {
     /// `None` when spans cannot be sent (an unusable endpoint): results are still counted.
-    exporter: Option<Exporter>,
+    spans: Option<traces::Pipeline>,
     instruments: Instruments,
     /// Where the synced data comes from, named on every span.
     source: SourceKind,
@@ -59,9 +71,9 @@ impl Telemetry {
             tracing::info!("telemetry is turned off ([telemetry] enabled = false)");
             return None;
         }
-        let exporter = start_exporter(config, variables, report);
+        let spans = start_spans(config, variables, report);
         Some(Telemetry {
-            exporter,
+            spans,
             instruments,
             source,
         })
@@ -81,10 +93,13 @@ impl Telemetry {
             ),
             Report::Failed { kind, .. } => self.instruments.failure(*kind),
         }
-        let Some(exporter) = &self.exporter else {
+        let Some(spans) = &self.spans else {
             return;
         };
-        let mut span = match report {
+        if !spans.admit() {
+            return;
+        }
+        let (mut attributes, link, error) = match report {
             Report::Published(publish) => {
                 let link = publish.metadata.and_then(|m| {
                     span::link(m)
@@ -94,31 +109,49 @@ impl Telemetry {
                         .ok()
                         .flatten()
                 });
-                span::publish_span(&publish, link, timing, Ids::random())
+                (span::publish_attributes(&publish, timing), link, None)
             }
-            Report::Failed { kind, message } => {
-                span::failure_span(kind.as_str(), message, timing, Ids::random())
-            }
+            Report::Failed { kind, message } => (
+                span::failure_attributes(kind.as_str(), timing),
+                None,
+                Some(message),
+            ),
         };
-        span.attributes.push(span::source(self.source));
-        exporter.send(span);
+        attributes.push(span::source(self.source));
+        span::send(&spans.tracer(), attributes, link, error, timing);
     }
 }
 
-/// The span exporter for `config`'s endpoint; `None` (logged once) when it is unusable.
-fn start_exporter(
+/// The trace pipeline for `config`'s endpoint; `None` (logged once) when it is unusable.
+fn start_spans(
     config: &config::Telemetry,
     variables: &Variables,
     report: impl Fn(u64) + Send + Sync + 'static,
-) -> Option<Exporter> {
+) -> Option<traces::Pipeline> {
     let sources = Sources::from_variables(Signal::Traces, config.otlp_endpoint.clone(), variables);
     let endpoint = endpoint::resolve(Signal::Traces, sources)
         .inspect_err(|e| tracing::warn!("no trace spans will be sent: {e}"))
         .ok()?;
-    Exporter::start(endpoint.url.clone(), Settings::default(), report)
+    traces::start(&endpoint.url, report)
         .inspect(|_| tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, "sending a trace span for every publish"))
-        .inspect_err(|e| tracing::warn!(error = %e, "no trace spans will be sent: cannot set up the HTTP client"))
+        .inspect_err(|e| tracing::warn!(error = %e, "no trace spans will be sent"))
         .ok()
+}
+
+/// Runs a pipeline's `shutdown` (its last export, bounded by the exporter's timeout) on a
+/// thread of its own: never on the async runtime, and nothing waits for it.
+fn shut_down(signal: &str, shutdown: impl FnOnce() -> OTelSdkResult + Send + 'static) {
+    let run = move || {
+        if let Err(e) = shutdown() {
+            tracing::debug!(error = %e, "telemetry shut down with an error");
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name(format!("telemetry-{signal}-shutdown"))
+        .spawn(run);
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "cannot start a thread to shut telemetry down; it stops without its last export");
+    }
 }
 
 /// How a job ended, as telemetry needs to know it (plain data: telemetry knows nothing
@@ -169,26 +202,94 @@ pub fn heartbeat(
     variables: &Variables,
     status: watch::Receiver<Status>,
 ) -> Instruments {
-    let instruments = Instruments::new(SystemTime::now());
     if !config.enabled {
-        return instruments;
+        return Instruments::off();
     }
     let sources = Sources::from_variables(Signal::Metrics, config.otlp_endpoint.clone(), variables);
     let endpoint = match endpoint::resolve(Signal::Metrics, sources) {
         Ok(e) => e,
         Err(e) => {
             tracing::warn!("no metrics will be sent: {e}");
-            return instruments;
+            return Instruments::off();
         }
     };
     let interval = config.metrics_interval;
-    match heartbeat::start(endpoint.url.clone(), interval, status, instruments.clone()) {
-        Ok(()) => {
+    match heartbeat::start(&endpoint.url, interval, status) {
+        Ok(instruments) => {
             tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, ?interval, "sending heartbeat metrics");
+            instruments
         }
         Err(e) => {
-            tracing::warn!(error = %e, "no metrics will be sent: cannot set up the HTTP client")
+            tracing::warn!(error = %e, "no metrics will be sent");
+            Instruments::off()
         }
     }
-    instruments
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::inspect::Metadata;
+    use crate::litefs::Checksum;
+
+    /// A "collector" that accepts connections and never answers; counts them.
+    async fn black_hole() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(conn);
+            }
+        });
+        (base, accepted)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stopping_does_not_wait_for_a_collector_that_never_answers() {
+        let (base, accepted) = black_hole().await;
+        let config = config::Telemetry {
+            otlp_endpoint: Some(base),
+            ..config::Telemetry::default()
+        };
+        let dropped = Arc::new(AtomicU64::new(0));
+        let seen = dropped.clone();
+        let telemetry = Telemetry::start(
+            &config,
+            SourceKind::Litefs,
+            &Variables::new(),
+            Instruments::off(),
+            move |total| seen.store(total, Ordering::SeqCst),
+        )
+        .unwrap();
+        let metadata = Metadata::default();
+        telemetry.record(
+            SystemTime::now(),
+            Report::Published(Publish {
+                path: Path::new("/d/Domain.sqlite3"),
+                checksum: Checksum(1),
+                txid: None,
+                metadata: Some(&metadata),
+                bytes: 1,
+            }),
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while accepted.load(Ordering::SeqCst) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the span was not sent"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The export now waits for an answer (until its 5 s timeout). Stopping returns
+        // while it still waits: had it waited for the export, the span would be counted.
+        drop(telemetry);
+        assert_eq!(dropped.load(Ordering::SeqCst), 0);
+    }
 }

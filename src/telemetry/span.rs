@@ -1,4 +1,4 @@
-//! Builds the OTLP span of a publish or of a failed sync (pure: no I/O, no clock).
+//! The span of a publish or of a failed sync, sent with the SDK's tracer.
 //!
 //! A publish gives one span named `Copy domain data to host` with the attributes the
 //! fleet's old copy scripts sent (`domain_data_generated_at`, `domain_data_schema_version`,
@@ -7,16 +7,17 @@
 //! (from its `metadata` row). A failed sync gives a span of the same name with status
 //! ERROR, the error text as the status message and `error.type` = the error's kind.
 //! Each span is the root of a new trace: the link, not a parent, ties it to the generator.
+//! The attributes and the link are built here (pure); [`send`] hands them to the SDK.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::str::FromStr;
+use std::time::SystemTime;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::span::{Link, SpanKind};
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, SpanFlags, Status};
+use opentelemetry::trace::{
+    Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState, Tracer,
+};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry_sdk::Resource;
 
 use crate::config::SourceKind;
 use crate::inspect::Metadata;
@@ -27,9 +28,6 @@ pub const SPAN_NAME: &str = "Copy domain data to host";
 
 /// `service.name` of the resource.
 pub const SERVICE_NAME: &str = "voripos-domain-sync";
-
-/// W3C trace flag: the span is sampled (it is exported, so it is).
-const SAMPLED: u32 = 0x01;
 
 /// What a publish span reports.
 #[derive(Clone, Copy, Debug)]
@@ -50,23 +48,6 @@ pub struct Timing {
     pub end: SystemTime,
 }
 
-/// A span's identity: a new trace ID and span ID.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ids {
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-}
-
-impl Ids {
-    /// Random, never all zero (all-zero IDs are invalid in OpenTelemetry).
-    pub fn random() -> Ids {
-        Ids {
-            trace_id: fastrand::u128(1..).to_be_bytes(),
-            span_id: fastrand::u64(1..).to_be_bytes(),
-        }
-    }
-}
-
 /// Why the `metadata` row's trace link cannot be used.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
@@ -78,11 +59,13 @@ pub enum LinkError {
         value: String,
         digits: usize,
     },
+    #[error("linked_trace_state is not a W3C tracestate ({0})")]
+    TraceState(String),
 }
 
-/// The link to the generator's span from the `metadata` row: `None` when the database
-/// names none, an error when it names one badly.
-pub fn link(metadata: &Metadata) -> Result<Option<Link>, LinkError> {
+/// The generator's span named by the `metadata` row: `None` when the database names
+/// none, an error when it names one badly.
+pub fn link(metadata: &Metadata) -> Result<Option<SpanContext>, LinkError> {
     let (trace, span) = match (
         present(&metadata.linked_trace_id),
         present(&metadata.linked_span_id),
@@ -110,15 +93,16 @@ pub fn link(metadata: &Metadata) -> Result<Option<Link>, LinkError> {
         value: span.to_string(),
         digits: 16,
     })?;
-    Ok(Some(Link {
-        trace_id: trace_id.to_vec(),
-        span_id: span_id.to_vec(),
-        trace_state: present(&metadata.linked_trace_state)
-            .unwrap_or_default()
-            .to_string(),
-        flags: SpanFlags::ContextHasIsRemoteMask as u32 | SpanFlags::ContextIsRemoteMask as u32,
-        ..Default::default()
-    }))
+    // The SDK keeps at most the 32 members of 256 characters the W3C allows.
+    let state = TraceState::from_str(present(&metadata.linked_trace_state).unwrap_or_default())
+        .map_err(|e| LinkError::TraceState(e.to_string()))?;
+    Ok(Some(SpanContext::new(
+        TraceId::from_bytes(trace_id),
+        SpanId::from_bytes(span_id),
+        TraceFlags::default(),
+        true,
+        state,
+    )))
 }
 
 /// The trimmed value of a column, `None` when missing or blank.
@@ -138,137 +122,99 @@ fn parse_id<const N: usize>(hex: &str) -> Option<[u8; N]> {
     out.iter().any(|&b| b != 0).then_some(out)
 }
 
-/// The span of a publish.
-pub fn publish_span(p: &Publish, link: Option<Link>, timing: Timing, ids: Ids) -> Span {
+/// The attributes of a publish's span.
+pub fn publish_attributes(p: &Publish, timing: Timing) -> Vec<KeyValue> {
     let mut attributes = Vec::new();
     if let Some(m) = p.metadata {
         if let Some(v) = &m.generated_at {
-            attributes.push(string("domain_data_generated_at", v));
+            attributes.push(KeyValue::new("domain_data_generated_at", v.clone()));
         }
         if let Some(v) = &m.schema_version {
-            attributes.push(string("domain_data_schema_version", v));
+            attributes.push(KeyValue::new("domain_data_schema_version", v.clone()));
         }
     }
     if let Some(txid) = p.txid {
-        attributes.push(string("litefs_txid", &format!("{txid:016x}")));
+        attributes.push(KeyValue::new("litefs_txid", format!("{txid:016x}")));
     }
-    attributes.push(string("litefs_checksum", &p.checksum.to_string()));
-    attributes.push(int("domain_data_bytes", p.bytes));
-    attributes.push(string("domain_data_path", &p.path.display().to_string()));
-    attributes.push(duration(timing));
-    Span {
-        links: link.into_iter().collect(),
-        ..base(attributes, timing, ids)
-    }
+    attributes.extend([
+        KeyValue::new("litefs_checksum", p.checksum.to_string()),
+        KeyValue::new(
+            "domain_data_bytes",
+            i64::try_from(p.bytes).unwrap_or(i64::MAX),
+        ),
+        KeyValue::new("domain_data_path", p.path.display().to_string()),
+        duration(timing),
+    ]);
+    attributes
 }
 
-/// The span of a failed sync: status ERROR with the error text, `error.type` = `kind`.
-pub fn failure_span(kind: &str, message: &str, timing: Timing, ids: Ids) -> Span {
-    Span {
-        status: Some(Status {
-            code: StatusCode::Error as i32,
-            message: message.to_string(),
-        }),
-        ..base(
-            vec![string("error.type", kind), duration(timing)],
-            timing,
-            ids,
-        )
-    }
+/// The attributes of a failed sync's span: `error.type` = `kind`.
+pub fn failure_attributes(kind: &str, timing: Timing) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("error.type", kind.to_string()),
+        duration(timing),
+    ]
 }
 
 /// The attribute naming where the synced data comes from: `domain_sync.source` =
 /// `litefs` or `cloud` (on every span, and on the metrics' resource).
 pub fn source(source: SourceKind) -> KeyValue {
-    string("domain_sync.source", source.as_str())
-}
-
-fn base(attributes: Vec<KeyValue>, timing: Timing, ids: Ids) -> Span {
-    Span {
-        trace_id: ids.trace_id.to_vec(),
-        span_id: ids.span_id.to_vec(),
-        flags: SAMPLED | SpanFlags::ContextHasIsRemoteMask as u32,
-        name: SPAN_NAME.to_string(),
-        kind: SpanKind::Internal as i32,
-        start_time_unix_nano: unix_nanos(timing.start),
-        end_time_unix_nano: unix_nanos(timing.end.max(timing.start)),
-        attributes,
-        ..Default::default()
-    }
-}
-
-/// The request carrying `spans`, with this app's resource and scope.
-pub fn export_request(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(resource()),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(scope()),
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
-
-/// This app as an OTLP resource: `service.name` and `service.version` (the local
-/// collector adds the store's identity).
-pub(super) fn resource() -> Resource {
-    Resource {
-        attributes: vec![
-            string("service.name", SERVICE_NAME),
-            string("service.version", env!("CARGO_PKG_VERSION")),
-        ],
-        ..Default::default()
-    }
-}
-
-/// The instrumentation scope of everything this app sends.
-pub(super) fn scope() -> InstrumentationScope {
-    InstrumentationScope {
-        name: SERVICE_NAME.to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        ..Default::default()
-    }
-}
-
-pub(super) fn unix_nanos(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    KeyValue::new("domain_sync.source", source.as_str())
 }
 
 fn duration(timing: Timing) -> KeyValue {
     let d = timing.end.duration_since(timing.start).unwrap_or_default();
-    attribute(
-        "duration_ms",
-        any_value::Value::DoubleValue(d.as_secs_f64() * 1000.0),
-    )
+    KeyValue::new("duration_ms", d.as_secs_f64() * 1000.0)
 }
 
-pub(super) fn string(key: &str, value: &str) -> KeyValue {
-    attribute(key, any_value::Value::StringValue(value.to_string()))
+/// This app as an OTLP resource: `service.name` and `service.version` (the local
+/// collector adds the store's identity), and `extra`. Nothing is read from the
+/// environment (`OTEL_SERVICE_NAME` would rename the app under the fleet's alerts).
+pub fn resource(extra: impl IntoIterator<Item = KeyValue>) -> Resource {
+    Resource::builder_empty()
+        .with_service_name(SERVICE_NAME)
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .with_attributes(extra)
+        .build()
 }
 
-fn int(key: &str, value: u64) -> KeyValue {
-    attribute(
-        key,
-        any_value::Value::IntValue(i64::try_from(value).unwrap_or(i64::MAX)),
-    )
+/// The instrumentation scope of everything this app sends.
+pub fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(SERVICE_NAME)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
 }
 
-fn attribute(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue {
-        key: key.to_string(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
+/// Ends a span of `timing` with `attributes`, linked to `link`, with status ERROR and
+/// `error` as its message when given, as the root of a new trace.
+pub fn send(
+    tracer: &impl Tracer,
+    attributes: Vec<KeyValue>,
+    link: Option<SpanContext>,
+    error: Option<&str>,
+    timing: Timing,
+) {
+    let mut span = tracer
+        .span_builder(SPAN_NAME)
+        .with_kind(SpanKind::Internal)
+        .with_start_time(timing.start)
+        .with_attributes(attributes)
+        .with_links(link.map(Link::with_context).into_iter().collect())
+        .start_with_context(tracer, &Context::new());
+    if let Some(message) = error {
+        span.set_status(Status::error(message.to_string()));
     }
+    span.end_with_timestamp(timing.end.max(timing.start));
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use opentelemetry::trace::TracerProvider;
+    use opentelemetry::Value;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 
     use super::*;
 
@@ -293,15 +239,26 @@ mod tests {
         }
     }
 
-    fn attributes(span: &Span) -> BTreeMap<String, any_value::Value> {
-        span.attributes
-            .iter()
-            .map(|kv| (kv.key.clone(), kv.value.clone().unwrap().value.unwrap()))
+    fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, Value> {
+        kvs.iter()
+            .map(|kv| (kv.key.to_string(), kv.value.clone()))
             .collect()
     }
 
-    fn s(v: &str) -> any_value::Value {
-        any_value::Value::StringValue(v.into())
+    fn s(v: &str) -> Value {
+        Value::from(v.to_string())
+    }
+
+    /// The spans `send` hands to the SDK, as its exporter gets them.
+    fn sent(attributes: Vec<KeyValue>, link: Option<SpanContext>, error: Option<&str>) -> SpanData {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        send(&provider.tracer("test"), attributes, link, error, timing());
+        let mut spans = exporter.get_finished_spans().unwrap();
+        assert_eq!(spans.len(), 1);
+        spans.remove(0)
     }
 
     #[test]
@@ -314,26 +271,30 @@ mod tests {
             metadata: Some(&m),
             bytes: 4096 * 3,
         };
-        let ids = Ids::random();
-        let span = publish_span(&p, link(&m).unwrap(), timing(), ids);
-        assert_eq!(span.name, "Copy domain data to host");
-        assert_eq!(span.trace_id, ids.trace_id.to_vec());
-        assert_eq!(span.span_id, ids.span_id.to_vec());
-        assert!(span.parent_span_id.is_empty());
-        assert_eq!(span.start_time_unix_nano, 1_764_079_392_000_000_000);
-        assert_eq!(span.end_time_unix_nano, 1_764_079_392_250_000_000);
-        assert!(span.status.is_none());
-        let a = attributes(&span);
+        let a = attributes(&publish_attributes(&p, timing()));
         assert_eq!(a["domain_data_generated_at"], s("2026-11-25T13:58:00Z"));
         assert_eq!(a["domain_data_schema_version"], s("7"));
         assert_eq!(a["litefs_txid"], s("000000000000002f"));
         assert_eq!(a["litefs_checksum"], s("83b05248774ce767"));
-        assert_eq!(a["domain_data_bytes"], any_value::Value::IntValue(12288));
+        assert_eq!(a["domain_data_bytes"], Value::I64(12288));
         assert_eq!(a["domain_data_path"], s("/d/1764079392-Domain.sqlite3"));
-        assert_eq!(a["duration_ms"], any_value::Value::DoubleValue(250.0));
+        assert_eq!(a["duration_ms"], Value::F64(250.0));
+
+        let span = sent(publish_attributes(&p, timing()), link(&m).unwrap(), None);
+        assert_eq!(span.name, "Copy domain data to host");
+        assert_eq!(span.span_kind, SpanKind::Internal);
+        assert!(span.span_context.is_valid() && span.span_context.is_sampled());
+        assert_eq!(span.parent_span_id, SpanId::INVALID);
+        assert_eq!(span.start_time, timing().start);
+        assert_eq!(span.end_time, timing().end);
+        assert_eq!(span.status, Status::Unset);
+        assert_eq!(attributes(&span.attributes), a);
         assert_eq!(span.links.len(), 1);
-        assert_eq!(hex(&span.links[0].trace_id), TRACE);
-        assert_eq!(hex(&span.links[0].span_id), SPAN);
+        let linked = &span.links[0].span_context;
+        assert_eq!(linked.trace_id().to_string(), TRACE);
+        assert_eq!(linked.span_id().to_string(), SPAN);
+        assert!(linked.is_remote());
+        assert_ne!(span.span_context.trace_id(), linked.trace_id());
     }
 
     #[test]
@@ -345,8 +306,7 @@ mod tests {
             metadata: None,
             bytes: 0,
         };
-        let span = publish_span(&p, None, timing(), Ids::random());
-        let a = attributes(&span);
+        let a = attributes(&publish_attributes(&p, timing()));
         for key in [
             "litefs_txid",
             "domain_data_generated_at",
@@ -355,22 +315,29 @@ mod tests {
             assert!(!a.contains_key(key), "{key}");
         }
         assert_eq!(a["litefs_checksum"], s("0000000000000001"));
-        assert!(span.links.is_empty());
     }
 
     #[test]
     fn a_failure_span_is_an_error_with_its_kind() {
-        let span = failure_span(
-            "litefs_http_error",
-            "LiteFS answered 500",
-            timing(),
-            Ids::random(),
+        let span = sent(
+            failure_attributes("litefs_http_error", timing()),
+            None,
+            Some("LiteFS answered 500"),
         );
         assert_eq!(span.name, SPAN_NAME);
-        let status = span.status.clone().unwrap();
-        assert_eq!(status.code, StatusCode::Error as i32);
-        assert_eq!(status.message, "LiteFS answered 500");
-        assert_eq!(attributes(&span)["error.type"], s("litefs_http_error"));
+        assert_eq!(span.status, Status::error("LiteFS answered 500"));
+        assert_eq!(
+            attributes(&span.attributes)["error.type"],
+            s("litefs_http_error")
+        );
+        assert!(span.links.is_empty());
+    }
+
+    #[test]
+    fn each_span_starts_a_trace_of_its_own() {
+        let a = sent(Vec::new(), None, None);
+        let b = sent(Vec::new(), None, None);
+        assert_ne!(a.span_context.trace_id(), b.span_context.trace_id());
     }
 
     #[test]
@@ -378,16 +345,13 @@ mod tests {
         let l = link(&metadata(Some(TRACE), Some(SPAN), Some("vori=1")))
             .unwrap()
             .unwrap();
-        assert_eq!(l.trace_state, "vori=1");
-        assert_eq!(
-            l.flags,
-            SpanFlags::ContextHasIsRemoteMask as u32 | SpanFlags::ContextIsRemoteMask as u32
-        );
+        assert_eq!(l.trace_state().header(), "vori=1");
+        assert!(l.is_remote());
         let upper = link(&metadata(Some(&TRACE.to_uppercase()), Some(SPAN), None))
             .unwrap()
             .unwrap();
-        assert_eq!(hex(&upper.trace_id), TRACE);
-        assert_eq!(upper.trace_state, "");
+        assert_eq!(upper.trace_id().to_string(), TRACE);
+        assert_eq!(upper.trace_state().header(), "");
     }
 
     #[test]
@@ -426,31 +390,29 @@ mod tests {
                 column: "linked_span_id"
             })
         );
+        assert!(matches!(
+            link(&metadata(Some(TRACE), Some(SPAN), Some("no equals sign"))),
+            Err(LinkError::TraceState(_))
+        ));
     }
 
     #[test]
-    fn ids_are_random_and_never_zero() {
-        let a = Ids::random();
-        let b = Ids::random();
-        assert_ne!(a, b);
-        assert!(a.trace_id.iter().any(|&x| x != 0) && a.span_id.iter().any(|&x| x != 0));
-    }
-
-    #[test]
-    fn the_request_names_the_service() {
-        let r = export_request(vec![failure_span("k", "m", timing(), Ids::random())]);
-        let resource = r.resource_spans[0].resource.clone().unwrap();
-        let a: BTreeMap<_, _> = resource
-            .attributes
-            .iter()
-            .map(|kv| (kv.key.as_str(), kv.value.clone().unwrap().value.unwrap()))
-            .collect();
-        assert_eq!(a["service.name"], s("voripos-domain-sync"));
-        assert_eq!(a["service.version"], s(env!("CARGO_PKG_VERSION")));
-        assert_eq!(r.resource_spans[0].scope_spans[0].spans.len(), 1);
-    }
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    fn the_resource_names_the_service_and_nothing_from_the_environment() {
+        let r = resource([source(SourceKind::Cloud)]);
+        let keys: Vec<_> = r.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(
+            keys.len(),
+            3,
+            "service.name, service.version, domain_sync.source: {keys:?}"
+        );
+        assert_eq!(
+            r.get(&"service.name".into()),
+            Some(s("voripos-domain-sync"))
+        );
+        assert_eq!(
+            r.get(&"service.version".into()),
+            Some(s(env!("CARGO_PKG_VERSION")))
+        );
+        assert_eq!(r.get(&"domain_sync.source".into()), Some(s("cloud")));
     }
 }
