@@ -186,8 +186,11 @@ pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
     let (commands, mut rx) = mpsc::channel(16);
     let status = board.subscribe();
     let task = tokio::spawn(async move {
-        // Describing the file (bounded, see `inspect`) never delays a quit.
+        // Describing the file (bounded, see `inspect`) never delays a quit. The board
+        // lives until the quit: the status and the heartbeat end with it.
+        let describing = board.clone();
         let described = tokio::spawn(async move {
+            let board = describing;
             if let Ok(publisher) = publisher {
                 if let Some((known, inspection)) =
                     describe_published(&Arc::new(publisher), &tables).await
@@ -205,6 +208,7 @@ pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
             }
         }
         described.abort();
+        drop(board);
     });
     Core {
         commands,
