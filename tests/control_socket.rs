@@ -266,8 +266,9 @@ async fn on_a_fresh_home_the_data_folder_and_the_log_are_private() {
     daemon
         .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
         .await;
-    daemon.stop();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&socket_of(&config)), 0o600);
+    daemon.stop();
     assert_eq!(mode(&data), 0o700, "the data folder");
     assert_eq!(mode(&data.join("logs")), 0o700, "the log folder");
     let logs: Vec<PathBuf> = std::fs::read_dir(data.join("logs"))
@@ -278,7 +279,6 @@ async fn on_a_fresh_home_the_data_folder_and_the_log_are_private() {
     for log in logs {
         assert_eq!(mode(&log), 0o600, "{}", log.display());
     }
-    assert_eq!(mode(&socket_of(&config)), 0o600);
 }
 
 /// The process's state letter (`T` when stopped).

@@ -82,14 +82,17 @@ pub fn run(cli: Cli, env: &Environment) -> anyhow::Result<i32> {
 /// used (a typo made while the app runs), the app keeps the last good configuration's
 /// status file and socket, so the ones the file names (read leniently) are asked first,
 /// then the default ones (where an app that started on a bad file answers).
+/// Whatever the config says, the socket the instance started with this config file said
+/// it answers at ([`ipc::breadcrumb`]) is asked first.
 pub struct Places<'a> {
+    pub sockets: Vec<std::path::PathBuf>,
     pub status_files: Vec<std::path::PathBuf>,
     pub env: &'a Environment,
 }
 
 fn instance_places<'a>(config_path: &Path, explicit: bool, env: &'a Environment) -> Places<'a> {
     let sources = serve::Sources::new(config_path.to_path_buf(), explicit, env.clone());
-    let status_files = match sources.load() {
+    let status_files: Vec<std::path::PathBuf> = match sources.load() {
         serve::Loaded::Ready { config, .. } => vec![config.status_file(&env.dirs)],
         serve::Loaded::Invalid(message) => {
             eprintln!("warning: {message}; asking the running instance anyway");
@@ -102,7 +105,19 @@ fn instance_places<'a>(config_path: &Path, explicit: bool, env: &'a Environment)
             files
         }
     };
-    Places { status_files, env }
+    let mut sockets: Vec<_> = ipc::breadcrumb::read(&env.dirs.data, config_path)
+        .into_iter()
+        .collect();
+    for socket in status_files.iter().map(|f| ipc::socket_path(f)) {
+        if !sockets.contains(&socket) {
+            sockets.push(socket);
+        }
+    }
+    Places {
+        sockets,
+        status_files,
+        env,
+    }
 }
 
 /// Sends `request` to the running instance at the first of `places` that answers;
@@ -110,10 +125,9 @@ fn instance_places<'a>(config_path: &Path, explicit: bool, env: &'a Environment)
 fn ask(places: &Places, request: Request) -> anyhow::Result<Result<Response, i32>> {
     let runtime = app::runtime()?;
     let mut not_running = None;
-    for status_file in &places.status_files {
-        let socket = ipc::socket_path(status_file);
+    for socket in &places.sockets {
         let answer = runtime.block_on(ipc::client::request(
-            &socket,
+            socket,
             request,
             Duration::from_secs(10),
         ));

@@ -244,7 +244,12 @@ pub fn start(
 pub async fn claim(sources: &Sources) -> Result<(Loaded, server::Bound), IpcError> {
     let loaded = load(sources).await;
     let status_file = loaded.status_file(&sources.env.dirs);
-    let socket = server::bind(&ipc::socket_path(&status_file)).await?;
+    let socket_path = ipc::socket_path(&status_file);
+    let socket = server::bind(&socket_path).await?;
+    let data = &sources.env.dirs.data;
+    if let Err(e) = ipc::breadcrumb::leave(data, &sources.config_path, &socket_path) {
+        tracing::warn!(error = %e, "could not record where the app answers; `status` with a broken config file may not find it");
+    }
     // The lock is ours: no other instance writes this status file.
     let swept = status::sweep_temps(&status_file);
     if swept > 0 {
@@ -268,6 +273,7 @@ pub async fn serve(
     // First: a SIGTERM from here on stops the app cleanly, however early it comes.
     let shutdown = sync_core::shutdown_signal()?;
     tokio::pin!(shutdown);
+    let socket_path = socket.path().to_path_buf();
     app.serve_socket(socket);
     let AppLink {
         status: ui_status,
@@ -355,6 +361,11 @@ pub async fn serve(
     let status_file = core.status_file.clone();
     stop(core).await;
     say_stopped(&status_file);
+    ipc::breadcrumb::remove(
+        &sources.env.dirs.data,
+        &sources.config_path,
+        &socket_path,
+    );
     Ok(())
 }
 

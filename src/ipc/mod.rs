@@ -6,6 +6,7 @@
 //! single-instance check: the instance holds an exclusive lock on `control.lock` beside
 //! the socket for as long as it runs ([`server::bind`]).
 
+pub mod breadcrumb;
 pub mod client;
 pub mod protocol;
 pub mod server;

@@ -205,6 +205,11 @@ impl AcceptErrors {
 }
 
 impl Bound {
+    /// Where the socket is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Whether the socket file is gone (deleted with its folder, say).
     fn gone(&self) -> bool {
         std::fs::symlink_metadata(&self.path).is_err_and(|e| e.kind() == ErrorKind::NotFound)
