@@ -61,7 +61,6 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
     let mut config = DaemonConfig::new(root.path(), &sim.url);
     config.keep = 1000;
     let mut temps_seen = 0;
-    let mut publishes = 0;
     for round in 0..20 {
         let left_over = hidden(&config.publish_dir);
         let mut daemon = Daemon::start(root.path(), &config);
@@ -69,14 +68,18 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
         // last kill left must be gone (asked of the folder: a log line can be lost to
         // kill -9).
         daemon.wait_for("the first status", WAIT, |_| true).await;
-        tokio::time::sleep(Duration::from_millis(fastrand::u64(..600))).await;
-        daemon.kill9();
-        publishes += daemon.log_text().matches(" published path=").count();
         let not_swept: Vec<_> = left_over.iter().filter(|t| t.exists()).collect();
         assert!(
             not_swept.is_empty(),
             "round {round}: temps were not swept at start: {not_swept:?}"
         );
+        // It publishes (seen in its status, whatever the load), and keeps publishing
+        // a transaction every 20 ms when it is killed.
+        daemon
+            .wait_for("a publish", WAIT, |s| s.state == State::UpToDate)
+            .await;
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(..600))).await;
+        daemon.kill9();
         temps_seen += hidden(&config.publish_dir).len();
         for file in published(&config.publish_dir) {
             integrity_check(&file)
@@ -93,15 +96,9 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
             );
         }
     }
-    // Counted in the logs: names follow the clock's whole seconds, so publishes within
-    // one second share a file, and how many seconds 20 short lives span depends on load.
     // A kill that left a temp file landed in the middle of a publish.
-    assert!(
-        publishes >= 5 && !published(&config.publish_dir).is_empty(),
-        "the daemon published between kills: {publishes} publishes"
-    );
     assert!(temps_seen > 0, "no kill landed in the middle of a publish");
-    eprintln!("temp files left by kills: {temps_seen}; publishes: {publishes}");
+    eprintln!("temp files left by kills: {temps_seen}");
 
     // The next start sweeps what the kills left and carries on.
     let mut daemon = Daemon::start(root.path(), &config);

@@ -361,11 +361,7 @@ pub async fn serve(
     let status_file = core.status_file.clone();
     stop(core).await;
     say_stopped(&status_file);
-    ipc::breadcrumb::remove(
-        &sources.env.dirs.data,
-        &sources.config_path,
-        &socket_path,
-    );
+    ipc::breadcrumb::remove(&sources.env.dirs.data, &sources.config_path, &socket_path);
     Ok(())
 }
 
