@@ -14,6 +14,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::secrets;
+use crate::small_file::{self, SmallFileError};
+
+/// The largest config file read: a real one is a few KiB.
+pub const MAX_CONFIG_BYTES: u64 = small_file::MAX_SETTINGS_BYTES;
 
 pub mod check;
 pub mod managed;
@@ -385,11 +389,9 @@ impl std::fmt::Display for Secret {
 /// A configuration file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// Missing (when named), not a regular file, too large, unreadable.
+    #[error("cannot use the config file: {0}")]
+    Read(#[source] SmallFileError),
     /// `message` names the line, column and key, never quotes the file.
     #[error("the config file {path} is not valid: {message}")]
     Invalid { path: PathBuf, message: String },
@@ -408,7 +410,9 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Loads `path`; a missing file is an error only when it was named explicitly.
+    /// Loads `path`; a missing file is an error only when it was named explicitly. Only
+    /// a regular file of at most [`MAX_CONFIG_BYTES`] is read (a FIFO or a device in its
+    /// place is refused at once).
     pub fn load(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
         Config::load_with(path, explicit, &[])
     }
@@ -431,13 +435,10 @@ impl Config {
 
     /// The file's text; empty when it is missing and was not named explicitly.
     fn read_text(path: &Path, explicit: bool) -> Result<String, ConfigError> {
-        match std::fs::read_to_string(path) {
+        match small_file::read_text(path, MAX_CONFIG_BYTES) {
             Ok(text) => Ok(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(String::new()),
-            Err(source) => Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            }),
+            Err(e) if e.not_found() && !explicit => Ok(String::new()),
+            Err(e) => Err(ConfigError::Read(e)),
         }
     }
 
@@ -593,6 +594,17 @@ pub fn config_path(
         Some(p) => (p.to_path_buf(), true),
         None => (dirs.config.join("config.toml"), false),
     }
+}
+
+/// The status file a config file names in `[status] file`, read leniently: the file may
+/// be invalid elsewhere (a typo in another key), as long as it is TOML and that key is a
+/// path. The CLI uses it to find an instance that kept this status file when a typo was
+/// made while it ran.
+pub fn named_status_file(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    let text = small_file::read_text(path, MAX_CONFIG_BYTES).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    let file = table.get("status")?.get("file")?.as_str()?;
+    (!file.is_empty()).then(|| expand_home(Path::new(file), home))
 }
 
 /// Expands a leading `~/` to `home`.

@@ -10,6 +10,7 @@
 //! warning in a loop cannot fill the disk.
 
 pub mod limit;
+pub mod private_file;
 pub mod scrub;
 
 use std::io::IsTerminal;
@@ -94,14 +95,16 @@ pub fn init(
 ) -> Option<WorkerGuard> {
     let terminal = std::io::stderr().is_terminal();
     let file = folder.and_then(|folder| {
-        // tracing-appender complains on stderr when the folder does not exist yet.
-        if let Err(e) = std::fs::create_dir_all(folder) {
+        // tracing-appender complains on stderr when the folder does not exist yet. The
+        // folder (and the data folder above it, when the app makes it) is private.
+        if let Err(e) = crate::private_dir::create(folder) {
             eprintln!(
                 "cannot create the log folder {}: {e}; logging to stderr only",
                 folder.display()
             );
             return None;
         }
+        private_file::prepare_today(folder);
         let appender = Builder::new()
             .rotation(Rotation::DAILY)
             .filename_prefix(FILE_PREFIX)
@@ -109,7 +112,9 @@ pub fn init(
             .max_log_files(KEEP_FILES)
             .build(folder);
         match appender {
-            Ok(appender) => Some(tracing_appender::non_blocking(appender)),
+            Ok(appender) => Some(tracing_appender::non_blocking(
+                private_file::PrivateDaily::new(appender, folder),
+            )),
             Err(e) => {
                 eprintln!(
                     "cannot log to {}: {e}; logging to stderr only",

@@ -14,6 +14,7 @@ pub use model::{apply, Earlier, Event, FileFacts};
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,6 +24,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::SourceKind;
 use crate::inspect::Metadata;
 use crate::litefs::Checksum;
+use crate::private_dir;
+use crate::small_file::{self, SmallFileError};
+
+/// The largest status file read back (one is a few KiB).
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The one state the app is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +112,11 @@ pub struct Status {
     /// The LiteFS container, when the app manages it.
     #[serde(default)]
     pub container: Option<ContainerInfo>,
+    /// Why the publish folder is not watched for changes made behind the app's back (a
+    /// watch that could not start; it is retried); `null` while it is watched. The
+    /// published file is still looked at periodically.
+    #[serde(default)]
+    pub folder_watch_problem: Option<String>,
     /// Trace spans discarded since start: queue full, undeliverable, or rejected.
     #[serde(default)]
     pub telemetry_dropped_spans: u64,
@@ -170,6 +181,7 @@ impl Status {
             events_connected: false,
             docker_endpoint: None,
             container: None,
+            folder_watch_problem: None,
             telemetry_dropped_spans: 0,
             publish_dir: None,
             publish_dir_reason: None,
@@ -229,6 +241,9 @@ impl Status {
             format!("{}, with {}", when(t, now), self.source.label())
         });
         line(&mut out, "Checked:", &checked);
+        if let Some(problem) = &self.folder_watch_problem {
+            line(&mut out, "Watching:", &format!("{problem}; retrying"));
+        }
         let meta = self.metadata.as_ref();
         let database = format!(
             "schema {} · generated {} · TXID {}",
@@ -354,8 +369,30 @@ pub fn is_stale(
     stale_after: Duration,
 ) -> bool {
     let reference = last_check_at.unwrap_or(since);
-    let age = (now - reference).to_std().unwrap_or_default();
-    age > stale_after
+    match (now - reference).to_std() {
+        Ok(age) => age > stale_after,
+        // A time from the future says nothing about when the source last answered (a
+        // clock that ran ahead and was corrected): it is not trusted.
+        Err(_) => !is_trusted(reference, now),
+    }
+}
+
+/// How far ahead of the clock a time the app wrote may be and still be believed (two
+/// clocks read a moment apart, rounding to whole seconds).
+pub const FUTURE_TOLERANCE: Duration = Duration::from_secs(60);
+
+/// Whether `t`, a time the app once wrote, can be believed at `now`: not further in the
+/// future than [`FUTURE_TOLERANCE`]. A wall clock that ran ahead and was then corrected
+/// leaves such times behind (in memory and in the status file across a restart).
+pub fn is_trusted(t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    (t - now)
+        .to_std()
+        .map_or(true, |ahead| ahead <= FUTURE_TOLERANCE)
+}
+
+/// `t` unless it comes from the future ([`is_trusted`]).
+pub fn trusted(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    t.filter(|t| is_trusted(*t, now))
 }
 
 /// The status files this process has written its last word to ([`mark_stopped`]);
@@ -389,26 +426,52 @@ pub fn mark_stopped(path: &Path) -> std::io::Result<()> {
 /// Writes the status file atomically (temp file in the same folder, fsync, rename).
 pub fn write_file(path: &Path, status: &Status) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    private_dir::create(dir)?;
     let mut json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
     json.push(b'\n');
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&json)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    // Created exclusively (O_EXCL) under an unpredictable name: a symlink planted at a
+    // guessable temp name is never followed. Removed on any failure.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)?;
+    tmp.write_all(&json)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Removes the temp files an earlier instance writing `path` left behind (killed between
+/// creating one and renaming it); returns how many. Call it only while holding the
+/// instance lock, so no other writer of `path` exists.
+pub fn sweep_temps(path: &Path) -> usize {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let file_name = e.file_name();
+            let file_name = file_name.to_string_lossy();
+            file_name.starts_with(&prefix)
+                && file_name.ends_with(".tmp")
+                && e.file_type().is_ok_and(|t| t.is_file())
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 /// Reads a status file.
 pub fn read_file(path: &Path) -> std::io::Result<Status> {
-    let text = std::fs::read(path)?;
+    let text = small_file::read(path, MAX_FILE_BYTES).map_err(|e| match e {
+        SmallFileError::Io { source, .. } => source,
+        other => std::io::Error::new(std::io::ErrorKind::InvalidData, other),
+    })?;
     serde_json::from_slice(&text)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
@@ -454,6 +517,38 @@ mod rfc3339_opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlink_planted_at_the_temp_name_is_not_followed_and_temps_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("app");
+        let path = folder.join("status.json");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::fs::create_dir(&folder).unwrap();
+        // The name the writer used to pick, from the pid.
+        let planted = folder.join(format!(".status.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_current(&path, &Status::starting("http://h:1", Utc::now())).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(read_file(&path).unwrap().running);
+        // Left by a killed writer: swept (the planted link is not a regular file).
+        std::fs::write(folder.join(".status.json.a1B2c3.tmp"), b"{").unwrap();
+        assert_eq!(sweep_temps(&path), 1);
+        assert!(planted.is_symlink());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn the_status_folder_the_app_creates_is_private_and_the_file_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh/home/status.json");
+        write_file(&path, &Status::starting("http://h:1", Utc::now())).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("fresh")), 0o700);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert_eq!(mode(&path) & 0o600, 0o600);
+    }
 
     #[test]
     fn the_last_word_is_not_overwritten_and_says_stopped() {

@@ -252,6 +252,35 @@ async fn binding_changes_the_mode_only_of_folders_it_creates() {
     daemon.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_fresh_home_the_data_folder_and_the_log_are_private() {
+    // The usual umask, which would make them 0755 and 0644.
+    // SAFETY: umask only sets the process's file mode mask.
+    unsafe { libc::umask(0o022) };
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    let data = data_home(root.path()).join("voripos-domain-sync");
+    config.status_file = data.join("status.json");
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon
+        .wait_for("up to date", WAIT, |s| s.state == State::UpToDate)
+        .await;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&socket_of(&config)), 0o600);
+    daemon.stop();
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    assert_eq!(mode(&data.join("logs")), 0o700, "the log folder");
+    let logs: Vec<PathBuf> = std::fs::read_dir(data.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!logs.is_empty(), "a daily log was written");
+    for log in logs {
+        assert_eq!(mode(&log), 0o600, "{}", log.display());
+    }
+}
+
 /// The process's state letter (`T` when stopped).
 fn process_state(pid: u32) -> char {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();

@@ -61,19 +61,25 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
     let mut config = DaemonConfig::new(root.path(), &sim.url);
     config.keep = 1000;
     let mut temps_seen = 0;
-    let mut publishes = 0;
     for round in 0..20 {
-        let left_over = hidden(&config.publish_dir).len();
+        let left_over = hidden(&config.publish_dir);
         let mut daemon = Daemon::start(root.path(), &config);
-        tokio::time::sleep(Duration::from_millis(150 + fastrand::u64(..600))).await;
+        // Its first status is written after the start-up sweep: from then on, what the
+        // last kill left must be gone (asked of the folder: a log line can be lost to
+        // kill -9).
+        daemon.wait_for("the first status", WAIT, |_| true).await;
+        let not_swept: Vec<_> = left_over.iter().filter(|t| t.exists()).collect();
+        assert!(
+            not_swept.is_empty(),
+            "round {round}: temps were not swept at start: {not_swept:?}"
+        );
+        // It publishes (seen in its status, whatever the load), and keeps publishing
+        // a transaction every 20 ms when it is killed.
+        daemon
+            .wait_for("a publish", WAIT, |s| s.state == State::UpToDate)
+            .await;
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(..600))).await;
         daemon.kill9();
-        publishes += daemon.log_text().matches(" published path=").count();
-        if left_over > 0 {
-            assert!(
-                daemon.log_text().contains("removed unfinished temp files"),
-                "round {round}: {left_over} temps were not swept at start"
-            );
-        }
         temps_seen += hidden(&config.publish_dir).len();
         for file in published(&config.publish_dir) {
             integrity_check(&file)
@@ -90,18 +96,11 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
             );
         }
     }
-    // Counted in the logs: names follow the clock's whole seconds, so publishes within
-    // one second share a file, and how many seconds 20 short lives span depends on load.
     // A kill that left a temp file landed in the middle of a publish.
-    assert!(
-        publishes >= 5 && !published(&config.publish_dir).is_empty(),
-        "the daemon published between kills: {publishes} publishes"
-    );
     assert!(temps_seen > 0, "no kill landed in the middle of a publish");
-    eprintln!("temp files left by kills: {temps_seen}; publishes: {publishes}");
+    eprintln!("temp files left by kills: {temps_seen}");
 
     // The next start sweeps what the kills left and carries on.
-    let left_over = hidden(&config.publish_dir).len();
     let mut daemon = Daemon::start(root.path(), &config);
     daemon
         .wait_for("a publish after restart", WAIT, |s| {
@@ -114,9 +113,6 @@ async fn kill_9_during_publishes_leaves_only_complete_files() {
         "temps were swept: {:?}",
         hidden(&config.publish_dir)
     );
-    if left_over > 0 {
-        assert!(daemon.log_text().contains("removed unfinished temp files"));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,4 +259,56 @@ fn remove_folder(dir: &std::path::Path) {
         }
     }
     panic!("{} could not be deleted", dir.display());
+}
+
+/// Runs the daemon where no inotify instance is left: a user namespace whose limit is 0
+/// (what a user who reached `max_user_instances` gets).
+fn without_inotify() -> Vec<String> {
+    ["unshare", "--user", "--map-root-user", "sh", "-c"]
+        .map(String::from)
+        .into_iter()
+        .chain([
+            "echo 0 > /proc/sys/user/max_inotify_instances && exec \"$@\"".to_string(),
+            "sh".to_string(),
+        ])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_file_watcher_an_edited_file_is_noticed_and_the_status_says_why() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    config.wrap = without_inotify();
+    let mut daemon = Daemon::start(root.path(), &config);
+    let position = sim.sim.position();
+    let synced = daemon.wait_synced_to(&position).await;
+    let problem = synced
+        .folder_watch_problem
+        .expect("the status says the folder is not watched");
+    assert!(problem.contains("watch"), "{problem}");
+
+    // Someone edits the newest file in place (same size).
+    let edited = synced.published_path.clone().unwrap();
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&edited)
+            .unwrap();
+        file.seek(SeekFrom::Start(4096 + 100)).unwrap();
+        file.write_all(b"edited behind the app's back").unwrap();
+    }
+    assert_ne!(checksum_of(&edited), position.checksum);
+    // The periodic look notices it: the right content is published again.
+    let fixed = daemon
+        .wait_for("the edited file replaced", WAIT, |s| {
+            s.state == State::UpToDate && s.published_path.as_ref() != Some(&edited)
+        })
+        .await;
+    let newest = published(&config.publish_dir).pop().unwrap();
+    assert_eq!(fixed.published_path.as_ref(), Some(&newest));
+    assert_eq!(checksum_of(&newest), position.checksum);
+    assert!(fixed.folder_watch_problem.is_some(), "still not watched");
+    daemon.stop();
 }

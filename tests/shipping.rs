@@ -131,3 +131,150 @@ async fn a_broken_config_keeps_the_app_up_and_a_fix_starts_it() {
     );
     daemon.stop();
 }
+
+/// Runs the CLI with `args` and `--config config_path`, as the daemons of `root` see
+/// their environment: exit code, stdout, stderr.
+fn cli(
+    root: &std::path::Path,
+    config_path: &std::path::Path,
+    args: &[&str],
+) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        .args(args)
+        .arg("--config")
+        .arg(config_path)
+        .env("XDG_DATA_HOME", data_home(root))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Waits for the daemon to exit (it was asked to), and says how it exited.
+fn exited(daemon: &mut Daemon) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(status) = daemon.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not stop\n{}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typo_keeps_the_configured_status_file_and_the_cli_can_still_stop_the_app() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = DaemonConfig::new(root.path(), &sim.url);
+    let config_path = root.path().join("config.toml");
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+
+    // A typo in another key while `[status] file` is set.
+    let good = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, good.replace("keep = 5", "keep = \"many\"")).unwrap();
+    let broken = daemon
+        .wait_for("config_invalid in the configured status file", WAIT, |s| {
+            s.error
+                .as_ref()
+                .is_some_and(|e| e.kind.as_str() == "config_invalid")
+        })
+        .await;
+    assert_eq!(broken.state, State::Error);
+    assert!(broken.running);
+
+    let (code, out, err) = cli(root.path(), &config_path, &["status", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("config_invalid"), "{out}");
+    assert!(err.contains("keep"), "the CLI names the typo too: {err}");
+    let (code, out, err) = cli(root.path(), &config_path, &["quit"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(exited(&mut daemon).success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_or_an_endless_device_as_the_config_is_refused_without_blocking() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let config = DaemonConfig::new(root.path(), &sim.url);
+    let config_path = root.path().join("config.toml");
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.wait_synced_to(&sim.sim.position()).await;
+
+    // Replaced by a FIFO while running: the app answers and shows why.
+    std::fs::remove_file(&config_path).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&config_path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let broken = daemon
+        .wait_for("config_invalid", WAIT, |s| s.state == State::Error)
+        .await;
+    let message = broken.error.unwrap().message;
+    assert!(
+        message.contains("FIFO") && message.contains("config.toml"),
+        "{message}"
+    );
+    let (code, out, err) = cli(root.path(), &config_path, &["status"]);
+    assert_eq!(code, 0, "the socket answers: {out}{err}");
+    // A symlink to /dev/zero: refused at once, memory untouched.
+    std::fs::remove_file(&config_path).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &config_path).unwrap();
+    daemon
+        .wait_for("the device refused", WAIT, |s| {
+            s.error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("a device"))
+        })
+        .await;
+    daemon.stop();
+
+    // At start, a FIFO in its place: the app starts, answers and says why.
+    std::fs::remove_file(&config_path).unwrap();
+    std::process::Command::new("mkfifo")
+        .arg(&config_path)
+        .status()
+        .unwrap();
+    let mut daemon = Daemon::spawn(root.path(), &config_path, &config);
+    daemon.status_file = data_home(root.path()).join("voripos-domain-sync/status.json");
+    let broken = daemon
+        .wait_for("config_invalid at start", WAIT, |s| s.state == State::Error)
+        .await;
+    assert!(broken.error.unwrap().message.contains("FIFO"));
+    daemon.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_file_too_deep_for_the_control_socket_is_a_config_error_not_an_exit() {
+    let root = tempfile::tempdir().unwrap();
+    let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
+    let mut config = DaemonConfig::new(root.path(), &sim.url);
+    let mut deep = root.path().join("state");
+    while deep.join("control.sock").as_os_str().len() <= 110 {
+        deep.push("deeper");
+    }
+    config.status_file = deep.join("status.json");
+    let mut daemon = Daemon::start(root.path(), &config);
+    daemon.status_file = data_home(root.path()).join("voripos-domain-sync/status.json");
+    let broken = daemon
+        .wait_for("config_invalid", WAIT, |s| s.state == State::Error)
+        .await;
+    let error = broken.error.unwrap();
+    assert_eq!(error.kind.as_str(), "config_invalid");
+    assert!(error.message.contains("status.file"), "{}", error.message);
+    // It answers at the default socket, where the CLI looks with this config.
+    let config_path = root.path().join("config.toml");
+    let (code, out, err) = cli(root.path(), &config_path, &["status"]);
+    assert_eq!(code, 0, "{out}{err}");
+    daemon.stop();
+}

@@ -17,6 +17,7 @@ use crate::host::{app, demo, serve};
 use crate::ipc::{self, protocol::Request, protocol::Response, IpcError};
 use crate::litefs::checksum::checksum_file;
 use crate::litefs::Checksum;
+use crate::small_file;
 use crate::status;
 use crate::telemetry;
 use crate::tray::{launch_agent, login_item};
@@ -44,16 +45,24 @@ pub fn run(cli: Cli, env: &Environment) -> anyhow::Result<i32> {
                 }
             }
         }
-        Some(Cmd::Status { json }) => status_command(&load()?, env, json),
-        Some(Cmd::Resync) => control(&load()?, env, Request::Resync),
+        Some(Cmd::Status { json }) => {
+            status_command(&instance_places(&config_path, explicit, env), json)
+        }
+        Some(Cmd::Resync) => control(
+            &instance_places(&config_path, explicit, env),
+            Request::Resync,
+        ),
         Some(Cmd::Reset { yes }) => {
             if !yes && !confirm_reset()? {
                 eprintln!("Reset cancelled.");
                 return Ok(EXIT_FAILURE);
             }
-            control(&load()?, env, Request::Reset)
+            control(
+                &instance_places(&config_path, explicit, env),
+                Request::Reset,
+            )
         }
-        Some(Cmd::Quit) => control(&load()?, env, Request::Quit),
+        Some(Cmd::Quit) => control(&instance_places(&config_path, explicit, env), Request::Quit),
         Some(Cmd::Verify { file, expect }) => verify_command(&file, expect.as_deref()),
         Some(Cmd::Config) => config_command(&config_path, cli_flag, &load()?, env),
         Some(Cmd::Uninstall { dry_run }) => {
@@ -82,35 +91,80 @@ pub fn run(cli: Cli, env: &Environment) -> anyhow::Result<i32> {
     }
 }
 
-/// Sends `request` to the running instance; `Err(code)` is the exit code to use.
-fn ask(
-    config: &Config,
-    env: &Environment,
-    request: Request,
-) -> anyhow::Result<Result<Response, i32>> {
-    let socket = ipc::socket_path(&config.status_file(&env.dirs));
-    let answer = app::runtime()?.block_on(ipc::client::request(
-        &socket,
-        request,
-        Duration::from_secs(10),
-    ));
-    match answer {
-        Ok(response) if response.ok => Ok(Ok(response)),
-        Ok(response) => bail!("{}", response.message.unwrap_or_default()),
-        Err(IpcError::NotRunning(path)) => {
-            eprintln!(
-                "No running instance: nothing answers at {}. {}",
-                path.display(),
-                how_to_start(started_here(env.home()))
-            );
-            Ok(Err(EXIT_NO_INSTANCE))
+/// Where the running instance may be found: the status files whose control sockets to
+/// ask, in order. With a usable config, its status file. With a config that cannot be
+/// used (a typo made while the app runs), the app keeps the last good configuration's
+/// status file and socket, so the ones the file names (read leniently) are asked first,
+/// then the default ones (where an app that started on a bad file answers).
+/// Whatever the config says, the socket the instance started with this config file said
+/// it answers at ([`ipc::breadcrumb`]) is asked first.
+pub struct Places<'a> {
+    pub sockets: Vec<std::path::PathBuf>,
+    pub status_files: Vec<std::path::PathBuf>,
+    pub env: &'a Environment,
+}
+
+fn instance_places<'a>(config_path: &Path, explicit: bool, env: &'a Environment) -> Places<'a> {
+    let sources = serve::Sources::new(config_path.to_path_buf(), explicit, env.clone());
+    let status_files: Vec<std::path::PathBuf> = match sources.load() {
+        serve::Loaded::Ready { config, .. } => vec![config.status_file(&env.dirs)],
+        serve::Loaded::Invalid(message) => {
+            eprintln!("warning: {message}; asking the running instance anyway");
+            let mut files: Vec<_> = config::named_status_file(config_path, env.home())
+                .into_iter()
+                .collect();
+            files.push(Config::default().status_file(&env.dirs));
+            files.dedup();
+            files.retain(|f| ipc::check_socket_path(&ipc::socket_path(f)).is_ok());
+            files
         }
-        Err(e) => Err(e.into()),
+    };
+    let mut sockets: Vec<_> = ipc::breadcrumb::read(&env.dirs.data, config_path)
+        .into_iter()
+        .collect();
+    for socket in status_files.iter().map(|f| ipc::socket_path(f)) {
+        if !sockets.contains(&socket) {
+            sockets.push(socket);
+        }
+    }
+    Places {
+        sockets,
+        status_files,
+        env,
     }
 }
 
-fn control(config: &Config, env: &Environment, request: Request) -> anyhow::Result<i32> {
-    Ok(match ask(config, env, request)? {
+/// Sends `request` to the running instance at the first of `places` that answers;
+/// `Err(code)` is the exit code to use.
+fn ask(places: &Places, request: Request) -> anyhow::Result<Result<Response, i32>> {
+    let runtime = app::runtime()?;
+    let mut not_running = None;
+    for socket in &places.sockets {
+        let answer = runtime.block_on(ipc::client::request(
+            socket,
+            request,
+            Duration::from_secs(10),
+        ));
+        match answer {
+            Ok(response) if response.ok => return Ok(Ok(response)),
+            Ok(response) => bail!("{}", response.message.unwrap_or_default()),
+            Err(IpcError::NotRunning(path)) => {
+                not_running.get_or_insert(path);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let path = not_running.unwrap_or_default();
+    eprintln!(
+        "No running instance: nothing answers at {}. {}",
+        path.display(),
+        how_to_start(started_here(places.env.home()))
+    );
+    Ok(Err(EXIT_NO_INSTANCE))
+}
+
+fn control(places: &Places, request: Request) -> anyhow::Result<i32> {
+    Ok(match ask(places, request)? {
         Ok(response) => {
             println!("{}", response.message.unwrap_or_else(|| "ok".into()));
             0
@@ -184,14 +238,18 @@ fn how_to_start(started: Started) -> String {
     }
 }
 
-fn status_command(config: &Config, env: &Environment, json: bool) -> anyhow::Result<i32> {
-    let status = match ask(config, env, Request::Status)? {
+fn status_command(places: &Places, json: bool) -> anyhow::Result<i32> {
+    let status = match ask(places, Request::Status)? {
         Ok(response) => response
             .status
             .context("the running instance sent no status")?,
         Err(code) => {
             // The last word of the instance that ran, if any, with its age.
-            if let Ok(last) = status::read_file(&config.status_file(&env.dirs)) {
+            let last = places
+                .status_files
+                .iter()
+                .find_map(|f| status::read_file(f).ok());
+            if let Some(last) = last {
                 if json {
                     println!("{}", serde_json::to_string_pretty(&last)?);
                 } else {
@@ -282,14 +340,14 @@ fn config_command(
     config: &Config,
     env: &Environment,
 ) -> anyhow::Result<i32> {
-    let raw = match std::fs::read_to_string(path) {
+    let raw = match small_file::read_text(path, config::MAX_CONFIG_BYTES) {
         Ok(text) => Some(
             // The message only: the error's display would quote the file (and a token in it).
             toml::from_str::<toml::Table>(&text)
                 .map_err(|e| anyhow::anyhow!("cannot parse {}: {}", path.display(), e.message()))?,
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => bail!("cannot read the config file {}: {e}", path.display()),
+        Err(e) if e.not_found() => None,
+        Err(e) => bail!("cannot use the config file: {e}"),
     };
     let found = token::resolve(config, &env.token_places());
     for warning in &found.warnings {

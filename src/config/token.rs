@@ -13,6 +13,7 @@ use std::path::Path;
 use crate::config::user_defaults::{self, UserDefaults, POS_DOMAIN};
 use crate::config::{Config, Secret};
 use crate::secrets;
+use crate::small_file;
 
 /// Environment variable holding the token (also the key looked up in `.env`).
 pub const TOKEN_ENV: &str = "LITEFS_CLOUD_TOKEN";
@@ -125,11 +126,11 @@ pub fn resolve(config: &Config, places: &Places<'_>) -> Found {
 /// `LITEFS_CLOUD_TOKEN` from a `.env` file, parsed without touching the environment. A
 /// line that cannot be parsed is reported without its content (it may hold the token).
 fn read_dotenv(path: &Path, warnings: &mut Vec<String>) -> Option<String> {
-    let entries = match dotenvy::from_path_iter(path) {
-        Ok(entries) => entries,
+    let entries = match small_file::read(path, small_file::MAX_SETTINGS_BYTES) {
+        Ok(bytes) => dotenvy::from_read_iter(std::io::Cursor::new(bytes)),
         Err(e) if e.not_found() => return None,
-        Err(_) => {
-            warnings.push(format!("cannot read {}", path.display()));
+        Err(e) => {
+            warnings.push(e.to_string());
             return None;
         }
     };

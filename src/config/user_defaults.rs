@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use plist::{Dictionary, Value};
 
+use crate::small_file;
+
 /// The defaults domain of the VoriPOS app.
 pub const POS_DOMAIN: &str = "com.vori.VoriPOS";
 
@@ -85,16 +87,13 @@ fn read_dictionary(path: &Path) -> Result<Option<Dictionary>, UserDefaultsError>
         path: path.to_path_buf(),
         message,
     };
-    let value = match Value::from_file(path) {
-        Ok(v) => v,
-        Err(e)
-            if e.as_io()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
-        {
-            return Ok(None)
-        }
+    let bytes = match small_file::read(path, small_file::MAX_SETTINGS_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.not_found() => return Ok(None),
         Err(e) => return Err(error(e.to_string())),
     };
+    let value =
+        Value::from_reader(std::io::Cursor::new(bytes)).map_err(|e| error(e.to_string()))?;
     match value {
         Value::Dictionary(d) => Ok(Some(d)),
         _ => Err(error("the top level is not a dictionary".into())),

@@ -20,6 +20,7 @@ use crate::backoff::Backoff;
 use crate::control::Command;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::{self, Position, Probe};
+use crate::small_file;
 use crate::status::board::Board;
 use crate::status::{ContainerInfo, ErrorKind, Event};
 use crate::telemetry::Counter;
@@ -82,8 +83,9 @@ impl Supervisor {
         commands: &mut mpsc::Receiver<Command>,
         queued: &mut Queued,
     ) -> Result<Next, Failure> {
-        let candidates =
-            endpoint::candidates(&self.env, |p: &Path| std::fs::read_to_string(p).ok());
+        let candidates = endpoint::candidates(&self.env, |p: &Path| {
+            small_file::read_text(p, small_file::MAX_SETTINGS_BYTES).ok()
+        });
         let connected =
             match while_starting(endpoint::connect(&candidates), commands, queued).await? {
                 Ok(c) => c,

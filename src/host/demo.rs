@@ -20,6 +20,7 @@ use crate::host::environment::Environment;
 use crate::host::serve;
 use crate::host::sync_core::{self, Source};
 use crate::ipc::server;
+use crate::small_file;
 use crate::status::Status;
 use crate::tray::link::AppLink;
 
@@ -71,7 +72,9 @@ pub async fn prepare(
     env: &Environment,
 ) -> anyhow::Result<Demo> {
     let binary = static_sim_binary(env)?;
-    let candidates = endpoint::candidates(&env.docker, |p| std::fs::read_to_string(p).ok());
+    let candidates = endpoint::candidates(&env.docker, |p| {
+        small_file::read_text(p, small_file::MAX_SETTINGS_BYTES).ok()
+    });
     let docker = endpoint::connect(&candidates).await?.docker;
     println!(
         "Building the litefs-sim image {IMAGE} from {}…",
@@ -97,7 +100,7 @@ pub async fn prepare(
     // Written out so that `status`, `resync` and `quit --config <dir>/demo.toml` reach
     // the demo through its control socket.
     let config_file = dir.join("demo.toml");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::private_dir::create(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     std::fs::write(&config_file, &text)
         .with_context(|| format!("cannot write {}", config_file.display()))?;
     let config = Config::parse(&text, &config_file)?;

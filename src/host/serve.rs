@@ -8,7 +8,9 @@
 //! ([`Snapshot`]). A new token changes the container spec's hash, so the supervisor
 //! recreates the container. Under launchd the app must never exit on a bad file (it
 //! would be restarted in a loop): it shows state `error`, kind `config_invalid`, in the
-//! default status file, and starts as soon as the file is fixed.
+//! last good configuration's status file (the default one when none was good yet), whose
+//! control socket keeps answering, and starts as soon as the file is fixed. Files are
+//! read off the loop that serves signals and the socket, bounded ([`crate::small_file`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,12 +18,13 @@ use std::time::Duration;
 use chrono::Utc;
 use notify::Watcher;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::config::token::{self, Found, CREDENTIALS_FILE, DOTENV_FILE};
 use crate::config::user_defaults::{self, POS_DOMAIN};
-use crate::config::{AppDirs, Config, Notifications, Secret};
+use crate::config::{AppDirs, Config, ConfigError, Notifications, Secret};
 use crate::control::Command;
 use crate::host::environment::Environment;
 use crate::host::sync_core::{self, Core};
@@ -82,6 +85,14 @@ impl Sources {
             Ok(c) => c,
             Err(e) => return Loaded::Invalid(e.to_string()),
         };
+        let socket = ipc::socket_path(&config.status_file(&self.env.dirs));
+        if let Err(message) = ipc::check_socket_path(&socket) {
+            let error = ConfigError::Invalid {
+                path: self.config_path.clone(),
+                message,
+            };
+            return Loaded::Invalid(error.to_string());
+        }
         let found = token::resolve(&config, &self.env.token_places());
         Loaded::Ready {
             config: Box::new(config),
@@ -115,6 +126,14 @@ impl Loaded {
         match self {
             Loaded::Ready { config, .. } => config.status_file(dirs),
             Loaded::Invalid(_) => Config::default().status_file(dirs),
+        }
+    }
+
+    /// The configuration, when it can be used.
+    pub fn config(&self) -> Option<&Config> {
+        match self {
+            Loaded::Ready { config, .. } => Some(config),
+            Loaded::Invalid(_) => None,
         }
     }
 }
@@ -173,14 +192,20 @@ pub struct Started {
 /// Starts the core for what was read; a configuration that cannot be used, or a core
 /// that cannot start, gives an idle core showing the error instead of an exit. A core
 /// that could not start says it is retried in `retry_in`; a configuration that cannot be
-/// used waits for the file to change.
-pub fn start(loaded: &Loaded, env: &Environment, retry_in: Duration) -> Started {
+/// used waits for the file to change, showing the error where `last_good` (the last
+/// configuration that could be used, if any) kept its status file and control socket.
+pub fn start(
+    loaded: &Loaded,
+    env: &Environment,
+    retry_in: Duration,
+    last_good: Option<&Config>,
+) -> Started {
     let (config, found) = match loaded {
         Loaded::Ready { config, found } => (config, found),
         Loaded::Invalid(message) => {
             tracing::error!("{message}; waiting for the file to be fixed");
             let core = sync_core::idle(
-                &Config::default(),
+                last_good.unwrap_or(&Config::default()),
                 env,
                 Event::ConfigInvalid {
                     message: message.clone(),
@@ -222,8 +247,22 @@ pub fn start(loaded: &Loaded, env: &Environment, retry_in: Duration) -> Started 
 /// before any core (or tray) starts. Fails with [`IpcError::AlreadyRunning`] when
 /// another instance answers.
 pub async fn claim(sources: &Sources) -> Result<(Loaded, server::Bound), IpcError> {
-    let loaded = sources.load();
-    let socket = server::bind(&ipc::socket_path(&loaded.status_file(&sources.env.dirs))).await?;
+    let loaded = load(sources).await;
+    let status_file = loaded.status_file(&sources.env.dirs);
+    let socket_path = ipc::socket_path(&status_file);
+    let socket = server::bind(&socket_path).await?;
+    let data = &sources.env.dirs.data;
+    if let Err(e) = ipc::breadcrumb::leave(data, &sources.config_path, &socket_path) {
+        tracing::warn!(error = %e, "could not record where the app answers; `status` with a broken config file may not find it");
+    }
+    // The lock is ours: no other instance writes this status file.
+    let swept = status::sweep_temps(&status_file);
+    if swept > 0 {
+        tracing::info!(
+            swept,
+            "removed unfinished status temp files of an earlier run"
+        );
+    }
     Ok((loaded, socket))
 }
 
@@ -239,6 +278,7 @@ pub async fn serve(
     // First: a SIGTERM from here on stops the app cleanly, however early it comes.
     let shutdown = sync_core::shutdown_signal()?;
     tokio::pin!(shutdown);
+    let socket_path = socket.path().to_path_buf();
     app.serve_socket(socket);
     let AppLink {
         status: ui_status,
@@ -249,23 +289,24 @@ pub async fn serve(
     let (tx, mut changes) = mpsc::channel(1);
     let _watcher = watch(&sources.watched_files(), tx);
     let mut current = loaded.snapshot();
+    let mut last_good = loaded.config().cloned();
     notifications.send_replace(loaded.notifications());
     let mut retry = Backoff::new(START_RETRY, START_RETRY_MAX);
     let mut retry_at = None;
-    let mut core = begin(&loaded, &sources.env, &mut retry, &mut retry_at);
+    let mut core = begin(&loaded, &sources.env, &mut retry, &mut retry_at, None);
     let mut core_status = core.status.clone();
     ui_status.send_replace(core_status.borrow_and_update().clone());
+    // The settings being read (off this loop), why, and a read asked for meanwhile.
+    let mut reading: Option<JoinHandle<Loaded>> = None;
+    let mut reading_for = Reread::Changed;
+    let mut read_again: Option<Reread> = None;
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             _ = sleep_until(retry_at) => {
+                retry_at = None;
                 tracing::info!("trying to start the sync core again");
-                let loaded = sources.load();
-                stop(core).await;
-                core = begin(&loaded, &sources.env, &mut retry, &mut retry_at);
-                core_status = core.status.clone();
-                ui_status.send_replace(core_status.borrow_and_update().clone());
-                current = loaded.snapshot();
+                reread(&mut reading, &mut reading_for, &mut read_again, &sources, Reread::Retry);
             }
             Ok(()) = core_status.changed() => {
                 ui_status.send_replace(core_status.borrow_and_update().clone());
@@ -280,7 +321,11 @@ pub async fn serve(
             Some(()) = changes.recv() => {
                 tokio::time::sleep(DEBOUNCE).await;
                 while changes.try_recv().is_ok() {}
-                let loaded = sources.load();
+                reread(&mut reading, &mut reading_for, &mut read_again, &sources, Reread::Changed);
+            }
+            read = wait_task(&mut reading) => {
+                reading = None;
+                let loaded = read.unwrap_or_else(|e| Loaded::Invalid(format!("reading the settings failed: {e}")));
                 let settings = loaded.notifications();
                 // Wakes the UI only when they changed.
                 notifications.send_if_modified(|current| {
@@ -289,17 +334,31 @@ pub async fn serve(
                     changed
                 });
                 let next = loaded.snapshot();
-                if next == current {
-                    tracing::debug!("settings files changed; nothing the core uses did");
-                    continue;
+                let restart = match reading_for {
+                    Reread::Retry => true,
+                    Reread::Changed if next == current => {
+                        tracing::debug!("settings files changed; nothing the core uses did");
+                        false
+                    }
+                    Reread::Changed => {
+                        tracing::info!("the configuration or the token changed; restarting the core");
+                        retry.reset();
+                        true
+                    }
+                };
+                if restart {
+                    stop(core).await;
+                    core = begin(&loaded, &sources.env, &mut retry, &mut retry_at, last_good.as_ref());
+                    core_status = core.status.clone();
+                    ui_status.send_replace(core_status.borrow_and_update().clone());
+                    current = next;
+                    if let Some(config) = loaded.config() {
+                        last_good = Some(config.clone());
+                    }
                 }
-                tracing::info!("the configuration or the token changed; restarting the core");
-                stop(core).await;
-                retry.reset();
-                core = begin(&loaded, &sources.env, &mut retry, &mut retry_at);
-                core_status = core.status.clone();
-                ui_status.send_replace(core_status.borrow_and_update().clone());
-                current = next;
+                if let Some(why) = read_again.take() {
+                    reread(&mut reading, &mut reading_for, &mut read_again, &sources, why);
+                }
             }
         }
     }
@@ -307,6 +366,7 @@ pub async fn serve(
     let status_file = core.status_file.clone();
     stop(core).await;
     say_stopped(&status_file);
+    ipc::breadcrumb::remove(&sources.env.dirs.data, &sources.config_path, &socket_path);
     Ok(())
 }
 
@@ -343,16 +403,64 @@ pub fn say_stopped(status_file: &Path) {
     }
 }
 
-/// Starts a core for `loaded`; when it cannot start, schedules the next try in
-/// `retry_at` with capped backoff, otherwise clears it.
+/// Why the settings are read again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reread {
+    /// A settings file changed: the core restarts only when what it uses changed.
+    Changed,
+    /// The core could not start and is tried again.
+    Retry,
+}
+
+/// Reads the settings on the blocking pool, so that a slow or hostile file cannot hold
+/// the loop that answers signals and the socket; a read asked for while one runs is
+/// done after it (a retry wins over a change).
+fn reread(
+    reading: &mut Option<JoinHandle<Loaded>>,
+    reading_for: &mut Reread,
+    read_again: &mut Option<Reread>,
+    sources: &Sources,
+    why: Reread,
+) {
+    if reading.is_some() {
+        *read_again = Some(match *read_again {
+            Some(Reread::Retry) => Reread::Retry,
+            _ => why,
+        });
+        return;
+    }
+    let sources = sources.clone();
+    *reading = Some(tokio::task::spawn_blocking(move || sources.load()));
+    *reading_for = why;
+}
+
+/// [`Sources::load`] on the blocking pool.
+pub async fn load(sources: &Sources) -> Loaded {
+    let sources = sources.clone();
+    tokio::task::spawn_blocking(move || sources.load())
+        .await
+        .unwrap_or_else(|e| Loaded::Invalid(format!("reading the settings failed: {e}")))
+}
+
+async fn wait_task<T>(task: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
+    match task {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts a core for `loaded` (an unusable one shown where `last_good` kept its status
+/// file); when it cannot start, schedules the next try in `retry_at` with capped
+/// backoff, otherwise clears it.
 fn begin(
     loaded: &Loaded,
     env: &Environment,
     retry: &mut Backoff,
     retry_at: &mut Option<Instant>,
+    last_good: Option<&Config>,
 ) -> Core {
     let delay = retry.next_delay();
-    let started = start(loaded, env, delay);
+    let started = start(loaded, env, delay, last_good);
     *retry_at = started.failed.then(|| Instant::now() + delay);
     if !started.failed {
         retry.reset();

@@ -13,7 +13,7 @@
 
 use std::fs::{File, TryLockError};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,11 +106,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IpcError {
 /// Creates the socket's folder when missing (0700) and claims the lock beside `socket`.
 fn claim_in_folder(socket: &Path) -> Result<File, IpcError> {
     let dir = socket.parent().unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io(dir))?;
+    crate::private_dir::create(dir).map_err(io(dir))?;
     claim(&lock_path(socket), socket)
 }
 
@@ -209,6 +205,11 @@ impl AcceptErrors {
 }
 
 impl Bound {
+    /// Where the socket is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Whether the socket file is gone (deleted with its folder, say).
     fn gone(&self) -> bool {
         std::fs::symlink_metadata(&self.path).is_err_and(|e| e.kind() == ErrorKind::NotFound)

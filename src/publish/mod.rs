@@ -24,6 +24,7 @@ mod staging;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -48,6 +49,9 @@ pub struct Publisher {
     list: PathBuf,
     /// Serialises the list's updates: retention runs beside the next publish.
     list_lock: Arc<Mutex<()>>,
+    /// How many times the folder was listed for its versions: the work a folder full of
+    /// other files costs, which must not follow every change in it.
+    listings: Arc<AtomicU64>,
 }
 
 /// The outcome of a publish: the final path.
@@ -79,6 +83,7 @@ impl Publisher {
             keep,
             list: dir.join(ours::HIDDEN_LIST),
             list_lock: Arc::default(),
+            listings: Arc::default(),
             dir,
         })
     }
@@ -93,6 +98,11 @@ impl Publisher {
     /// The publish folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// How many times the folder has been listed for its versions (by any clone).
+    pub fn listings(&self) -> u64 {
+        self.listings.load(Ordering::Relaxed)
     }
 
     /// Makes the folder ready at start-up: creates it when missing, checks
@@ -118,6 +128,9 @@ impl Publisher {
             Staged::create(&self.dir, &self.db_name)
                 .map_err(|err| io_error("write to publish folder", &self.dir, err))?,
         );
+        if self.mode == PublishMode::Versioned {
+            self.sweep_set_aside(SystemTime::now());
+        }
         self.sweep_temps()
     }
 
@@ -160,13 +173,51 @@ impl Publisher {
     }
 
     /// Retention: in versioned mode, deletes all but the newest `keep` versions and
-    /// returns what it deleted. Failures are logged, never fatal (the new version
-    /// is out); the file stays for the next round.
+    /// returns what it deleted, and sweeps copies set aside for being named ahead of
+    /// the clock ([`Publisher::sweep_set_aside`]). Failures are logged, never fatal
+    /// (the new version is out); the file stays for the next round.
     pub fn retain(&self) -> Vec<PathBuf> {
         match self.mode {
-            PublishMode::Versioned => self.apply_retention(),
+            PublishMode::Versioned => {
+                self.sweep_set_aside(SystemTime::now());
+                self.apply_retention()
+            }
             PublishMode::Single => Vec::new(),
         }
+    }
+
+    /// Deletes the copies set aside for being named ahead of the clock once the clock at
+    /// `now` has caught up with their names, and all but the newest few meanwhile
+    /// ([`retention::set_aside_to_delete`]); returns what it deleted. Runs at start and
+    /// after every publish.
+    pub fn sweep_set_aside(&self, now: SystemTime) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let aside: Vec<(u64, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let seconds = naming::parse_set_aside(name.to_str()?, &self.db_name)?;
+                Some((seconds, entry.path()))
+            })
+            .collect();
+        retention::set_aside_to_delete(&aside, unix_seconds(now), naming::is_plausible)
+            .into_iter()
+            .filter(|path| match fs::remove_file(path) {
+                Ok(()) => {
+                    tracing::info!(path = %path.display(), "deleted a copy set aside while the clock was wrong");
+                    true
+                }
+                Err(err) => {
+                    if err.kind() != io::ErrorKind::NotFound {
+                        tracing::warn!(path = %path.display(), error = %err, "could not delete a copy set aside while the clock was wrong");
+                    }
+                    false
+                }
+            })
+            .collect()
     }
 
     /// The newest published file: versioned, the highest seconds; single,
@@ -343,6 +394,7 @@ impl Publisher {
     /// with their seconds. A missing folder has none.
     fn versions(&self) -> Result<Vec<(u64, PathBuf)>, PublishError> {
         let read_err = |err| io_error("read publish folder", &self.dir, err);
+        self.listings.fetch_add(1, Ordering::Relaxed);
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -40,6 +40,13 @@ pub fn set_aside_name(name: &str) -> String {
     format!(".{name}.ahead-of-clock")
 }
 
+/// The seconds of a set-aside name (`.<seconds>-<db>.ahead-of-clock`), or `None` when
+/// `name` is not one (so is not ours to sweep).
+pub fn parse_set_aside(name: &str, db_name: &str) -> Option<u64> {
+    let versioned = name.strip_prefix('.')?.strip_suffix(".ahead-of-clock")?;
+    parse_versioned(versioned, db_name)
+}
+
 /// The seconds for the next versioned name: `now`, but always after the
 /// newest existing version, so names are unique and strictly increasing even
 /// when the clock stands still or goes backwards.
@@ -160,6 +167,12 @@ mod tests {
         assert!(aside.starts_with('.'));
         assert_eq!(parse_versioned(&aside, DB), None);
         assert!(!is_our_temp(&aside, DB));
+        assert_eq!(parse_set_aside(&aside, DB), Some(99_999_999_999));
+        assert_eq!(
+            parse_set_aside(".99-Other.sqlite3.ahead-of-clock", DB),
+            None
+        );
+        assert_eq!(parse_set_aside(".99-Domain.sqlite3", DB), None);
     }
 
     #[test]

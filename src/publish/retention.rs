@@ -43,9 +43,59 @@ pub fn to_delete(existing: &[(u64, PathBuf)], keep: usize) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The most copies set aside for being named ahead of the clock that are kept.
+pub const MAX_SET_ASIDE: usize = 2;
+
+/// Which set-aside copies (`seconds` of the name they had, path) to delete at `now_secs`:
+/// those whose name the clock has caught up with (the clock was behind and has been
+/// corrected: they are old versions now, and newer ones are published), and beyond
+/// those, all but the [`MAX_SET_ASIDE`] named furthest ahead. A clock that goes back and
+/// forth cannot pile up hidden full copies.
+pub fn set_aside_to_delete(
+    existing: &[(u64, PathBuf)],
+    now_secs: u64,
+    is_plausible: impl Fn(u64, u64) -> bool,
+) -> Vec<PathBuf> {
+    let (caught_up, ahead): (Vec<_>, Vec<_>) = existing
+        .iter()
+        .partition(|(seconds, _)| is_plausible(*seconds, now_secs));
+    let ahead: Vec<(u64, PathBuf)> = ahead.into_iter().cloned().collect();
+    caught_up
+        .into_iter()
+        .map(|(_, path)| path.clone())
+        .chain(to_delete(&ahead, MAX_SET_ASIDE))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_aside_copies_go_once_the_clock_catches_up_and_are_bounded_meanwhile() {
+        let day = 24 * 60 * 60;
+        let now = 1_800_000_000;
+        let plausible = |s: u64, n: u64| s <= n + day;
+        let aside = |s: u64| (s, PathBuf::from(format!(".{s}-D.ahead-of-clock")));
+        // Three round trips of a clock 3 days behind, now corrected: all caught up.
+        let caught_up = [aside(now - 10), aside(now - 5 * day), aside(now - 9 * day)];
+        let mut deleted = set_aside_to_delete(&caught_up, now, plausible);
+        deleted.sort();
+        let mut all: Vec<PathBuf> = caught_up.iter().map(|(_, p)| p.clone()).collect();
+        all.sort();
+        assert_eq!(deleted, all);
+        // Still ahead of the clock: the two furthest ahead are kept.
+        let ahead = [
+            aside(now + 3 * day),
+            aside(now + 4 * day),
+            aside(now + 5 * day),
+        ];
+        assert_eq!(
+            set_aside_to_delete(&ahead, now, plausible),
+            vec![ahead[0].1.clone()]
+        );
+        assert!(set_aside_to_delete(&ahead[1..], now, plausible).is_empty());
+    }
 
     fn version(seconds: u64) -> (u64, PathBuf) {
         (

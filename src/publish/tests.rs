@@ -566,3 +566,31 @@ fn retention_never_deletes_files_someone_else_wrote() {
         names(&dir)
     );
 }
+
+#[test]
+fn a_clock_behind_then_corrected_leaves_no_hidden_copies() {
+    let tmp = TempDir::new().unwrap();
+    let publisher = publisher(tmp.path(), PublishMode::Versioned, 3);
+    let day = 24 * 60 * 60;
+    let mut real = 1_800_000_000;
+    for _ in 0..3 {
+        // The clock is right, then 3 days behind: the right-named versions are set
+        // aside so the POS reads the one named by the wrong clock.
+        publish(&publisher, b"right", real);
+        publish(&publisher, b"behind", real - 3 * day);
+        assert!(hidden_copies(tmp.path()) >= 1);
+        // Corrected: the next publish (or start) sweeps what the wrong clock set aside.
+        real += 10;
+        publish(&publisher, b"corrected", real);
+        publisher.sweep_set_aside(at(real));
+        assert_eq!(hidden_copies(tmp.path()), 0, "{:?}", names(tmp.path()));
+        real += 4 * day;
+    }
+}
+
+fn hidden_copies(dir: &Path) -> usize {
+    names(dir)
+        .iter()
+        .filter(|n| n.ends_with(".ahead-of-clock"))
+        .count()
+}

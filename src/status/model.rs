@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::inspect::Inspection;
 use crate::litefs::Checksum;
 
-use super::{is_stale, ContainerInfo, ErrorInfo, ErrorKind, State, Status, Txid};
+use super::{is_stale, trusted, ContainerInfo, ErrorInfo, ErrorKind, State, Status, Txid};
 
 /// Failures in a row, with nothing published yet, before "waiting for the source"
 /// becomes an error.
@@ -97,8 +97,9 @@ pub enum Event {
     Published { file: FileFacts, txid: Option<u64> },
     /// The source has exactly the published file: checked, nothing new.
     Unchanged { file: FileFacts, txid: Option<u64> },
-    /// The source announced a position that is the published file.
-    Confirmed { txid: u64 },
+    /// The source announced a position (`txid`, `checksum`) that is the published file:
+    /// its label follows the announcement, whenever it comes.
+    Confirmed { txid: u64, checksum: Checksum },
     /// A sync failed; `failures` before this one, in a row; retried in `retry_in`.
     Failed {
         kind: ErrorKind,
@@ -116,6 +117,8 @@ pub enum Event {
     EventsConnected(bool),
     /// A periodic look at the clock: staleness, and confirmation by a live stream.
     Tick { stale_after: Duration },
+    /// Why the publish folder cannot be watched (`None`: it is watched).
+    FolderWatch(Option<String>),
     /// Trace spans discarded since start.
     TelemetryDropped(u64),
 }
@@ -128,9 +131,12 @@ pub fn apply(s: &mut Status, event: Event, now: DateTime<Utc>) {
             take_file(s, file);
             s.last_sync_at = s.last_sync_at.or(published_at);
             // The same file: its TXID and when the source last confirmed it still hold.
+            // A confirmation stamped by a clock that ran ahead is not kept (times from the
+            // future are not trusted).
             if let Some(earlier) = earlier.filter(|e| s.checksum == Some(e.checksum)) {
                 s.txid = s.txid.or(earlier.txid);
-                s.last_check_at = s.last_check_at.max(earlier.last_check_at);
+                s.last_check_at =
+                    trusted(s.last_check_at, now).max(trusted(earlier.last_check_at, now));
             }
         }
         Event::NotConfigured { message } => {
@@ -215,7 +221,11 @@ pub fn apply(s: &mut Status, event: Event, now: DateTime<Utc>) {
             }
             synced(s, txid, now);
         }
-        Event::Confirmed { txid } => {
+        Event::Confirmed { txid, checksum } => {
+            // Said of another file (the status moved on meanwhile): nothing to confirm.
+            if s.checksum != Some(checksum) {
+                return;
+            }
             s.txid = Some(Txid(txid));
             s.last_check_at = Some(now);
             if s.state == State::Stale {
@@ -243,6 +253,7 @@ pub fn apply(s: &mut Status, event: Event, now: DateTime<Utc>) {
         }
         Event::EventsConnected(connected) => s.events_connected = connected,
         Event::Tick { stale_after } => tick(s, now, stale_after),
+        Event::FolderWatch(problem) => s.folder_watch_problem = problem,
         Event::TelemetryDropped(n) => s.telemetry_dropped_spans = n,
     }
 }
@@ -320,6 +331,10 @@ fn stale(s: &Status, now: DateTime<Utc>, stale_after: Duration) -> bool {
 }
 
 fn tick(s: &mut Status, now: DateTime<Utc>, stale_after: Duration) {
+    // The clock was corrected after running ahead: a confirmation "from the future" is
+    // dropped (staleness then counts from the state's start, itself stale when it too
+    // is from the future: see `is_stale`).
+    s.last_check_at = trusted(s.last_check_at, now);
     let confirmed_long_ago = s
         .last_check_at
         .is_none_or(|t| (now - t).to_std().unwrap_or_default() >= CONFIRM_EVERY);

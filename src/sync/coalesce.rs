@@ -7,6 +7,10 @@
 //! starts at once when nothing runs; asked again while a sync runs, it becomes that one
 //! pending sync and waits for `min_interval` like any other, so a loop of requests
 //! exports at most once per `min_interval`.
+//!
+//! Looks at the publish folder (is the published file still ours?) are paced the same
+//! way by a [`Pacer`]: a folder where files come and go every few milliseconds asks for
+//! a look at every change, and each look lists the folder.
 
 use std::time::{Duration, Instant};
 
@@ -129,9 +133,121 @@ impl Coalescer {
     }
 }
 
+/// One piece of work in flight, at most one pending, starts at least `min_interval`
+/// apart; pure, driven by the worker (for looks at the publish folder).
+#[derive(Debug)]
+pub struct Pacer {
+    min_interval: Duration,
+    running: bool,
+    pending: bool,
+    last_start: Option<Instant>,
+}
+
+/// What to do after a request or a finished piece of work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    Start,
+    StartAt(Instant),
+    Idle,
+}
+
+impl Pacer {
+    pub fn new(min_interval: Duration) -> Self {
+        Pacer {
+            min_interval,
+            running: false,
+            pending: false,
+            last_start: None,
+        }
+    }
+
+    /// The work was asked for at `now`.
+    pub fn request(&mut self, now: Instant) -> Pace {
+        self.pending = true;
+        self.due(now)
+    }
+
+    /// The running work ended at `now`.
+    pub fn finished(&mut self, now: Instant) -> Pace {
+        self.running = false;
+        self.due(now)
+    }
+
+    /// A `StartAt` instant was reached (or anything else may have made it ready).
+    pub fn due(&mut self, now: Instant) -> Pace {
+        if self.running || !self.pending {
+            return Pace::Idle;
+        }
+        match self.last_start.map(|t| t + self.min_interval) {
+            Some(at) if at > now => Pace::StartAt(at),
+            _ => {
+                self.pending = false;
+                self.running = true;
+                self.last_start = Some(now);
+                Pace::Start
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_storm_of_requests_gives_one_look_per_interval() {
+        let mut p = Pacer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        assert_eq!(p.request(t0), Pace::Start);
+        let mut starts = 1;
+        let mut now = t0;
+        // A change every 2 ms for 10 s; each look takes 20 ms.
+        let mut running_until = Some(t0 + Duration::from_millis(20));
+        let mut scheduled = None;
+        for _ in 0..5000 {
+            now += Duration::from_millis(2);
+            if running_until.is_some_and(|end| end <= now) {
+                running_until = None;
+                if let Pace::StartAt(at) = p.finished(now) {
+                    scheduled = Some(at);
+                }
+            }
+            if scheduled.is_some_and(|at| at <= now) {
+                scheduled = None;
+                if p.due(now) == Pace::Start {
+                    starts += 1;
+                    running_until = Some(now + Duration::from_millis(20));
+                }
+            }
+            match p.request(now) {
+                Pace::Start => {
+                    starts += 1;
+                    running_until = Some(now + Duration::from_millis(20));
+                }
+                Pace::StartAt(at) => scheduled = Some(at),
+                Pace::Idle => {}
+            }
+        }
+        assert!((10..=11).contains(&starts), "{starts} looks in 10 s");
+        // The last change is looked at: one more look is still pending or scheduled.
+        assert!(scheduled.is_some() || running_until.is_some());
+    }
+
+    #[test]
+    fn a_lone_request_starts_at_once_and_nothing_pending_stays_idle() {
+        let mut p = Pacer::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        assert_eq!(p.finished(t0), Pace::Idle);
+        assert_eq!(p.request(t0), Pace::Start);
+        assert_eq!(p.request(t0), Pace::Idle, "one in flight");
+        assert_eq!(
+            p.finished(t0 + Duration::from_millis(10)),
+            Pace::StartAt(t0 + Duration::from_secs(1))
+        );
+        assert_eq!(p.due(t0 + Duration::from_secs(1)), Pace::Start);
+        assert_eq!(p.finished(t0 + Duration::from_secs(5)), Pace::Idle);
+        assert_eq!(p.request(t0 + Duration::from_secs(5)), Pace::Start);
+    }
 
     const MIN: Duration = Duration::from_millis(500);
 

@@ -6,8 +6,9 @@
 //! nothing more, and a new folder may even get the old inode number. So the watch marks
 //! itself lost when it sees its own folder go, and [`FolderWatch::ensure`] watches again
 //! when it was lost or the folder's identity changed; the worker calls it after every
-//! sync. A failure to
-//! watch only loses this one trigger: the next sync notices changes anyway.
+//! sync and at every periodic look. A watch that cannot start (no inotify instances
+//! left, say) is retried there and named by [`FolderWatch::problem`] for the status;
+//! meanwhile the periodic look at the published file's stamp notices changes.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct FolderWatch {
     watched: Option<(u64, u64)>,
     /// Set by the watch when its folder was deleted or moved away.
     lost: Arc<AtomicBool>,
+    /// Why the folder is not watched, when a watch could not start.
+    problem: Option<String>,
 }
 
 impl FolderWatch {
@@ -40,13 +43,19 @@ impl FolderWatch {
             watcher: None,
             watched: None,
             lost: Arc::new(AtomicBool::new(false)),
+            problem: None,
         };
         watch.ensure();
         watch
     }
 
+    /// Why the folder is not watched (a watch that could not start), if so.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
     /// Watches the folder again if it is not the one being watched (deleted and created
-    /// again, or not there before).
+    /// again, not there before, or a watch that could not start).
     pub fn ensure(&mut self) {
         let Some(identity) = identity(&self.dir) else {
             return;
@@ -61,7 +70,20 @@ impl FolderWatch {
         // Drop the old watch first: it must not mark the new one lost.
         self.watcher = None;
         self.lost = Arc::new(AtomicBool::new(false));
-        self.watcher = watch(&self.dir, self.tx.clone(), self.lost.clone());
+        match watch(&self.dir, self.tx.clone(), self.lost.clone()) {
+            Ok(watcher) => {
+                if self.problem.take().is_some() {
+                    tracing::info!(dir = %self.dir.display(), "watching the publish folder again");
+                }
+                self.watcher = Some(watcher);
+            }
+            Err(problem) => {
+                if self.problem.as_ref() != Some(&problem) {
+                    tracing::warn!(dir = %self.dir.display(), "{problem}; changes behind the app's back are noticed by its periodic look instead, and watching is retried");
+                }
+                self.problem = Some(problem);
+            }
+        }
         self.watched = Some(identity);
     }
 }
@@ -86,7 +108,7 @@ fn watch(
     dir: &Path,
     tx: mpsc::Sender<()>,
     lost: Arc<AtomicBool>,
-) -> Option<notify::RecommendedWatcher> {
+) -> Result<notify::RecommendedWatcher, String> {
     let watched = dir.to_path_buf();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else {
@@ -100,19 +122,11 @@ fn watch(
             let _ = tx.try_send(());
         }
     });
-    match watcher {
-        Ok(mut w) => match w.watch(dir, notify::RecursiveMode::NonRecursive) {
-            Ok(()) => Some(w),
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the publish folder; changes behind our back are noticed at the next sync");
-                None
-            }
-        },
-        Err(e) => {
-            tracing::warn!(error = %e, "no file watcher available");
-            None
-        }
-    }
+    let mut watcher = watcher.map_err(|e| format!("no file watcher available ({e})"))?;
+    watcher
+        .watch(dir, notify::RecursiveMode::NonRecursive)
+        .map_err(|e| format!("cannot watch the publish folder ({e})"))?;
+    Ok(watcher)
 }
 
 #[cfg(test)]

@@ -3,6 +3,11 @@
 //! Triggers: LiteFS `tx` events, *Resync now*, start-up, a periodic safety check while
 //! the event stream is down, changes to the published folder, and retries after a
 //! failure (capped, jittered backoff). One job runs at a time ([`Coalescer`]).
+//!
+//! Whether the published file is still the one published is a *look* (the newest name
+//! and its [`Stamp`](super::stamp::Stamp), off the async threads), paced by a [`Pacer`]:
+//! after changes in the folder, and before every periodic confirmation, so *Checked*
+//! never moves for a file that was edited, watched or not.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -18,16 +23,18 @@ use crate::inspect::Inspection;
 use crate::status::board::Board;
 use crate::status::{Earlier, Event, FileFacts};
 use crate::telemetry::{Publish, Report, Telemetry};
-use crate::verify::Provenance;
+use crate::verify::{match_checksum, Provenance};
 
-use super::coalesce::{Coalescer, Decision, Reason};
+use super::coalesce::{Coalescer, Decision, Pace, Pacer, Reason};
 use super::folder_watch::FolderWatch;
 use super::job::{read_known, still_current, Fetch, JobContext, Known, Outcome, SyncError};
 use super::listener::Signal;
 use crate::control::Command;
 
-/// How often staleness is re-evaluated.
+/// How often staleness is re-evaluated, after a look at the published file.
 const STALE_TICK: Duration = Duration::from_secs(15);
+/// Looks at the publish folder start at least this far apart (each one lists it).
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 /// Timing of the worker.
 #[derive(Clone, Debug)]
@@ -63,6 +70,13 @@ pub struct Worker {
     telemetry: Option<Arc<Telemetry>>,
     scheduled: Option<Instant>,
     retry_at: Option<Instant>,
+    looks: Pacer,
+    /// The running look, and the file it looks for.
+    look: Option<JoinHandle<bool>>,
+    looking_for: Option<Known>,
+    look_at: Option<Instant>,
+    /// A periodic confirmation waits for the look.
+    tick_after_look: bool,
 }
 
 impl Worker {
@@ -79,6 +93,11 @@ impl Worker {
             telemetry: None,
             scheduled: None,
             retry_at: None,
+            looks: Pacer::new(LOOK_EVERY),
+            look: None,
+            looking_for: None,
+            look_at: None,
+            tick_after_look: false,
         }
     }
 
@@ -99,10 +118,11 @@ impl Worker {
     pub async fn run(mut self, inputs: &mut Inputs) {
         let mut safety = tokio::time::interval(self.settings.safety_check);
         safety.tick().await;
-        let mut stale = tokio::time::interval(STALE_TICK);
+        let mut stale = tokio::time::interval(STALE_TICK.min(self.settings.safety_check));
         if self.known.is_none() {
             self.known = describe(&self.ctx, &self.board, None).await;
         }
+        self.ensure_watch(&mut inputs.folder);
         self.trigger(Reason::Startup);
         loop {
             tokio::select! {
@@ -116,7 +136,7 @@ impl Worker {
                     self.job = None;
                     self.on_result(result);
                     // The folder may have been created again by this sync.
-                    inputs.folder.ensure();
+                    self.ensure_watch(&mut inputs.folder);
                     let decision = self.coalescer.finished(Instant::now().into_std());
                     self.apply(decision);
                 }
@@ -134,13 +154,37 @@ impl Worker {
                         self.trigger(Reason::SafetyCheck);
                     }
                 }
-                _ = stale.tick() => self.check_stale(),
-                Some(()) = inputs.folder.changes.recv() => self.on_folder_change(),
+                _ = stale.tick() => {
+                    self.ensure_watch(&mut inputs.folder);
+                    self.tick_after_look = true;
+                    self.request_look();
+                }
+                Some(()) = inputs.folder.changes.recv() => self.request_look(),
+                current = wait_job(&mut self.look) => {
+                    self.look = None;
+                    self.on_look(current.unwrap_or(true));
+                    let pace = self.looks.finished(Instant::now().into_std());
+                    self.pace_look(pace);
+                }
+                _ = sleep_until(self.look_at) => {
+                    self.look_at = None;
+                    let pace = self.looks.due(Instant::now().into_std());
+                    self.pace_look(pace);
+                }
             }
         }
         if let Some(job) = self.job.take() {
             job.abort();
             let _ = job.await;
+        }
+    }
+
+    /// Watches the publish folder if it is not watched, and shows why it cannot be.
+    fn ensure_watch(&mut self, folder: &mut FolderWatch) {
+        folder.ensure();
+        let problem = folder.problem().map(str::to_string);
+        if self.board.get().folder_watch_problem != problem {
+            self.board.apply(Event::FolderWatch(problem));
         }
     }
 
@@ -208,8 +252,8 @@ impl Worker {
             }) => {
                 self.retry.reset();
                 self.board.apply(Event::Unchanged {
+                    txid: self.label(provenance, known.checksum),
                     file: facts(&known, inspection),
-                    txid: confirmed(provenance),
                 });
                 self.known = Some(known);
             }
@@ -222,8 +266,8 @@ impl Worker {
                 self.retry.reset();
                 tracing::info!(path = %known.path.display(), checksum = %known.checksum, bytes, "published");
                 self.board.apply(Event::Published {
+                    txid: self.label(provenance, known.checksum),
                     file: facts(&known, inspection),
-                    txid: confirmed(provenance),
                 });
                 self.known = Some(known);
             }
@@ -246,6 +290,19 @@ impl Worker {
                 });
             }
         }
+    }
+
+    /// The TXID of a file with `checksum` that a job fetched as `provenance`: what
+    /// confirmed it, or else an announcement of that checksum that arrived after the job
+    /// decided (it came while the job was finishing).
+    fn label(&self, provenance: Provenance, checksum: crate::litefs::Checksum) -> Option<u64> {
+        confirmed(provenance).or_else(|| match &self.ctx.source {
+            Fetch::LiteFs(litefs) => {
+                let (announced, _) = litefs.ledger.snapshot();
+                confirmed(match_checksum(checksum, &announced, false)?)
+            }
+            Fetch::Cloud(_) => None,
+        })
     }
 
     fn on_signal(&mut self, signal: Signal) {
@@ -288,8 +345,14 @@ impl Worker {
                     .known
                     .as_ref()
                     .is_some_and(|k| k.checksum == tx.checksum);
-                if current && self.job.is_none() {
-                    self.board.apply(Event::Confirmed { txid: tx.txid });
+                if current {
+                    // The published file is that transaction: its label follows the
+                    // announcement at once, even while a sync runs (a sync that ends
+                    // elsewhere publishes, and labels, another file).
+                    self.board.apply(Event::Confirmed {
+                        txid: tx.txid,
+                        checksum: tx.checksum,
+                    });
                 } else {
                     self.trigger(Reason::Tx);
                 }
@@ -297,26 +360,49 @@ impl Worker {
         }
     }
 
-    fn on_folder_change(&mut self) {
-        if self.job.is_some() {
-            return;
-        }
-        let changed = match &self.known {
-            Some(known) => !still_current(&self.ctx.publisher, known),
-            None => false,
-        };
-        if changed {
-            tracing::warn!(
-                "the published database was changed or removed by someone else; resyncing"
-            );
-            self.trigger(Reason::FileChanged);
+    /// Asks for a look at the published file (paced: at most one running, one pending).
+    fn request_look(&mut self) {
+        let pace = self.looks.request(Instant::now().into_std());
+        self.pace_look(pace);
+    }
+
+    fn pace_look(&mut self, pace: Pace) {
+        match pace {
+            Pace::Idle => {}
+            Pace::StartAt(at) => self.look_at = Some(at.into()),
+            Pace::Start => self.start_look(),
         }
     }
 
-    fn check_stale(&mut self) {
-        self.board.apply(Event::Tick {
-            stale_after: self.settings.stale_after,
-        });
+    /// Looks, off the async threads, whether the newest published file is still the one
+    /// published. While a sync runs (its own publish changes the folder) or with nothing
+    /// published, there is nothing to look for: the look ends at once.
+    fn start_look(&mut self) {
+        let known = self.known.clone().filter(|_| self.job.is_none());
+        let publisher = self.ctx.publisher.clone();
+        self.looking_for = known.clone();
+        self.look = Some(tokio::task::spawn_blocking(move || {
+            known.is_none_or(|known| still_current(&publisher, &known))
+        }));
+    }
+
+    /// A look ended: a changed file is synced again; an unchanged one may be confirmed.
+    fn on_look(&mut self, current: bool) {
+        let looked_for = self.looking_for.take();
+        let still_ours = looked_for.is_some() && looked_for == self.known && self.job.is_none();
+        if still_ours && !current {
+            tracing::warn!(
+                "the published database was changed or removed by someone else; resyncing"
+            );
+            self.tick_after_look = false;
+            self.trigger(Reason::FileChanged);
+            return;
+        }
+        if std::mem::take(&mut self.tick_after_look) {
+            self.board.apply(Event::Tick {
+                stale_after: self.settings.stale_after,
+            });
+        }
     }
 }
 
@@ -501,6 +587,163 @@ mod tests {
             folder: FolderWatch::new(dir),
         };
         (board, inputs, commands_tx, signals_tx)
+    }
+
+    /// Waits (up to `within`) until the board's status satisfies `pred`.
+    async fn board_shows(
+        board: &Board,
+        within: Duration,
+        pred: impl Fn(&Status) -> bool,
+    ) -> Option<Status> {
+        let mut status = board.subscribe();
+        tokio::time::timeout(within, status.wait_for(|s| pred(s)))
+            .await
+            .ok()
+            .and_then(|s| s.ok().map(|s| s.clone()))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_announcement_of_the_published_checksum_labels_it_even_while_a_sync_runs() {
+        use litefs_sim::{Misbehaviour, Sim, SimConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let mut sim_config = SimConfig::new(dir.path().join("litefs"));
+        sim_config.size_mb = 1;
+        let sim = Sim::create(sim_config).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let serving = sim.clone();
+        let server = tokio::spawn(async move { serving.serve(listener).await });
+        let ledger = Ledger::default();
+        let ctx = Arc::new(JobContext {
+            source: Fetch::LiteFs(LiteFsSource {
+                client: Client::new(
+                    &url,
+                    "Domain.sqlite3",
+                    Timeouts {
+                        connect: Duration::from_secs(5),
+                        stall: Duration::from_secs(120),
+                    },
+                )
+                .unwrap(),
+                ledger: ledger.clone(),
+                event_grace: Duration::ZERO,
+                probe: None,
+            }),
+            publisher: Arc::new(
+                Publisher::new(
+                    dir.path().join("Domain"),
+                    PublishMode::Versioned,
+                    "Domain.sqlite3",
+                    3,
+                )
+                .unwrap(),
+            ),
+            quick_check: false,
+            tables: Vec::new(),
+        });
+        let (board, mut inputs, commands_tx, signals_tx) = rig(dir.path());
+        let settings = Settings {
+            min_interval: Duration::from_millis(1),
+            safety_check: Duration::from_secs(3600),
+            stale_after: Duration::from_secs(3600),
+            max_backoff: Duration::from_secs(3600),
+        };
+        let worker = Worker::new(ctx, board.clone(), settings);
+        let task = tokio::spawn(async move { worker.run(&mut inputs).await });
+
+        // Published before any announcement was heard (events missed): no TXID.
+        let position = sim.position();
+        let checksum = crate::litefs::Checksum(position.checksum);
+        let published = board_shows(&board, Duration::from_secs(30), |s| {
+            s.state == State::UpToDate && s.checksum == Some(checksum)
+        })
+        .await
+        .expect("the first sync publishes");
+        assert_eq!(published.txid, None);
+
+        // A sync is running (its export stalls) when LiteFS announces the transaction
+        // that the published file is.
+        sim.set_misbehaviour(Misbehaviour::StalledExport);
+        let exports = sim.exports();
+        commands_tx.send(Command::Resync).await.unwrap();
+        while sim.exports() == exports {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        ledger.push(crate::verify::Announced {
+            txid: position.txid,
+            checksum,
+        });
+        signals_tx
+            .send(Signal::Tx(crate::litefs::TxEvent {
+                db: "Domain.sqlite3".into(),
+                txid: position.txid,
+                checksum,
+                page_size: position.page_size,
+                pages: position.pages,
+                timestamp: None,
+            }))
+            .await
+            .unwrap();
+        let labelled = board_shows(&board, Duration::from_secs(10), |s| {
+            s.txid.map(|t| t.0) == Some(position.txid)
+        })
+        .await;
+        commands_tx.send(Command::Quit).await.unwrap();
+        task.await.unwrap();
+        server.abort();
+        let labelled = labelled.expect("the label follows the announcement");
+        assert_eq!(labelled.checksum, Some(checksum));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn churn_beside_20000_files_lists_the_folder_a_bounded_number_of_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("Domain");
+        std::fs::create_dir(&folder).unwrap();
+        for i in 0..20_000 {
+            std::fs::write(folder.join(format!("other-{i}.txt")), b"").unwrap();
+        }
+        let ours = folder.join("1000-Domain.sqlite3");
+        std::fs::write(&ours, b"ours").unwrap();
+        let known = Known {
+            path: ours.clone(),
+            checksum: crate::litefs::Checksum(1),
+            stamp: crate::sync::stamp::Stamp::of(&std::fs::metadata(&ours).unwrap()),
+        };
+        let ctx = unreachable_litefs(dir.path());
+        let (board, mut inputs, commands_tx, _signals_tx) = rig(dir.path());
+        inputs.folder = FolderWatch::new(&folder);
+        let settings = Settings {
+            min_interval: Duration::from_millis(1),
+            safety_check: Duration::from_secs(3600),
+            stale_after: Duration::from_secs(3600),
+            max_backoff: Duration::from_secs(3600),
+        };
+        let worker = Worker::new(ctx.clone(), board, settings).with_published(Some(known));
+        let task = tokio::spawn(async move { worker.run(&mut inputs).await });
+
+        let before = ctx.publisher.listings();
+        let started = std::time::Instant::now();
+        let churn = folder.join("churn.tmp");
+        tokio::task::spawn_blocking(move || {
+            for _ in 0..1000 {
+                std::fs::write(&churn, b"x").unwrap();
+                std::thread::sleep(Duration::from_millis(2));
+                std::fs::remove_file(&churn).unwrap();
+            }
+        })
+        .await
+        .unwrap();
+        let elapsed = started.elapsed();
+        let listings = ctx.publisher.listings() - before;
+        commands_tx.send(Command::Quit).await.unwrap();
+        task.await.unwrap();
+        // One look a second at most (each lists the 20,001 entries), not one a change.
+        assert!(
+            listings <= elapsed.as_secs() + 3,
+            "{listings} listings in {elapsed:?} of churn"
+        );
+        assert!(listings >= 1, "the changes were looked at");
     }
 
     #[tokio::test]

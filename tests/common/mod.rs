@@ -80,6 +80,9 @@ pub struct DaemonConfig {
     pub container: String,
     /// The command line before `--config` (default `run --headless`).
     pub args: Vec<String>,
+    /// A program (and its arguments) the daemon is run under, given the daemon's own
+    /// command line after them (empty: run it directly).
+    pub wrap: Vec<String>,
 }
 
 impl DaemonConfig {
@@ -95,6 +98,7 @@ impl DaemonConfig {
             env: Vec::new(),
             container: "manage = false\n".into(),
             args: vec!["run".into(), "--headless".into()],
+            wrap: Vec::new(),
         }
     }
 
@@ -149,7 +153,16 @@ impl Daemon {
     /// [`data_home`]`(root)`.
     pub fn spawn(root: &Path, config_path: &Path, config: &DaemonConfig) -> Daemon {
         let log = root.join(format!("daemon-{}.log", unique()));
-        let child = Command::new(env!("CARGO_BIN_EXE_voripos-domain-sync"))
+        let binary = env!("CARGO_BIN_EXE_voripos-domain-sync");
+        let mut command = match config.wrap.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .args(&config.args)
             .arg("--config")
             .arg(config_path)

@@ -341,7 +341,14 @@ fn stale_needs_the_stream_down_and_a_confirmation_older_than_stale_after() {
     assert_eq!((s.state, s.since), (State::Stale, t(30 * 60 + 1)));
 
     // The source confirms the file again.
-    apply(&mut s, Event::Confirmed { txid: 0x2f }, t(2000));
+    apply(
+        &mut s,
+        Event::Confirmed {
+            txid: 0x2f,
+            checksum: Checksum(0xa),
+        },
+        t(2000),
+    );
     assert_eq!((s.state, s.last_check_at), (State::UpToDate, Some(t(2000))));
 }
 
@@ -556,4 +563,109 @@ fn plain_facts_are_taken_as_they_come() {
     apply(&mut s, Event::Container(info.clone()), t(1));
     assert_eq!(s.container, Some(info));
     assert_eq!((s.state, s.since), (State::Starting, t(0)));
+}
+
+#[test]
+fn a_check_stamped_by_a_clock_that_ran_ahead_is_dropped_once_it_is_corrected() {
+    // The clock ran 20 h ahead while the app confirmed the file, then was corrected.
+    let ahead = 20 * 3600;
+    let mut s = synced();
+    apply(&mut s, Event::EventsConnected(true), t(ahead));
+    apply(&mut s, tick(), t(ahead + 120));
+    assert_eq!(s.last_check_at, Some(t(ahead + 120)));
+    // LiteFS goes away and the clock is set right: the future check counts for nothing.
+    apply(&mut s, Event::EventsConnected(false), t(ahead + 130));
+    apply(&mut s, tick(), t(200));
+    assert_eq!(s.last_check_at, None);
+    assert_eq!(
+        s.state,
+        State::UpToDate,
+        "the state began at the right time: {s:?}"
+    );
+    apply(&mut s, tick(), t(200 + STALE_AFTER.as_secs() as i64 + 1));
+    assert_eq!(s.state, State::Stale);
+
+    // A state that itself began in the future is stale at once with the source away.
+    let mut s = synced();
+    s.since = t(ahead);
+    s.last_check_at = Some(t(ahead));
+    apply(&mut s, tick(), t(300));
+    assert_eq!(s.state, State::Stale);
+
+    // With LiteFS's stream live, the check is stamped again by the corrected clock.
+    let mut s = synced();
+    apply(&mut s, Event::EventsConnected(true), t(1));
+    s.last_check_at = Some(t(ahead));
+    apply(&mut s, tick(), t(400));
+    assert_eq!(s.last_check_at, Some(t(400)));
+    assert_eq!(s.state, State::UpToDate);
+}
+
+#[test]
+fn a_restart_does_not_keep_a_check_from_the_future() {
+    let ahead = 20 * 3600;
+    let mut s = started();
+    apply(
+        &mut s,
+        Event::Described {
+            file: file(0xa, 0),
+            earlier: Some(Earlier {
+                checksum: Checksum(0xa),
+                txid: Some(Txid(0x2f)),
+                last_check_at: Some(t(ahead)),
+            }),
+        },
+        t(100),
+    );
+    assert_eq!(s.last_check_at, None, "not kept with max()");
+    assert_eq!(s.txid, Some(Txid(0x2f)));
+    // A believable earlier check is kept.
+    let mut s = started();
+    apply(
+        &mut s,
+        Event::Described {
+            file: file(0xa, 0),
+            earlier: Some(Earlier {
+                checksum: Checksum(0xa),
+                txid: None,
+                last_check_at: Some(t(50)),
+            }),
+        },
+        t(100),
+    );
+    assert_eq!(s.last_check_at, Some(t(50)));
+}
+
+#[test]
+fn an_announcement_labels_the_file_it_names_only() {
+    // Published before its announcement was heard: no TXID yet.
+    let mut s = started();
+    apply(
+        &mut s,
+        Event::Published {
+            file: file(0xb, 10),
+            txid: None,
+        },
+        t(10),
+    );
+    assert_eq!(s.txid, None);
+    apply(
+        &mut s,
+        Event::Confirmed {
+            txid: 0x30,
+            checksum: Checksum(0xc),
+        },
+        t(11),
+    );
+    assert_eq!(s.txid, None, "another file's announcement");
+    apply(
+        &mut s,
+        Event::Confirmed {
+            txid: 0x31,
+            checksum: Checksum(0xb),
+        },
+        t(12),
+    );
+    assert_eq!(s.txid, Some(Txid(0x31)));
+    assert_eq!(s.last_check_at, Some(t(12)));
 }
