@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use plist::{Dictionary, Value};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{user_defaults, Config, ConfigError};
 use crate::secrets;
 
 /// The managed preferences domain of this app.
@@ -85,31 +85,24 @@ pub struct Profile {
     entries: Dictionary,
 }
 
-/// Reads the files of `candidates` that exist; a file that exists but is not a plist
-/// dictionary is an error naming it.
+/// Reads the files of `candidates` that exist (bounded: only regular files of a settings
+/// file's size, as the user defaults); a file that exists but is not a plist dictionary
+/// is an error naming it.
 pub fn read(candidates: &[PathBuf]) -> Result<Vec<Profile>, ConfigError> {
     let mut profiles = Vec::new();
     for path in candidates {
-        let error = |message: String| ConfigError::ManagedUnreadable {
-            path: path.clone(),
-            message,
-        };
-        let value = match Value::from_file(path) {
-            Ok(v) => v,
-            Err(e)
-                if e.as_io()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
-            {
-                continue
-            }
-            Err(e) => return Err(error(e.to_string())),
-        };
-        match value {
-            Value::Dictionary(entries) => profiles.push(Profile {
+        match user_defaults::read_dictionary(path) {
+            Ok(Some(entries)) => profiles.push(Profile {
                 path: path.clone(),
                 entries,
             }),
-            _ => return Err(error("the top level is not a dictionary".into())),
+            Ok(None) => continue,
+            Err(e) => {
+                return Err(ConfigError::ManagedUnreadable {
+                    path: e.path,
+                    message: e.message,
+                })
+            }
         }
     }
     Ok(profiles)
@@ -375,5 +368,21 @@ mod tests {
         std::fs::write(&files[1], b"bplist00 broken").unwrap();
         let err = read(&files).unwrap_err().to_string();
         assert!(err.contains(&files[1].display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn a_profile_that_is_a_fifo_is_refused_without_blocking() {
+        let root = tempfile::tempdir().unwrap();
+        let files = candidates(root.path(), None);
+        std::fs::create_dir_all(files[0].parent().unwrap()).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&files[0])
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo");
+        // Nobody writes to it: an unbounded read would wait here for ever.
+        let err = read(&files).unwrap_err().to_string();
+        assert!(err.contains(&files[0].display().to_string()), "{err}");
+        assert!(err.contains("FIFO"), "{err}");
     }
 }

@@ -81,8 +81,10 @@ impl UserDefaults {
     }
 }
 
-/// The top-level dictionary of a plist file; `None` when the file does not exist.
-fn read_dictionary(path: &Path) -> Result<Option<Dictionary>, UserDefaultsError> {
+/// The top-level dictionary of a plist file (read only when it is a regular file of at
+/// most [`small_file::MAX_SETTINGS_BYTES`]); `None` when the file does not exist. Used
+/// for the managed preferences too.
+pub(crate) fn read_dictionary(path: &Path) -> Result<Option<Dictionary>, UserDefaultsError> {
     let error = |message: String| UserDefaultsError {
         path: path.to_path_buf(),
         message,
