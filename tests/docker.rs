@@ -19,8 +19,6 @@ use common::*;
 use litefs_sim::Position;
 use voripos_domain_sync::config::{Config, Secret};
 use voripos_domain_sync::control::Command;
-use voripos_domain_sync::docker::endpoint;
-use voripos_domain_sync::docker::image;
 use voripos_domain_sync::docker::spec::ContainerSpec;
 use voripos_domain_sync::host::environment::Environment;
 use voripos_domain_sync::host::sync_core::{self, Source};
@@ -29,52 +27,9 @@ use voripos_domain_sync::status::State;
 const IMAGE: &str = "voripos-domain-sync/litefs-sim:test";
 const WAIT: Duration = Duration::from_secs(60);
 
-static BUILT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-
-fn static_sim() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("x86_64-unknown-linux-gnu/release/litefs-sim")
-}
-
 /// The engine, with the test image built; `None` (skip) only outside CI.
 async fn engine() -> Option<(Docker, String)> {
-    let candidates = endpoint::candidates(&Environment::from_process().docker, |p| {
-        std::fs::read_to_string(p).ok()
-    });
-    let connected = match endpoint::connect(&candidates).await {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("no Docker engine: {e}"));
-            return None;
-        }
-    };
-    let binary = static_sim();
-    assert!(
-        binary.exists(),
-        "{} is missing: run `bash .ci/setup` (it builds the static litefs-sim)",
-        binary.display()
-    );
-    let docker = connected.docker.clone();
-    BUILT
-        .get_or_init(|| async {
-            let cmd: Vec<String> = [
-                "--listen",
-                "0.0.0.0:20202",
-                "--data-dir",
-                "/var/lib/litefs",
-                "--size-mb",
-                "1",
-            ]
-            .map(String::from)
-            .to_vec();
-            image::build_from_binary(&docker, IMAGE, &binary, &cmd)
-                .await
-                .expect("the test image builds");
-        })
-        .await;
-    Some((connected.docker, connected.endpoint.uri))
+    sim_image::engine_with_sim_image(IMAGE).await
 }
 
 /// A unique container name and a free host port; removes the container and its volume
@@ -112,14 +67,9 @@ impl Names {
 impl Drop for Names {
     fn drop(&mut self) {
         let names = ["", "-old", "-legacy", "-other-mount", "-unlabelled"];
-        for name in names.map(|suffix| format!("{}{suffix}", self.name)) {
-            let _ = std::process::Command::new("docker")
-                .args(["rm", "-f", &name])
-                .output();
-        }
-        let _ = std::process::Command::new("docker")
-            .args(["volume", "rm", "-f", &format!("{}-data", self.name)])
-            .output();
+        sim_image::remove_containers_and_volume(
+            &names.map(|suffix| format!("{}{suffix}", self.name)),
+        );
     }
 }
 

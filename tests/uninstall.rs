@@ -9,14 +9,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use common::*;
-use voripos_domain_sync::docker::{endpoint, image};
-use voripos_domain_sync::host::environment::Environment;
 use voripos_domain_sync::status::State;
 
 const IMAGE: &str = "voripos-domain-sync/litefs-sim:uninstall-test";
@@ -24,51 +21,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// The engine, with the test image built; `None` (skip) only outside CI.
 async fn engine() -> Option<Docker> {
-    let candidates = endpoint::candidates(&Environment::from_process().docker, |p| {
-        std::fs::read_to_string(p).ok()
-    });
-    let connected = match endpoint::connect(&candidates).await {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("no Docker engine: {e}"));
-            return None;
-        }
-    };
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let binary = target.join("x86_64-unknown-linux-gnu/release/litefs-sim");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `bash .ci/setup` (it builds the static litefs-sim)",
-        binary.display()
-    );
-    let cmd: Vec<String> = [
-        "--listen",
-        "0.0.0.0:20202",
-        "--data-dir",
-        "/var/lib/litefs",
-        "--size-mb",
-        "1",
-    ]
-    .map(String::from)
-    .to_vec();
-    image::build_from_binary(&connected.docker, IMAGE, &binary, &cmd)
-        .await
-        .expect("the test image builds");
-    Some(connected.docker)
-}
-
-/// Removes the container and volume named `name` whatever the test left behind.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
-        let _ = Command::new("docker")
-            .args(["volume", "rm", "-f", &format!("{}-data", self.0)])
-            .output();
-    }
+    Some(sim_image::engine_with_sim_image(IMAGE).await?.0)
 }
 
 /// The lines of `text` that start with `prefix`, without it.
@@ -87,7 +40,7 @@ async fn dry_run_lists_what_a_real_run_removes_and_nothing_is_left_behind() {
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
     let name = format!("vds-uninstall-{}-{}", std::process::id(), fastrand::u32(..));
-    let _cleanup = Cleanup(name.clone());
+    let _cleanup = sim_image::Cleanup(name.clone());
     let home = root.join("home");
     let agent = home.join("Library/LaunchAgents/com.vori.VoriPOS.DomainSync.plist");
     std::fs::create_dir_all(agent.parent().unwrap()).unwrap();

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use bollard::Docker;
 use common::real_litefs::{self, cloud_database, CloudStandin, Writer};
+use common::sim_image::Cleanup;
 use common::{free_port, Daemon, DaemonConfig};
 use futures_util::StreamExt;
 use voripos_domain_sync::docker::endpoint;
@@ -355,18 +356,6 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-}
-
-/// Removes the bench's container and its volume.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
-        let _ = Command::new("docker")
-            .args(["volume", "rm", "-f", &format!("{}-data", self.0)])
-            .output();
-    }
 }
 
 async fn cpu_mark(pid: u32, container: Option<(&Docker, &str)>) -> Result<CpuMark> {

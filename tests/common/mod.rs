@@ -6,6 +6,7 @@
 pub mod cloud;
 pub mod fake_engine;
 pub mod real_litefs;
+pub mod sim_image;
 pub mod skip;
 pub mod xvfb;
 
