@@ -1,18 +1,25 @@
-//! What the UI and the CLI ask the running core to do, and the words both show before
-//! the one request that deletes something.
+//! What the menu and the CLI ask the running app to do (one type, from the click or the
+//! socket to the core), and the words both show before the one request that deletes
+//! something.
 //!
-//! The control socket carries these as [`crate::ipc::protocol::Request`]s; the tray's
-//! menu sends the same requests on the same channel; the serve loop turns them into
-//! [`Command`]s for the core.
+//! The control socket carries a [`Request`] as one JSON object per line
+//! ([`crate::ipc::protocol`]); the tray's menu sends the same value on the same channel.
+//! The host answers `Status` from the board and `Quit` by shutting down; it hands
+//! `Resync` and `Reset` to the core as they are, and stops a core with `Quit`.
 
-/// What the UI and CLI ask the core to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Export, verify and publish now if LiteFS has something newer.
+use serde::{Deserialize, Serialize};
+
+/// What the menu and the CLI ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Request {
+    /// The current status.
+    Status,
+    /// Export, verify and publish now if the source has something newer.
     Resync,
     /// Remove the LiteFS container and its data, start again, resync.
     Reset,
-    /// Stop syncing and exit.
+    /// Stop syncing (a core), and exit (the app).
     Quit,
 }
 

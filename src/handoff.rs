@@ -6,7 +6,8 @@
 //! with [`Stuck`](SendError::Stuck) instead of keeping the connection open, which would hold the server
 //! up (an unread LiteFS export holds LiteFS's lock, so its writers and cloud restores
 //! wait) for as long as the disk is stuck. The blocking side reads the chunks as an
-//! iterator that ends when the sender is gone.
+//! iterator that ends when the sender is gone. [`transfer`] is the whole hand-off, with
+//! its outcome decided once for every source.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,20 +16,20 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 /// A queue of at most `capacity` chunks; the sender waits at most `patience` for room.
-pub fn channel(capacity: usize, patience: Duration) -> (Sender, Receiver) {
+fn channel(capacity: usize, patience: Duration) -> (Sender, Receiver) {
     let (tx, rx) = mpsc::channel(capacity);
     (Sender { tx, patience }, Receiver { rx })
 }
 
 /// The network's end.
-pub struct Sender {
+struct Sender {
     tx: mpsc::Sender<Bytes>,
     patience: Duration,
 }
 
 /// Why a chunk was not handed over.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SendError {
+enum SendError {
     /// The blocking side stopped (it failed; its own error says why).
     #[error("the writer stopped")]
     Closed,
@@ -38,7 +39,7 @@ pub enum SendError {
 }
 
 /// [`SendError::Stuck`] as the I/O error a stuck write would have given.
-pub fn stuck_io(patience: Duration) -> std::io::Error {
+fn stuck_io(patience: Duration) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::TimedOut,
         SendError::Stuck(patience).to_string(),
@@ -54,11 +55,6 @@ impl Sender {
             Err(_) => Err(SendError::Stuck(self.patience)),
         }
     }
-
-    /// How long [`send`](Self::send) waits for room.
-    pub fn patience(&self) -> Duration {
-        self.patience
-    }
 }
 
 /// Where the chunks come from: a LiteFS export, a LiteFS Cloud snapshot.
@@ -71,7 +67,7 @@ pub trait Source {
 
 /// How [`pump`] ended.
 #[derive(Debug)]
-pub enum Pumped<E> {
+enum Pumped<E> {
     /// The source ended, or the blocking side stopped (its own error says why);
     /// `received` bytes came from the source.
     Ended { received: u64 },
@@ -84,7 +80,7 @@ pub enum Pumped<E> {
 
 /// Hands every chunk of `source` over through `tx` until one side ends; `tx` is dropped
 /// on return, which ends the blocking side's iteration.
-pub async fn pump<S: Source>(source: &mut S, tx: Sender) -> Pumped<S::Error> {
+async fn pump<S: Source>(source: &mut S, tx: Sender) -> Pumped<S::Error> {
     let mut received = 0u64;
     loop {
         match source.chunk().await {
@@ -99,6 +95,61 @@ pub async fn pump<S: Source>(source: &mut S, tx: Sender) -> Pumped<S::Error> {
             Ok(None) => return Pumped::Ended { received },
             Err(error) => return Pumped::Failed { error, received },
         }
+    }
+}
+
+/// Why the blocking side of a [`transfer`] stopped.
+#[derive(Debug)]
+pub enum SideError<X> {
+    /// Writing to the disk failed.
+    Write(std::io::Error),
+    /// It refused the bytes it was given (a decoder's format error).
+    Refused(X),
+}
+
+/// Why a [`transfer`] failed, the disk's trouble first (it is the cause when both sides
+/// stopped), then the source's, then what the blocking side refused.
+#[derive(Debug)]
+pub enum Failed<E, X> {
+    /// A write failed, the disk took nothing for the patience, or the blocking side died.
+    Write(std::io::Error),
+    /// The source failed.
+    Source(E),
+    /// The blocking side refused the bytes.
+    Refused(X),
+}
+
+/// Moves every chunk of `source` to `side`, which runs on the blocking pool reading them
+/// from a queue of `capacity` chunks (a disk that takes nothing for `patience` ends the
+/// transfer: the source, its connection, is dropped by the caller at once). Returns what
+/// `side` made and how many bytes came from the source.
+pub async fn transfer<S, T, X>(
+    source: &mut S,
+    capacity: usize,
+    patience: Duration,
+    side: impl FnOnce(Receiver) -> Result<T, SideError<X>> + Send + 'static,
+) -> Result<(T, u64), Failed<S::Error, X>>
+where
+    S: Source,
+    T: Send + 'static,
+    X: Send + 'static,
+{
+    let (tx, rx) = channel(capacity, patience);
+    let side = tokio::task::spawn_blocking(move || side(rx));
+    let (received, source_error) = match pump(source, tx).await {
+        // A blocking side that stopped reports why below.
+        Pumped::Ended { received } => (received, None),
+        Pumped::Failed { error, received } => (received, Some(error)),
+        Pumped::Stuck(patience) => return Err(Failed::Write(stuck_io(patience))),
+    };
+    let made = side
+        .await
+        .map_err(|e| Failed::Write(std::io::Error::other(e)))?;
+    match (made, source_error) {
+        (Err(SideError::Write(e)), _) => Err(Failed::Write(e)),
+        (_, Some(e)) => Err(Failed::Source(e)),
+        (Err(SideError::Refused(x)), None) => Err(Failed::Refused(x)),
+        (Ok(made), None) => Ok((made, received)),
     }
 }
 

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
-use crate::status::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// The `metadata` row of a domain database. `None` means the table, the
 /// column or the row is missing, or the value is NULL; numbers are shown as

@@ -4,9 +4,9 @@
 //! expected-checksum rule; `PRAGMA quick_check` lives in [`crate::inspect`]. Each failure
 //! says what was wrong in words a support person can put in a ticket.
 
+use crate::error_kind::ErrorKind;
 use crate::litefs::checksum::{page_size_from_header, Summary};
 use crate::litefs::Checksum;
-use crate::status::ErrorKind;
 
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 

@@ -18,10 +18,11 @@ use bollard::Docker;
 use common::*;
 use litefs_sim::Position;
 use voripos_domain_sync::config::{Config, Secret};
-use voripos_domain_sync::control::Command;
+use voripos_domain_sync::control::Request;
 use voripos_domain_sync::docker::spec::ContainerSpec;
 use voripos_domain_sync::host::environment::Environment;
 use voripos_domain_sync::host::sync_core::{self, Source};
+use voripos_domain_sync::status::board::Board;
 use voripos_domain_sync::status::State;
 
 const IMAGE: &str = "voripos-domain-sync/litefs-sim:test";
@@ -245,7 +246,8 @@ async fn reset_removes_the_data_and_publishes_again() {
         docker: Environment::from_process().docker,
         ..Environment::isolated(root.path())
     };
-    let core = sync_core::start_with(&config, Source::Container(spec), &env).unwrap();
+    let board = Board::waiting();
+    let core = sync_core::start_with(&config, Source::Container(spec), &env, &board).unwrap();
     let mut status = core.status.clone();
     status
         .wait_for(|s| s.state == State::UpToDate)
@@ -258,7 +260,7 @@ async fn reset_removes_the_data_and_publishes_again() {
     assert!(before.txid >= 4);
 
     let clicked = Instant::now();
-    core.commands.send(Command::Reset).await.unwrap();
+    core.commands.send(Request::Reset).await.unwrap();
     // A fresh replica starts again at TXID 1: the old data volume is gone.
     let after = sim_until(names.sim_url("/sim/position"), |p| p.txid == 1).await;
     let checksum = format!("{:016x}", after.checksum);
@@ -282,7 +284,7 @@ async fn reset_removes_the_data_and_publishes_again() {
         after.checksum
     );
 
-    core.commands.send(Command::Quit).await.unwrap();
+    core.commands.send(Request::Quit).await.unwrap();
     tokio::time::timeout(WAIT, core.stopped()).await.unwrap();
 }
 

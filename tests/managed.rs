@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use common::{data_home, Daemon, DaemonConfig};
 use plist::{Dictionary, Value};
-use voripos_domain_sync::status::{ErrorKind, State};
+use voripos_domain_sync::error_kind::ErrorKind;
+use voripos_domain_sync::status::State;
 
 const USER: &str = "pos";
 const PLIST: &str = "com.vori.VoriPOS.DomainSync.plist";

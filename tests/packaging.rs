@@ -19,7 +19,7 @@ use std::process::Command;
 
 use sha2::Digest;
 
-use voripos_domain_sync::tray::launch_agent;
+use voripos_domain_sync::login::launch_agent;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const APP: &str = "VoriPOS Domain Sync.app";

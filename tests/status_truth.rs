@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use voripos_domain_sync::status::{ErrorKind, NextStep, State, Status};
+use voripos_domain_sync::error_kind::{ErrorKind, NextStep};
+use voripos_domain_sync::status::{State, Status};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -241,13 +241,15 @@ async fn a_published_file_deleted_behind_our_back_is_republished() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_checks_litefs_again_and_quit_stops_the_core() {
     use voripos_domain_sync::host::{environment::Environment, sync_core};
-    use voripos_domain_sync::{config::Config, control::Command};
+    use voripos_domain_sync::status::board::Board;
+    use voripos_domain_sync::{config::Config, control::Request};
     let root = tempfile::tempdir().unwrap();
     let sim = SimServer::start(&root.path().join("litefs"), 1, None).await;
     let config_path = root.path().join("config.toml");
     DaemonConfig::new(root.path(), &sim.url).write(&config_path);
     let config = Config::load(&config_path, true).unwrap();
-    let core = sync_core::start(&config, &Environment::isolated(root.path())).unwrap();
+    let board = Board::waiting();
+    let core = sync_core::start(&config, &Environment::isolated(root.path()), &board).unwrap();
     let mut status = core.status.clone();
     let synced = status
         .wait_for(|s| s.state == State::UpToDate)
@@ -259,7 +261,7 @@ async fn resync_checks_litefs_again_and_quit_stops_the_core() {
     // The status in memory keeps the clock's full resolution: no need to let the
     // second turn.
     let exports = sim.sim.exports();
-    core.commands.send(Command::Resync).await.unwrap();
+    core.commands.send(Request::Resync).await.unwrap();
     let after = status
         .wait_for(|s| s.state == State::UpToDate && s.last_check_at.is_some_and(|t| t > checked))
         .await
@@ -272,7 +274,7 @@ async fn resync_checks_litefs_again_and_quit_stops_the_core() {
     assert_eq!(after.last_sync_at, synced.last_sync_at);
     assert!(sim.sim.exports() > exports, "LiteFS was checked again");
 
-    core.commands.send(Command::Quit).await.unwrap();
+    core.commands.send(Request::Quit).await.unwrap();
     tokio::time::timeout(WAIT, core.stopped())
         .await
         .expect("the core stops on Quit");

@@ -12,15 +12,17 @@ use crate::cli::{Cli, Cmd, EXIT_FAILURE, EXIT_NO_INSTANCE};
 use crate::config::token;
 use crate::config::{self, Config};
 use crate::control;
+use crate::control::Request;
 use crate::host::environment::Environment;
 use crate::host::{app, demo, serve};
-use crate::ipc::{self, protocol::Request, protocol::Response, IpcError};
+use crate::ipc::{self, protocol::Response, IpcError};
 use crate::litefs::checksum::checksum_file;
 use crate::litefs::Checksum;
+use crate::login::{launch_agent, login_item};
+use crate::logs;
 use crate::small_file;
 use crate::status;
 use crate::telemetry;
-use crate::tray::{launch_agent, login_item};
 use crate::verify::check_layout;
 
 /// Runs the parsed command line; returns the exit code.
@@ -85,7 +87,12 @@ pub fn run(cli: Cli, env: &Environment) -> anyhow::Result<i32> {
             let demo = runtime.block_on(demo::prepare(&dir, size_mb, port, env))?;
             let socket =
                 runtime.block_on(ipc::server::bind(&ipc::socket_path(&demo.status_file())))?;
-            app::run_core(runtime, env, false, move |app| demo.run(socket, app))?;
+            let (shutdown, board) = app::host_parts(&runtime)?;
+            let status = board.subscribe();
+            let log_dir = logs::dir(&env.dirs);
+            app::run_core(runtime, env, false, status, move |app| {
+                demo.run(socket, board, app, shutdown, log_dir)
+            })?;
             Ok(0)
         }
     }

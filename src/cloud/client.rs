@@ -21,12 +21,12 @@ use serde::Deserialize;
 
 use crate::config::Secret;
 use crate::error_chain::error_chain;
+use crate::error_kind::ErrorKind;
 use crate::litefs::client::{read_capped, Timeouts, MAX_ERROR_BODY};
 use crate::litefs::paced_body::{PacedBody, Slow};
 use crate::litefs::pos::Position;
 use crate::litefs::Checksum;
 use crate::secrets;
-use crate::status::ErrorKind;
 
 use super::ltx::LtxError;
 use super::proxy::Proxy;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use bytes::{Buf, Bytes};
 
-use crate::handoff::{self, Pumped};
+use crate::handoff::{self, Failed, SideError};
 
 use super::client::{CloudClient, CloudError, SnapshotStream};
 use super::ltx::{decode_snapshot, Decoded, LtxError};
@@ -43,33 +43,20 @@ pub struct Fetched {
 /// Fetches the snapshot into `file` (at `path`, for messages).
 pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fetched, FetchError> {
     let mut stream = client.snapshot().await?;
-    let (tx, rx) = handoff::channel(QUEUE, client.stall_timeout());
-    let decoder = tokio::task::spawn_blocking(move || {
-        decode_snapshot(
-            ChannelReader::new(rx),
-            BufWriter::with_capacity(WRITE_BUFFER, file),
-        )
-    });
-    let (received, network_error) = match handoff::pump(&mut stream, tx).await {
-        Pumped::Ended { received } => (received, None), // a decoder that failed reports why below
-        Pumped::Failed { error, received } => (received, Some(error)),
-        Pumped::Stuck(patience) => {
-            // The decoder is stuck in a write; the snapshot's connection is closed now.
-            return Err(FetchError::Write {
-                path,
-                source: handoff::stuck_io(patience),
-            });
-        }
-    };
-    let decoded = decoder.await.map_err(|e| FetchError::Write {
-        path: path.clone(),
-        source: std::io::Error::other(e),
-    })?;
-    match (decoded, network_error) {
-        (Err(LtxError::Write(source)), _) => Err(FetchError::Write { path, source }),
-        (_, Some(e)) => Err(e.into()),
-        (Err(e), None) => Err(CloudError::Snapshot(e).into()),
-        (Ok(decoded), None) => Ok(Fetched { decoded, received }),
+    let decoded = handoff::transfer(&mut stream, QUEUE, client.stall_timeout(), move |rx| {
+        let out = BufWriter::with_capacity(WRITE_BUFFER, file);
+        decode_snapshot(ChannelReader::new(rx), out).map_err(|e| match e {
+            LtxError::Write(source) => SideError::Write(source),
+            other => SideError::Refused(other),
+        })
+    })
+    .await;
+    // The snapshot's connection is closed on return (dropped).
+    match decoded {
+        Ok((decoded, received)) => Ok(Fetched { decoded, received }),
+        Err(Failed::Write(source)) => Err(FetchError::Write { path, source }),
+        Err(Failed::Source(e)) => Err(e.into()),
+        Err(Failed::Refused(e)) => Err(CloudError::Snapshot(e).into()),
     }
 }
 

@@ -19,9 +19,9 @@ use std::io::{self, Read, Write};
 
 use crc_fast::{CrcAlgorithm, Digest};
 
+use crate::error_kind::ErrorKind;
 use crate::litefs::checksum::{lock_page, Summary};
 use crate::litefs::{Checksum, Checksummer};
-use crate::status::ErrorKind;
 
 /// Bytes in the LTX header.
 const HEADER_SIZE: usize = 100;

@@ -13,7 +13,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::{Stream, StreamExt};
 
-use crate::status::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 use super::spec::{ContainerSpec, MANAGED_LABEL, SPEC_LABEL};
 

@@ -25,15 +25,6 @@ pub const LITEFS_PORT: u16 = 20202;
 pub const DATA_DIR: &str = "/var/lib/litefs";
 /// LiteFS's FUSE mount, where `<db>-pos` lives.
 pub const FUSE_DIR: &str = "/litefs";
-/// The default image: the fleet's repository (`docker/Dockerfile`) at this app version's tag, never `:latest` (the tag
-/// every 0.4.x Mac pulls at each start, whose image has the old copy scripts). A new app
-/// version names a tag this Mac does not have yet, so the supervisor pulls it
-/// ([`super::engine::ensure_image`] pulls a tag that is absent); the release publishes
-/// the image under that tag first (README, "Building the image").
-pub const DEFAULT_IMAGE: &str = concat!(
-    "us-docker.pkg.dev/vori-1bdf0/pos/domain-data:",
-    env!("CARGO_PKG_VERSION")
-);
 
 /// What the container must look like.
 #[derive(Clone, Debug)]

@@ -17,12 +17,13 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
-use crate::control::Command;
+use crate::control::Request;
+use crate::error_kind::ErrorKind;
 use crate::litefs::client::{Client, Timeouts};
 use crate::litefs::pos::{self, Position, Probe};
 use crate::small_file;
 use crate::status::board::Board;
-use crate::status::{ContainerInfo, ErrorKind, Event};
+use crate::status::{ContainerInfo, Event};
 use crate::telemetry::Counter;
 
 use super::endpoint::{self, Env};
@@ -37,7 +38,7 @@ const LITEFS_STARTUP: Duration = Duration::from_secs(120);
 const CHECK_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the sync (listener + worker) once LiteFS answers; returns its command sender.
-pub type StartSync = Box<dyn FnOnce() -> mpsc::Sender<Command> + Send + Sync>;
+pub type StartSync = Box<dyn FnOnce() -> mpsc::Sender<Request> + Send + Sync>;
 
 pub struct Supervisor {
     pub spec: ContainerSpec,
@@ -65,7 +66,7 @@ enum Next {
 }
 
 impl Supervisor {
-    pub async fn run(self, commands: mpsc::Receiver<Command>) {
+    pub async fn run(self, commands: mpsc::Receiver<Request>) {
         let max_backoff = self.max_backoff;
         let rounds = Live {
             supervisor: self,
@@ -79,8 +80,8 @@ impl Supervisor {
     async fn round(
         &mut self,
         reset: &mut bool,
-        sync: &mut Option<mpsc::Sender<Command>>,
-        commands: &mut mpsc::Receiver<Command>,
+        sync: &mut Option<mpsc::Sender<Request>>,
+        commands: &mut mpsc::Receiver<Request>,
         queued: &mut Queued,
     ) -> Result<Next, Failure> {
         let candidates = endpoint::candidates(&self.env, |p: &Path| {
@@ -141,7 +142,7 @@ impl Supervisor {
             // The first sync runs at once: it does what a queued Resync asked.
             (None, Some(start)) => *sync = Some(start()),
             (Some(s), _) if was_reset || queued.resync => {
-                let _ = s.try_send(Command::Resync);
+                let _ = s.try_send(Request::Resync);
             }
             _ => {}
         }
@@ -237,8 +238,8 @@ impl Supervisor {
     async fn watch(
         &self,
         docker: &Docker,
-        commands: &mut mpsc::Receiver<Command>,
-        sync: Option<&mpsc::Sender<Command>>,
+        commands: &mut mpsc::Receiver<Request>,
+        sync: Option<&mpsc::Sender<Request>>,
     ) -> Result<Next, Failure> {
         let mut events = Box::pin(engine::container_events(docker, &self.spec));
         let mut check = tokio::time::interval(CHECK_EVERY);
@@ -275,13 +276,14 @@ impl Supervisor {
                     }
                 }
                 command = commands.recv() => match command {
-                    Some(Command::Reset) => return Ok(Next::Reset),
-                    Some(Command::Resync) => {
+                    Some(Request::Reset) => return Ok(Next::Reset),
+                    Some(Request::Resync) => {
                         if let Some(sync) = sync {
-                            let _ = sync.try_send(Command::Resync);
+                            let _ = sync.try_send(Request::Resync);
                         }
                     }
-                    Some(Command::Quit) | None => return Ok(Next::Quit),
+                    Some(Request::Status) => {}
+                    Some(Request::Quit) | None => return Ok(Next::Quit),
                 },
             }
         }
@@ -334,7 +336,7 @@ trait Rounds {
     async fn round(
         &mut self,
         reset: &mut bool,
-        commands: &mut mpsc::Receiver<Command>,
+        commands: &mut mpsc::Receiver<Request>,
         queued: &mut Queued,
     ) -> Result<Next, Failure>;
 
@@ -348,14 +350,14 @@ trait Rounds {
 /// The supervisor's rounds against the real engine, and the sync they started.
 struct Live {
     supervisor: Supervisor,
-    sync: Option<mpsc::Sender<Command>>,
+    sync: Option<mpsc::Sender<Request>>,
 }
 
 impl Rounds for Live {
     async fn round(
         &mut self,
         reset: &mut bool,
-        commands: &mut mpsc::Receiver<Command>,
+        commands: &mut mpsc::Receiver<Request>,
         queued: &mut Queued,
     ) -> Result<Next, Failure> {
         self.supervisor
@@ -365,7 +367,7 @@ impl Rounds for Live {
 
     async fn stop(&mut self) {
         if let Some(sync) = &self.sync {
-            let _ = sync.send(Command::Quit).await;
+            let _ = sync.send(Request::Quit).await;
             sync.closed().await;
         }
     }
@@ -381,7 +383,7 @@ impl Rounds for Live {
 /// backoff (1 s doubling up to `max_backoff`) that still answers commands.
 async fn run_rounds(
     mut rounds: impl Rounds,
-    mut commands: mpsc::Receiver<Command>,
+    mut commands: mpsc::Receiver<Request>,
     max_backoff: Duration,
 ) {
     let mut backoff = Backoff::new(Duration::from_secs(1), max_backoff);
@@ -510,7 +512,7 @@ struct Queued {
 /// sync runs.
 async fn while_starting<T>(
     step: impl std::future::Future<Output = T>,
-    commands: &mut mpsc::Receiver<Command>,
+    commands: &mut mpsc::Receiver<Request>,
     queued: &mut Queued,
 ) -> Result<T, Failure> {
     tokio::pin!(step);
@@ -518,9 +520,10 @@ async fn while_starting<T>(
         tokio::select! {
             out = &mut step => return Ok(out),
             command = commands.recv() => match command {
-                Some(Command::Quit) | None => return Err(Failure::Quit),
-                Some(Command::Reset) => return Err(Failure::Reset),
-                Some(Command::Resync) => queued.resync = true,
+                Some(Request::Quit) | None => return Err(Failure::Quit),
+                Some(Request::Reset) => return Err(Failure::Reset),
+                Some(Request::Resync) => queued.resync = true,
+                Some(Request::Status) => {}
             },
         }
     }
@@ -554,7 +557,7 @@ mod tests {
         async fn round(
             &mut self,
             reset: &mut bool,
-            commands: &mut mpsc::Receiver<Command>,
+            commands: &mut mpsc::Receiver<Request>,
             queued: &mut Queued,
         ) -> Result<Next, Failure> {
             self.calls.push((Instant::now(), *reset));
@@ -597,7 +600,7 @@ mod tests {
         });
         // Nine rounds: eight failures, then one that waits for commands.
         tokio::time::sleep(Duration::from_secs(60)).await;
-        tx.send(Command::Quit).await.unwrap();
+        tx.send(Request::Quit).await.unwrap();
         let rounds = run.await.unwrap();
         assert!(rounds.stopped);
         let gaps = gaps(&rounds.calls);
@@ -628,7 +631,7 @@ mod tests {
             rounds
         });
         tokio::time::sleep(Duration::from_secs(60)).await;
-        tx.send(Command::Quit).await.unwrap();
+        tx.send(Request::Quit).await.unwrap();
         let rounds = run.await.unwrap();
         let gaps = gaps(&rounds.calls);
         assert_eq!(gaps.len(), 5, "{gaps:?}");
@@ -655,7 +658,7 @@ mod tests {
         // Past the 1, 2 and 4 s pauses, inside the fourth (4–8 s after 7 s at most).
         tokio::time::sleep(Duration::from_millis(7_100)).await;
         let asked = Instant::now();
-        tx.send(Command::Quit).await.unwrap();
+        tx.send(Request::Quit).await.unwrap();
         let rounds = run.await.unwrap();
         assert_eq!(Instant::now(), asked, "Quit waited for the pause");
         assert!(rounds.stopped);
@@ -677,9 +680,9 @@ mod tests {
         });
         // During the first pause (0.5–1 s).
         tokio::time::sleep(Duration::from_millis(400)).await;
-        tx.send(Command::Reset).await.unwrap();
+        tx.send(Request::Reset).await.unwrap();
         tokio::time::sleep(Duration::from_secs(30)).await;
-        tx.send(Command::Quit).await.unwrap();
+        tx.send(Request::Quit).await.unwrap();
         let rounds = run.await.unwrap();
         let resets: Vec<bool> = rounds.calls.iter().map(|c| c.1).collect();
         // The reset cut the pause short; the next round (Docker still down) keeps it

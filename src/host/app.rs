@@ -10,17 +10,17 @@ use std::time::Duration;
 use anyhow::Context;
 use tao::event_loop::EventLoopProxy;
 use tokio::runtime::Runtime;
+use tokio::sync::watch;
 
 use crate::host::environment::Environment;
 use crate::host::serve::{self, Sources};
+use crate::host::shutdown::{self, Shutdown, UI_EXIT_BOUND};
 use crate::ipc::IpcError;
 use crate::logs;
+use crate::status::board::Board;
+use crate::status::Status;
 use crate::tray::link::{self, AppLink};
 use crate::tray::{self, display, Wake};
-
-/// How long the UI may take to close once the core has stopped (SIGTERM, *Quit*) before
-/// the process exits without it.
-pub const UI_EXIT_BOUND: Duration = Duration::from_secs(5);
 
 /// How a launch ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,16 +38,25 @@ const BLOCKING_GRACE: Duration = Duration::from_secs(2);
 /// Runs the app until SIGTERM, SIGINT or *Quit*.
 pub fn run(sources: Sources, headless: bool) -> anyhow::Result<Outcome> {
     let runtime = runtime()?;
+    // First: a SIGTERM from here on stops the app cleanly, however early it comes.
+    let (shutdown, board) = host_parts(&runtime)?;
     let (loaded, socket) = match runtime.block_on(serve::claim(&sources)) {
         Ok(claimed) => claimed,
         Err(IpcError::AlreadyRunning(path)) => return Ok(Outcome::AlreadyRunning(path)),
         Err(e) => return Err(e.into()),
     };
     let env = sources.env.clone();
-    run_core(runtime, &env, headless, move |app| {
-        serve::serve(sources, loaded, socket, app)
+    let status = board.subscribe();
+    run_core(runtime, &env, headless, status, move |app| {
+        serve::serve(sources, loaded, socket, board, app, shutdown)
     })?;
     Ok(Outcome::Stopped)
+}
+
+/// What the host owns for the app's whole life, made on `runtime`: the one shutdown
+/// owner (listening for signals from now on) and the one status board.
+pub fn host_parts(runtime: &Runtime) -> anyhow::Result<(Shutdown, Board)> {
+    runtime.block_on(async { Ok((Shutdown::listen()?, Board::waiting())) })
 }
 
 /// The multi-threaded runtime the core runs on.
@@ -59,12 +68,13 @@ pub fn runtime() -> anyhow::Result<Runtime> {
 }
 
 /// Runs `core` (handed the app's end of the UI link) on `runtime` until it returns: in
-/// another thread with the tray on this one, or alone on this thread when `headless` was
-/// asked for or `env` has no usable display.
+/// another thread with the tray, showing `status` (the host's board), on this one, or
+/// alone on this thread when `headless` was asked for or `env` has no usable display.
 pub fn run_core<F, Fut>(
     runtime: Runtime,
     env: &Environment,
     headless: bool,
+    status: watch::Receiver<Status>,
     core: F,
 ) -> anyhow::Result<()>
 where
@@ -77,11 +87,11 @@ where
     }
     if let display::Mode::Headless(reason) = mode {
         tracing::info!("running without a tray: {reason}");
-        let result = runtime.block_on(core(link::link().0));
+        let result = runtime.block_on(core(link::link(status).0));
         runtime.shutdown_timeout(BLOCKING_GRACE);
         return result;
     }
-    let (app, ui) = link::link();
+    let (app, ui) = link::link(status);
     let event_loop = tray::event_loop();
     tray::forward_menu_events(event_loop.create_proxy());
     let proxy = event_loop.create_proxy();
@@ -135,18 +145,14 @@ impl Drop for ExitOnDrop {
 }
 
 /// Asks the UI to close and waits until it has ([`UI_EXIT_BOUND`] at most); when it is
-/// stuck, ends the process with the core's outcome: the core has stopped and written its
-/// last status, and SIGTERM or *Quit* must not wait on a window.
+/// stuck, the shutdown owner ends the process with the core's outcome
+/// ([`shutdown::abandon_stuck_ui`]).
 fn close_ui(proxy: &EventLoopProxy<Wake>, ui_gone: &mpsc::Receiver<()>, core: &anyhow::Result<()>) {
     let _ = proxy.send_event(Wake::Exit);
     if let Err(mpsc::RecvTimeoutError::Timeout) = ui_gone.recv_timeout(UI_EXIT_BOUND) {
-        tracing::error!(
-            "the menu-bar UI did not close within {UI_EXIT_BOUND:?} of the core stopping; \
-             exiting without it"
-        );
         if let Err(e) = core {
             tracing::error!("{e:#}");
         }
-        std::process::exit(i32::from(core.is_err()));
+        shutdown::abandon_stuck_ui(u8::from(core.is_err()));
     }
 }

@@ -9,19 +9,20 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use chrono::Utc;
 
 use crate::config::Config;
-use crate::control::Command;
+use crate::control::Request;
 use crate::docker::endpoint;
 use crate::docker::spec::{ContainerSpec, DATA_DIR, LITEFS_PORT};
 use crate::docker::{engine, image};
 use crate::host::environment::Environment;
 use crate::host::serve;
+use crate::host::shutdown::Shutdown;
 use crate::host::sync_core::{self, Source};
 use crate::ipc::server;
 use crate::small_file;
-use crate::status::Status;
+use crate::status::board::Board;
+use crate::status::{State, Status};
 use crate::tray::link::AppLink;
 
 /// The image the demo builds.
@@ -121,59 +122,55 @@ impl Demo {
         self.config.status_file(&self.env.dirs)
     }
 
-    /// Runs the demo until SIGINT/SIGTERM or *Quit* (from the menu, or `voripos-domain-sync
-    /// quit --config <dir>/demo.toml`), printing each change of state; then removes the
-    /// container and its volume. Statuses go to `app`'s UI, whose requests and the control socket's
-    /// are answered.
-    pub async fn run(self, socket: server::Bound, app: AppLink) -> anyhow::Result<()> {
-        let shutdown = sync_core::shutdown_signal()?;
-        tokio::pin!(shutdown);
+    /// Runs the demo until `shutdown` is asked (SIGINT/SIGTERM, or *Quit* from the menu or
+    /// `voripos-domain-sync quit --config <dir>/demo.toml`), printing one plain line per
+    /// change of what a user sees ([`line`]; the detail is in the log, `log_dir`); then
+    /// removes the container and its volume. Its core shows its status on `board`, which
+    /// `app`'s UI reads; the UI's requests and the control socket's are answered.
+    pub async fn run(
+        self,
+        socket: server::Bound,
+        board: Board,
+        app: AppLink,
+        shutdown: Shutdown,
+        log_dir: PathBuf,
+    ) -> anyhow::Result<()> {
         let core = sync_core::start_with(
             &self.config,
             Source::Container(self.spec.clone()),
             &self.env,
+            &board,
         )?;
         println!(
             "Container {CONTAINER}: LiteFS API on {}; publishing into {}\n\
              Ask it with `voripos-domain-sync status --config {}` (or resync, quit).\n\
-             Press Ctrl-C to stop.\n",
+             The log is in {}. Press Ctrl-C to stop.\n",
             self.spec.litefs_url(),
             self.publish.display(),
-            self.config_file.display()
+            self.config_file.display(),
+            log_dir.display()
         );
-        app.serve_socket(socket);
-        let AppLink {
-            status: ui_status,
-            mut requests,
-            ..
-        } = app;
-        let mut status = core.status.clone();
+        tokio::spawn(socket.serve(app.requests_sender()));
+        let AppLink { mut requests, .. } = app;
+        let mut status = board.subscribe();
         let mut last_line = String::new();
         loop {
+            let said = line(&status.borrow_and_update());
+            if said != last_line {
+                println!("{} {said}", chrono::Local::now().format("%H:%M:%S"));
+                last_line = said;
+            }
             tokio::select! {
-                changed = status.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                    let s = status.borrow_and_update().clone();
-                    let line = line(&s);
-                    if line != last_line {
-                        println!("{} {line}", Utc::now().format("%H:%M:%S"));
-                        last_line = line;
-                    }
-                    ui_status.send_replace(s);
-                }
+                changed = status.changed() => if changed.is_err() {
+                    break;
+                },
                 Some((request, reply)) = requests.recv() => {
-                    let (response, quit) = serve::answer(&core, request);
-                    let _ = reply.send(response);
-                    if quit {
-                        break;
-                    }
+                    let _ = reply.send(serve::answer(&core, &board, &shutdown, request));
                 }
-                _ = &mut shutdown => break,
+                () = shutdown.requested() => break,
             }
         }
-        let _ = core.commands.send(Command::Quit).await;
+        let _ = core.commands.send(Request::Quit).await;
         let status_file = core.status_file.clone();
         core.stopped().await;
         serve::say_stopped(&status_file);
@@ -184,18 +181,60 @@ impl Demo {
     }
 }
 
-/// One line of the demo's output for a status.
+/// One plain line of the demo's output for a status: the state in words, the version
+/// (TXID) and the file published ("up to date · version 1d · published
+/// 1796602850-Domain.sqlite3"); a problem's plain title instead of the facts.
 fn line(s: &Status) -> String {
-    format!(
-        "{:?}{} · txid {} · {}",
-        s.state,
-        s.detail
-            .as_deref()
-            .map(|d| format!(" ({d})"))
-            .unwrap_or_default(),
-        s.txid.map_or("-".into(), |t| format!("{:x}", t.0)),
-        s.published_path
-            .as_deref()
-            .map_or("nothing published yet".into(), |p| p.display().to_string()),
-    )
+    let state = match s.state {
+        State::NotConfigured => "not configured",
+        State::DockerUnavailable => "Docker is not running",
+        State::Starting => "starting",
+        State::Syncing => "syncing",
+        State::UpToDate => "up to date",
+        State::Stale => "stale",
+        State::Error => "error",
+    };
+    let mut words = vec![state.to_string()];
+    if let Some(e) = &s.error {
+        words.push(e.kind.title().to_lowercase());
+    }
+    if let Some(txid) = s.txid {
+        words.push(format!("version {:x}", txid.0));
+    }
+    let file = s.published_path.as_deref().and_then(|p| p.file_name());
+    words.push(match file {
+        Some(name) => format!("published {}", name.to_string_lossy()),
+        None => "nothing published yet".into(),
+    });
+    words.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_kind::ErrorKind;
+    use crate::status::{ErrorInfo, Txid};
+    use chrono::Utc;
+
+    #[test]
+    fn a_line_says_the_state_version_and_file_in_plain_words() {
+        let mut s = Status::starting("http://127.0.0.1:20202", Utc::now());
+        assert_eq!(line(&s), "starting · nothing published yet");
+        s.state = State::UpToDate;
+        s.txid = Some(Txid(0x1d));
+        s.published_path = Some(PathBuf::from("/d/Domain/1796602850-Domain.sqlite3"));
+        assert_eq!(
+            line(&s),
+            "up to date · version 1d · published 1796602850-Domain.sqlite3"
+        );
+        s.state = State::Error;
+        s.error = Some(ErrorInfo {
+            kind: ErrorKind::ChecksumMismatch,
+            message: "the checksum differs".into(),
+        });
+        let said = line(&s);
+        assert!(said.starts_with("error · "), "{said}");
+        assert!(!said.contains("ChecksumMismatch"), "no Debug form: {said}");
+        assert!(said.ends_with("version 1d · published 1796602850-Domain.sqlite3"));
+    }
 }

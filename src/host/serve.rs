@@ -25,14 +25,12 @@ use crate::backoff::Backoff;
 use crate::config::token::{self, Found, CREDENTIALS_FILE, DOTENV_FILE};
 use crate::config::user_defaults::{self, POS_DOMAIN};
 use crate::config::{AppDirs, Config, ConfigError, Notifications, Secret};
-use crate::control::Command;
+use crate::control::Request;
 use crate::host::environment::Environment;
+use crate::host::shutdown::Shutdown;
 use crate::host::sync_core::{self, Core};
-use crate::ipc::{
-    self,
-    protocol::{Request, Response},
-    server, IpcError,
-};
+use crate::ipc::{self, protocol::Response, server, IpcError};
+use crate::status::board::Board;
 use crate::status::{self, Event};
 use crate::tray::link::AppLink;
 
@@ -197,6 +195,7 @@ pub struct Started {
 pub fn start(
     loaded: &Loaded,
     env: &Environment,
+    board: &Board,
     retry_in: Duration,
     last_good: Option<&Config>,
 ) -> Started {
@@ -210,6 +209,7 @@ pub fn start(
                 Event::ConfigInvalid {
                     message: message.clone(),
                 },
+                board,
             );
             return Started {
                 core,
@@ -217,7 +217,7 @@ pub fn start(
             };
         }
     };
-    match sync_core::start_resolved(config, found.clone(), env) {
+    match sync_core::start_resolved(config, found.clone(), env, board) {
         Ok(core) => {
             tracing::info!(
                 source = config.source.kind.label(),
@@ -236,7 +236,7 @@ pub fn start(
             let message = format!("{e:#}");
             tracing::error!(retry_in = ?retry_in, "cannot start: {message}");
             Started {
-                core: sync_core::idle(config, env, Event::StartFailed { message, retry_in }),
+                core: sync_core::idle(config, env, Event::StartFailed { message, retry_in }, board),
                 failed: true,
             }
         }
@@ -266,22 +266,21 @@ pub async fn claim(sources: &Sources) -> Result<(Loaded, server::Bound), IpcErro
     Ok((loaded, socket))
 }
 
-/// Runs the core for what [`claim`] read until SIGTERM, SIGINT or a `quit` request,
-/// answering the control socket and `app`'s requests and restarting the core when what
-/// it depends on changes. Every status of the running core is passed on to `app`.
+/// Runs the core for what [`claim`] read until `shutdown` is asked (SIGTERM, SIGINT, a
+/// `quit` request), answering the control socket and `app`'s requests and restarting
+/// the core when what it depends on changes. Each core gets its handle on `board`, the
+/// host's one board, which the UI and the socket read.
 pub async fn serve(
     sources: Sources,
     loaded: Loaded,
     socket: server::Bound,
+    board: Board,
     app: AppLink,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    // First: a SIGTERM from here on stops the app cleanly, however early it comes.
-    let shutdown = sync_core::shutdown_signal()?;
-    tokio::pin!(shutdown);
     let socket_path = socket.path().to_path_buf();
-    app.serve_socket(socket);
+    tokio::spawn(socket.serve(app.requests_sender()));
     let AppLink {
-        status: ui_status,
         notifications,
         mut requests,
         ..
@@ -293,30 +292,28 @@ pub async fn serve(
     notifications.send_replace(loaded.notifications());
     let mut retry = Backoff::new(START_RETRY, START_RETRY_MAX);
     let mut retry_at = None;
-    let mut core = begin(&loaded, &sources.env, &mut retry, &mut retry_at, None);
-    let mut core_status = core.status.clone();
-    ui_status.send_replace(core_status.borrow_and_update().clone());
+    let mut core = begin(
+        &loaded,
+        &sources.env,
+        &board,
+        &mut retry,
+        &mut retry_at,
+        None,
+    );
     // The settings being read (off this loop), why, and a read asked for meanwhile.
     let mut reading: Option<JoinHandle<Loaded>> = None;
     let mut reading_for = Reread::Changed;
     let mut read_again: Option<Reread> = None;
     loop {
         tokio::select! {
-            () = &mut shutdown => break,
+            () = shutdown.requested() => break,
             _ = sleep_until(retry_at) => {
                 retry_at = None;
                 tracing::info!("trying to start the sync core again");
                 reread(&mut reading, &mut reading_for, &mut read_again, &sources, Reread::Retry);
             }
-            Ok(()) = core_status.changed() => {
-                ui_status.send_replace(core_status.borrow_and_update().clone());
-            }
             Some((request, reply)) = requests.recv() => {
-                let (response, quit) = answer(&core, request);
-                let _ = reply.send(response);
-                if quit {
-                    break;
-                }
+                let _ = reply.send(answer(&core, &board, &shutdown, request));
             }
             Some(()) = changes.recv() => {
                 tokio::time::sleep(DEBOUNCE).await;
@@ -348,9 +345,7 @@ pub async fn serve(
                 };
                 if restart {
                     stop(core).await;
-                    core = begin(&loaded, &sources.env, &mut retry, &mut retry_at, last_good.as_ref());
-                    core_status = core.status.clone();
-                    ui_status.send_replace(core_status.borrow_and_update().clone());
+                    core = begin(&loaded, &sources.env, &board, &mut retry, &mut retry_at, last_good.as_ref());
                     current = next;
                     if let Some(config) = loaded.config() {
                         last_good = Some(config.clone());
@@ -370,28 +365,30 @@ pub async fn serve(
     Ok(())
 }
 
-/// Answers a request from the control socket or the UI; `true` when the app should stop.
+/// Answers a request from the control socket or the UI: `Status` from the board, `Quit`
+/// by asking `shutdown`, `Resync` and `Reset` by handing them to the core as they are.
 /// Never waits: a core with a full queue of requests says so instead of stalling the
 /// app's loop (and with it signals, the tray and every other client).
-pub fn answer(core: &Core, request: Request) -> (Response, bool) {
-    let command = match request {
+pub fn answer(core: &Core, board: &Board, shutdown: &Shutdown, request: Request) -> Response {
+    match request {
         Request::Status => {
-            let mut status = core.status.borrow().clone();
+            let mut status = board.get();
             status.updated_at = Utc::now();
-            return (Response::status(status), false);
+            return Response::status(status);
         }
-        Request::Quit => return (Response::ok("stopping"), true),
-        Request::Resync => Command::Resync,
-        Request::Reset => Command::Reset,
-    };
-    match core.commands.try_send(command) {
-        Ok(()) => (Response::ok(format!("{command:?} requested")), false),
-        Err(mpsc::error::TrySendError::Full(_)) => (
-            Response::error("the app is still busy with earlier requests; try again in a moment"),
-            false,
-        ),
+        Request::Quit => {
+            shutdown.request("asked to quit");
+            return Response::ok("stopping");
+        }
+        Request::Resync | Request::Reset => {}
+    }
+    match core.commands.try_send(request) {
+        Ok(()) => Response::ok(format!("{request:?} requested")),
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            Response::error("the app is still busy with earlier requests; try again in a moment")
+        }
         Err(mpsc::error::TrySendError::Closed(_)) => {
-            (Response::error("the core is restarting; try again"), false)
+            Response::error("the core is restarting; try again")
         }
     }
 }
@@ -455,12 +452,13 @@ async fn wait_task<T>(task: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task
 fn begin(
     loaded: &Loaded,
     env: &Environment,
+    board: &Board,
     retry: &mut Backoff,
     retry_at: &mut Option<Instant>,
     last_good: Option<&Config>,
 ) -> Core {
     let delay = retry.next_delay();
-    let started = start(loaded, env, delay, last_good);
+    let started = start(loaded, env, board, delay, last_good);
     *retry_at = started.failed.then(|| Instant::now() + delay);
     if !started.failed {
         retry.reset();
@@ -476,7 +474,7 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 async fn stop(core: Core) {
-    let _ = core.commands.send(Command::Quit).await;
+    let _ = core.commands.send(Request::Quit).await;
     core.stopped().await;
 }
 

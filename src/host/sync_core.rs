@@ -1,8 +1,9 @@
-//! The headless core: wires config, the source (LiteFS or LiteFS Cloud), publisher,
-//! worker and status together.
+//! One sync core: wires config, the source (LiteFS or LiteFS Cloud), publisher, worker
+//! and status together.
 //!
-//! `run --headless` runs this until SIGTERM/SIGINT; the menu-bar app runs the same core
-//! beside its event loop.
+//! The host starts a core for each configuration it runs (see [`crate::host::serve`]);
+//! the core gets its handle on the host's one status board ([`Board::begin`]) rather
+//! than making a board of its own.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,11 +14,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::cloud::client::CloudClient;
-use crate::cloud::poller::poll;
 use crate::cloud::proxy;
 use crate::config::token;
 use crate::config::{Config, SourceKind};
-use crate::control::Command;
+use crate::control::Request;
 use crate::docker::spec::ContainerSpec;
 use crate::docker::supervisor::{position_probe, DockerSlot, Supervisor};
 use crate::host::environment::Environment;
@@ -30,19 +30,20 @@ use crate::sync::folder_watch::FolderWatch;
 use crate::sync::job::{describe_published, Fetch, JobContext, LiteFsSource};
 use crate::sync::ledger::Ledger;
 use crate::sync::listener::listen;
+use crate::sync::poller::poll;
 use crate::sync::worker::{describe, facts, supervise, Inputs, Settings, Worker};
 use crate::telemetry::{self, Instruments};
 
-/// A running core: send it commands, watch its status.
+/// A running core: send it requests (`Resync`, `Reset`, `Quit`), watch its status.
 pub struct Core {
-    pub commands: mpsc::Sender<Command>,
+    pub commands: mpsc::Sender<Request>,
     pub status: watch::Receiver<Status>,
     pub status_file: PathBuf,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Core {
-    /// Waits until the core has stopped (after `Command::Quit`).
+    /// Waits until the core has stopped (after `Request::Quit`).
     pub async fn stopped(self) {
         let _ = self.task.await;
     }
@@ -72,8 +73,13 @@ pub fn litefs_url(config: &Config) -> String {
 
 /// Starts the core as the configuration says: a managed container (which needs the
 /// LiteFS Cloud token; without one the status is `not_configured`) or `litefs.url`.
-pub fn start(config: &Config, env: &Environment) -> anyhow::Result<Core> {
-    start_resolved(config, token::resolve(config, &env.token_places()), env)
+pub fn start(config: &Config, env: &Environment, board: &Board) -> anyhow::Result<Core> {
+    start_resolved(
+        config,
+        token::resolve(config, &env.token_places()),
+        env,
+        board,
+    )
 }
 
 /// [`start`] with the token already looked up.
@@ -81,12 +87,13 @@ pub fn start_resolved(
     config: &Config,
     found: token::Found,
     env: &Environment,
+    board: &Board,
 ) -> anyhow::Result<Core> {
     if config.source.kind == SourceKind::Cloud {
-        return start_cloud(config, found, env);
+        return start_cloud(config, found, env, board);
     }
     if !config.container.manage {
-        return start_with(config, Source::Url, env);
+        return start_with(config, Source::Url, env, board);
     }
     for warning in &found.warnings {
         tracing::warn!("{warning}");
@@ -101,6 +108,7 @@ pub fn start_resolved(
                 config,
                 Source::Container(ContainerSpec::new(config, Some(&token))),
                 env,
+                board,
             )
         }
         None => {
@@ -109,20 +117,25 @@ pub fn start_resolved(
                 found.looked_in.join(", ")
             );
             tracing::warn!("{message}");
-            Ok(idle(config, env, Event::NotConfigured { message }))
+            Ok(idle(config, env, Event::NotConfigured { message }, board))
         }
     }
 }
 
 /// Starts the core on the LiteFS Cloud backup API: it needs the token and the service's
 /// URL; without either the status is `not_configured`, in plain words.
-fn start_cloud(config: &Config, found: token::Found, env: &Environment) -> anyhow::Result<Core> {
+fn start_cloud(
+    config: &Config,
+    found: token::Found,
+    env: &Environment,
+    board: &Board,
+) -> anyhow::Result<Core> {
     for warning in &found.warnings {
         tracing::warn!("{warning}");
     }
     let not_configured = |message: String| {
         tracing::warn!("{message}");
-        Ok(idle(config, env, Event::NotConfigured { message }))
+        Ok(idle(config, env, Event::NotConfigured { message }, board))
     };
     let Some(url) = config.cloud_url() else {
         return not_configured(
@@ -156,13 +169,13 @@ fn start_cloud(config: &Config, found: token::Found, env: &Environment) -> anyho
         },
     )?
     .through(proxy)?;
-    start_with(config, Source::Cloud(client), env)
+    start_with(config, Source::Cloud(client), env, board)
 }
 
 /// A core that does not sync: it shows the status `event` makes in `config`'s status
-/// file, sends its heartbeat, and waits for `Command::Quit` (no token yet, an unusable
+/// file, sends its heartbeat, and waits for `Request::Quit` (no token yet, an unusable
 /// configuration).
-pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
+pub fn idle(config: &Config, env: &Environment, event: Event, board: &Board) -> Core {
     let status_file = config.status_file(&env.dirs);
     // Read before the board writes over it: the previous instance's last word.
     let earlier = status::read_file(&status_file)
@@ -171,9 +184,14 @@ pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
     let mut starting = Status::starting(&litefs_url(config), Utc::now());
     starting.source = config.source.kind;
     describe_settings(&mut starting, config, env);
-    let board = Arc::new(Board::new(status_file.clone(), starting));
+    let board = Arc::new(board.begin(status_file.clone(), starting));
     board.apply(event);
-    telemetry::heartbeat(&config.telemetry, &env.otlp, board.subscribe());
+    telemetry::heartbeat(
+        &config.telemetry,
+        &env.otlp,
+        board.subscribe(),
+        board.ended(),
+    );
     // This core cannot sync, but the POS may well have data: the newest published file
     // describes itself, as in a core that syncs.
     let publisher = Publisher::new(
@@ -186,8 +204,7 @@ pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
     let (commands, mut rx) = mpsc::channel(16);
     let status = board.subscribe();
     let task = tokio::spawn(async move {
-        // Describing the file (bounded, see `inspect`) never delays a quit. The board
-        // lives until the quit: the status and the heartbeat end with it.
+        // Describing the file (bounded, see `inspect`) never delays a quit.
         let describing = board.clone();
         let described = tokio::spawn(async move {
             let board = describing;
@@ -203,12 +220,11 @@ pub fn idle(config: &Config, env: &Environment, event: Event) -> Core {
             }
         });
         while let Some(command) = rx.recv().await {
-            if command == Command::Quit {
+            if command == Request::Quit {
                 break;
             }
         }
         described.abort();
-        drop(board);
     });
     Core {
         commands,
@@ -223,6 +239,7 @@ fn describe_settings(status: &mut Status, config: &Config, env: &Environment) {
     let folder = config.publish_folder(&env.dirs);
     status.publish_dir = Some(folder.path);
     status.publish_dir_reason = Some(folder.reason);
+    status.stale_after = config.status.stale_after;
     status.managed_by = config.managed.is_managed().then(|| {
         config
             .managed
@@ -234,7 +251,12 @@ fn describe_settings(status: &mut Status, config: &Config, env: &Environment) {
 
 /// Starts the core on the current tokio runtime with LiteFS from `source`. Fails only
 /// on what no retry can fix (an unusable publish folder, a bad LiteFS URL).
-pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow::Result<Core> {
+pub fn start_with(
+    config: &Config,
+    source: Source,
+    env: &Environment,
+    board: &Board,
+) -> anyhow::Result<Core> {
     let publish_dir = config.publish_dir(&env.dirs);
     let publisher = Arc::new(
         Publisher::new(
@@ -290,9 +312,14 @@ pub fn start_with(config: &Config, source: Source, env: &Environment) -> anyhow:
         ));
         starting.proxy = client.proxy();
     }
-    let board = Arc::new(Board::new(status_file.clone(), starting));
+    let board = Arc::new(board.begin(status_file.clone(), starting));
     let status = board.subscribe();
-    let instruments = telemetry::heartbeat(&config.telemetry, &env.otlp, board.subscribe());
+    let instruments = telemetry::heartbeat(
+        &config.telemetry,
+        &env.otlp,
+        board.subscribe(),
+        board.ended(),
+    );
     let restarts = instruments.container_restarts();
     let (commands, task) = match source {
         Source::Url => {
@@ -357,14 +384,13 @@ fn sync_starter(
     board: Arc<Board>,
     instruments: Instruments,
     earlier: Option<Earlier>,
-) -> impl FnOnce() -> (mpsc::Sender<Command>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
+) -> impl FnOnce() -> (mpsc::Sender<Request>, tokio::task::JoinHandle<()>) + Send + Sync + 'static {
     let publish_dir = config.publish_dir(&env.dirs);
     let otlp = env.otlp.clone();
     let max_backoff = config.sync.max_backoff;
     let settings = Settings {
         min_interval: config.sync.min_interval,
         safety_check: config.sync.safety_check,
-        stale_after: config.status.stale_after,
         max_backoff,
     };
     let database = config.litefs.database.clone();
@@ -429,25 +455,11 @@ fn sync_starter(
     }
 }
 
-/// Listens for SIGTERM and SIGINT from now on (a signal that comes before the returned
-/// future is first polled is not lost, and no longer kills the process); the future
-/// resolves on the first of them.
-pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{ErrorKind, State};
+    use crate::error_kind::ErrorKind;
+    use crate::status::State;
 
     fn cloud_config(dir: &std::path::Path, cloud: &str) -> Config {
         let text = format!(
@@ -462,23 +474,24 @@ mod tests {
     async fn cloud_mode_without_a_url_or_a_token_is_not_configured_in_plain_words() {
         let dir = tempfile::tempdir().unwrap();
         let env = Environment::isolated(dir.path());
+        let board = Board::waiting();
         let no_url = cloud_config(dir.path(), "");
-        let core = start_resolved(&no_url, token::Found::default(), &env).unwrap();
+        let core = start_resolved(&no_url, token::Found::default(), &env, &board).unwrap();
         let status = core.status.borrow().clone();
         assert_eq!(status.state, State::NotConfigured);
         assert_eq!(status.source, SourceKind::Cloud);
         assert!(status.detail.unwrap().contains("[cloud] url"));
         assert_eq!(status.error.unwrap().kind, ErrorKind::NotConfigured);
-        core.commands.send(Command::Quit).await.unwrap();
+        core.commands.send(Request::Quit).await.unwrap();
         core.stopped().await;
 
         let no_token = cloud_config(dir.path(), "[cloud]\nurl = \"http://127.0.0.1:9\"\n");
-        let core = start_resolved(&no_token, token::Found::default(), &env).unwrap();
+        let core = start_resolved(&no_token, token::Found::default(), &env, &board).unwrap();
         let status = core.status.borrow().clone();
         assert_eq!(status.state, State::NotConfigured);
         assert_eq!(status.litefs_url, "http://127.0.0.1:9");
         assert!(status.detail.unwrap().contains("no LiteFS Cloud token"));
-        core.commands.send(Command::Quit).await.unwrap();
+        core.commands.send(Request::Quit).await.unwrap();
         core.stopped().await;
     }
 }

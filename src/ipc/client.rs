@@ -6,8 +6,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
-use super::protocol::{Request, Response};
+use super::protocol::Response;
 use super::IpcError;
+use crate::control::Request;
 
 /// Sends `request` to the instance listening at `path` and returns its answer.
 pub async fn request(

@@ -4,16 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::status::Status;
 
-/// What the CLI asks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
-pub enum Request {
-    Status,
-    Resync,
-    Reset,
-    Quit,
-}
-
 /// What the instance answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Response {
@@ -53,6 +43,7 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::Request;
 
     #[test]
     fn requests_are_small_tagged_json() {

@@ -22,9 +22,10 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use super::protocol::{Request, Response};
+use super::protocol::Response;
 use super::{client, lock_path, IpcError};
 use crate::backoff::Backoff;
+use crate::control::Request;
 
 /// Longest request line accepted, newline included.
 pub const MAX_REQUEST: usize = 4096;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error_chain::error_chain;
-use crate::status::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 use super::events::{parse_line, BadLine, Event, Line, LineSplitter};
 use super::paced_body::{PacedBody, Slow};

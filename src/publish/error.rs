@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::status::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// Why publishing (or preparing to publish) failed.
 ///

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 
 use super::*;
-use crate::status::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 const DB: &str = "Domain.sqlite3";
 

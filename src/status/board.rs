@@ -1,7 +1,14 @@
-//! The status board: the one place the current [`Status`] lives.
+//! The status board: the one place the current [`Status`] lives, for the whole life of
+//! the app.
+//!
+//! The host makes one board; the tray, the control socket and telemetry subscribe to it
+//! once. Each core that starts (at launch, after a settings change, on a retry) gets its
+//! own handle from [`Board::begin`]: its first status replaces the last core's, its
+//! status file becomes the one written, and the handles of the core before it go quiet
+//! (a late event of a stopping core never lands on its successor's status).
 //!
 //! Changes come as [`Event`]s, applied by the one transition function
-//! ([`model::apply`]). Every change is published to watchers (the menu, through a `watch` channel) and
+//! ([`model::apply`]). Every change is published to watchers (a `watch` channel) and
 //! written atomically to the status file (for `status` and support tooling) by a writer
 //! task off the sync path; changes that come faster than the disk are merged.
 //!
@@ -10,6 +17,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Utc;
 use tokio::sync::watch;
@@ -17,38 +25,108 @@ use tokio::sync::watch;
 use crate::secrets;
 use crate::status::{self, model, Event, State, Status};
 
+/// A handle on the board: the host's, or one core's ([`Board::begin`]).
 pub struct Board {
+    shared: Arc<Shared>,
+    /// The core this handle belongs to; it changes the status only while it is current.
+    generation: u64,
+}
+
+/// What every handle shares.
+struct Shared {
     tx: watch::Sender<Status>,
+    /// The current core's generation and status file (`None`: no core has begun, nothing
+    /// is written).
+    current: Mutex<(u64, Option<PathBuf>)>,
+    /// The current generation, for handles waiting for their core's end.
+    generations: watch::Sender<u64>,
 }
 
 impl Board {
-    /// Creates the board and its status-file writer (needs a tokio runtime).
-    pub fn new(file: PathBuf, mut initial: Status) -> Self {
-        scrub(&mut initial);
-        let tx = watch::Sender::new(initial);
-        tokio::spawn(write_changes(file, tx.subscribe()));
-        Board { tx }
+    /// A board writing `file`, showing `initial` (needs a tokio runtime).
+    pub fn new(file: PathBuf, initial: Status) -> Self {
+        Board::with_file(Some(file), initial)
     }
 
-    /// A receiver of every new snapshot.
+    /// The host's board before any core has begun: "Starting…", no file written yet
+    /// (needs a tokio runtime).
+    pub fn waiting() -> Self {
+        let mut first = Status::starting("", Utc::now());
+        first.detail = None;
+        Board::with_file(None, first)
+    }
+
+    fn with_file(file: Option<PathBuf>, mut initial: Status) -> Self {
+        scrub(&mut initial);
+        let shared = Arc::new(Shared {
+            tx: watch::Sender::new(initial),
+            current: Mutex::new((0, file)),
+            generations: watch::Sender::new(0),
+        });
+        tokio::spawn(write_changes(shared.clone(), shared.tx.subscribe()));
+        Board {
+            shared,
+            generation: 0,
+        }
+    }
+
+    /// A core begins: `initial` replaces the status, `file` is written from now on, and
+    /// the handles of earlier cores stop changing anything. The new core's handle.
+    pub fn begin(&self, file: PathBuf, mut initial: Status) -> Board {
+        scrub(&mut initial);
+        let generation = {
+            let mut current = self.current();
+            current.0 += 1;
+            current.1 = Some(file);
+            current.0
+        };
+        self.shared.generations.send_replace(generation);
+        self.shared.tx.send_replace(initial);
+        Board {
+            shared: self.shared.clone(),
+            generation,
+        }
+    }
+
+    /// A receiver of every new snapshot, whichever core makes it.
     pub fn subscribe(&self) -> watch::Receiver<Status> {
-        self.tx.subscribe()
+        self.shared.tx.subscribe()
     }
 
     /// The current snapshot.
     pub fn get(&self) -> Status {
-        self.tx.borrow().clone()
+        self.shared.tx.borrow().clone()
+    }
+
+    /// Resolves when this handle's core is no longer the current one (another began) or
+    /// the board is gone: what a core's companions (its heartbeat) end with.
+    pub fn ended(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut generations = self.shared.generations.subscribe();
+        let mine = self.generation;
+        async move {
+            let _ = generations.wait_for(|current| *current != mine).await;
+        }
     }
 
     /// Applies `event` now ([`model::apply`]); watchers and the file see the result only
-    /// if something changed.
+    /// if something changed. A handle whose core is no longer current changes nothing.
     pub fn apply(&self, event: Event) {
         self.update(|s| model::apply(s, event, Utc::now()));
     }
 
+    fn current(&self) -> std::sync::MutexGuard<'_, (u64, Option<PathBuf>)> {
+        self.shared
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn update(&self, change: impl FnOnce(&mut Status)) {
         let before = self.get();
-        let changed = self.tx.send_if_modified(|s| {
+        let changed = self.shared.tx.send_if_modified(|s| {
+            if self.current().0 != self.generation {
+                return false;
+            }
             change(s);
             scrub(s);
             *s != before
@@ -82,17 +160,29 @@ fn scrub(s: &mut Status) {
     }
 }
 
-/// Writes the newest snapshot to `file` after each change, and at least every
-/// [`status::HEARTBEAT`] (a fresh `updated_at` says the instance is alive), until the
-/// board is gone.
-async fn write_changes(file: PathBuf, mut rx: watch::Receiver<Status>) {
+/// Writes the newest snapshot to the current core's file after each change, and at
+/// least every [`status::HEARTBEAT`] (a fresh `updated_at` says the instance is alive),
+/// until the board is gone.
+async fn write_changes(shared: Arc<Shared>, mut rx: watch::Receiver<Status>) {
+    let shared = Arc::downgrade(&shared);
     loop {
         let snapshot = rx.borrow_and_update().clone();
-        let path = file.clone();
-        let written =
-            tokio::task::spawn_blocking(move || status::write_current(&path, &snapshot)).await;
-        if let Err(e) = written.map_err(std::io::Error::other).and_then(|r| r) {
-            tracing::warn!(file = %file.display(), error = %e, "could not write the status file");
+        let file = match shared.upgrade() {
+            Some(shared) => shared
+                .current
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .1
+                .clone(),
+            None => return,
+        };
+        if let Some(file) = file {
+            let path = file.clone();
+            let written =
+                tokio::task::spawn_blocking(move || status::write_current(&path, &snapshot)).await;
+            if let Err(e) = written.map_err(std::io::Error::other).and_then(|r| r) {
+                tracing::warn!(file = %file.display(), error = %e, "could not write the status file");
+            }
         }
         tokio::select! {
             changed = rx.changed() => if changed.is_err() {
@@ -165,5 +255,49 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(appears(&file), "written again within a minute");
         assert!(status::read_file(&file).unwrap().running);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_core_that_begins_takes_over_and_the_one_before_it_goes_quiet() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Board::waiting();
+        let mut watcher = host.subscribe();
+        assert_eq!(watcher.borrow_and_update().state, State::Starting);
+
+        let first = host.begin(
+            dir.path().join("a.json"),
+            Status::starting("http://a:1", Utc::now()),
+        );
+        let first_ended = first.ended();
+        assert!(
+            watcher.has_changed().unwrap(),
+            "the subscriber sees the first core"
+        );
+        assert_eq!(watcher.borrow_and_update().litefs_url, "http://a:1");
+        assert!(appears(&dir.path().join("a.json")));
+
+        let second = host.begin(
+            dir.path().join("b.json"),
+            Status::starting("http://b:2", Utc::now()),
+        );
+        tokio::time::timeout(Duration::from_secs(5), first_ended)
+            .await
+            .expect("the first core's companions are told it ended");
+        first.apply(Event::NotConfigured {
+            message: "a late word of the first core".into(),
+        });
+        assert_eq!(
+            host.get().state,
+            State::Starting,
+            "the first core changes nothing"
+        );
+        second.apply(Event::NotConfigured {
+            message: "no token".into(),
+        });
+        assert_eq!(watcher.borrow_and_update().state, State::NotConfigured);
+        assert!(
+            appears(&dir.path().join("b.json")),
+            "the new core's file is written"
+        );
     }
 }

@@ -5,13 +5,14 @@
 //! stays bounded by the small channel between the two, whatever the database's size. A
 //! disk that takes nothing for the stall timeout ends the download (see [`handoff`]).
 
+use std::convert::Infallible;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
 use bytes::Bytes;
 
-use crate::handoff::{self, Pumped};
+use crate::handoff::{self, Failed, SideError};
 use crate::litefs::checksum::Summary;
 use crate::litefs::client::{Client, Export, LiteFsError};
 use crate::litefs::Checksummer;
@@ -50,33 +51,21 @@ pub async fn download(
 ) -> Result<Downloaded, DownloadError> {
     let mut export = client.export().await?;
     let announced_len = export.expected_len();
-    let (tx, rx) = handoff::channel(QUEUE, client.stall_timeout());
-    let writer = tokio::task::spawn_blocking(move || write_all(file, rx));
-    let network_error = match handoff::pump(&mut export, tx).await {
-        Pumped::Ended { .. } => None, // a writer that failed reports why below
-        Pumped::Failed { error, .. } => Some(error),
-        Pumped::Stuck(patience) => {
-            // The writer is stuck in a write; the export's connection is closed now
-            // (dropped on return), releasing LiteFS.
-            return Err(DownloadError::Write {
-                path,
-                source: handoff::stuck_io(patience),
-            });
-        }
-    };
-    let written = writer.await.map_err(|e| DownloadError::Write {
-        path: path.clone(),
-        source: std::io::Error::other(e),
-    })?;
-    let (summary, header) = written.map_err(|source| DownloadError::Write { path, source })?;
-    if let Some(e) = network_error {
-        return Err(e.into());
-    }
-    Ok(Downloaded {
-        summary,
-        header,
-        announced_len,
+    let written = handoff::transfer(&mut export, QUEUE, client.stall_timeout(), move |rx| {
+        write_all(file, rx).map_err(SideError::<Infallible>::Write)
     })
+    .await;
+    // The export's connection is closed on return (dropped), releasing LiteFS.
+    match written {
+        Ok(((summary, header), _)) => Ok(Downloaded {
+            summary,
+            header,
+            announced_len,
+        }),
+        Err(Failed::Write(source)) => Err(DownloadError::Write { path, source }),
+        Err(Failed::Source(e)) => Err(e.into()),
+        Err(Failed::Refused(never)) => match never {},
+    }
 }
 
 impl handoff::Source for Export {

@@ -13,13 +13,13 @@ use std::time::{Duration, SystemTime};
 
 use crate::cloud::client::{CloudClient, CloudError};
 use crate::cloud::fetch::{fetch, FetchError};
+use crate::error_kind::ErrorKind;
 use crate::inspect::{self, Inspection};
 use crate::litefs::checksum::checksum_file;
 use crate::litefs::client::{Client, LiteFsError};
 use crate::litefs::pos::{Position, Probe};
 use crate::litefs::Checksum;
 use crate::publish::{classify_io, PublishError, Publisher, Staged};
-use crate::status::ErrorKind;
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
 use super::download::{download, DownloadError};
@@ -201,13 +201,7 @@ impl JobContext {
         known: Option<Known>,
         inspect_unchanged: bool,
     ) -> Result<Outcome, SyncError> {
-        match &self.source {
-            Fetch::LiteFs(litefs) => self.sync(litefs, known, inspect_unchanged, false).await,
-            Fetch::Cloud(cloud) => {
-                self.sync_cloud(cloud, known, inspect_unchanged, false)
-                    .await
-            }
-        }
+        self.sync(Ask::Run, known, inspect_unchanged).await
     }
 
     /// A periodic check: when LiteFS's position file shows the published checksum,
@@ -218,13 +212,7 @@ impl JobContext {
         known: Option<Known>,
         inspect_unchanged: bool,
     ) -> Result<Outcome, SyncError> {
-        match &self.source {
-            Fetch::LiteFs(litefs) => self.sync(litefs, known, inspect_unchanged, true).await,
-            Fetch::Cloud(cloud) => {
-                self.sync_cloud(cloud, known, inspect_unchanged, false)
-                    .await
-            }
-        }
+        self.sync(Ask::Check, known, inspect_unchanged).await
     }
 
     /// *Reset* as far as the job goes: the cloud's snapshot is fetched again even when
@@ -235,59 +223,47 @@ impl JobContext {
         known: Option<Known>,
         inspect_unchanged: bool,
     ) -> Result<Outcome, SyncError> {
+        self.sync(Ask::Reset, known, inspect_unchanged).await
+    }
+
+    async fn sync(
+        &self,
+        ask: Ask,
+        known: Option<Known>,
+        inspect_unchanged: bool,
+    ) -> Result<Outcome, SyncError> {
         match &self.source {
-            Fetch::LiteFs(litefs) => {
-                tracing::warn!("reset needs a managed container ([container] manage = true); resyncing instead");
-                self.sync(litefs, known, inspect_unchanged, false).await
-            }
-            Fetch::Cloud(cloud) => self.sync_cloud(cloud, known, inspect_unchanged, true).await,
+            Fetch::LiteFs(litefs) => self.sync_from(litefs, ask, known, inspect_unchanged).await,
+            Fetch::Cloud(cloud) => self.sync_from(cloud, ask, known, inspect_unchanged).await,
         }
     }
 
-    /// A sync from the cloud: its position, then (unless the published file already is
-    /// that position) its snapshot, which must be exactly that position.
-    async fn sync_cloud(
+    /// One sync from `source`: unless it says the published file already is its newest,
+    /// its snapshot is fetched into a staged file, checked by its rules, then verified
+    /// and published by the shared step.
+    async fn sync_from<S: Source>(
         &self,
-        cloud: &CloudClient,
+        source: &S,
+        ask: Ask,
         known: Option<Known>,
         inspect_unchanged: bool,
-        refetch: bool,
     ) -> Result<Outcome, SyncError> {
-        let pos = cloud.position().await?;
-        if let Some(known) = known.as_ref().filter(|k| k.checksum == pos.checksum) {
-            if !refetch {
-                return Ok(self
-                    .unchanged(known.clone(), Provenance::Tx(pos.txid), inspect_unchanged)
-                    .await);
+        let expect = match source.before(known.as_ref(), ask).await? {
+            Before::Current(provenance) => {
+                let known = known.ok_or_else(|| {
+                    SyncError::Internal("a source confirmed a file that is not there".into())
+                })?;
+                return Ok(self.unchanged(known, provenance, inspect_unchanged).await);
             }
-        }
+            Before::Fetch(expect) => expect,
+        };
         let (staged, staged_path, file) = self.stage().await?;
         let started = std::time::Instant::now();
-        let fetched = fetch(cloud, file, staged_path).await.map_err(|e| match e {
-            FetchError::Cloud(e) => SyncError::Cloud(e),
-            FetchError::Write { path, source } => classify_io(&source, &path).into(),
-        })?;
-        let decoded = &fetched.decoded;
-        check_layout(&decoded.sqlite_header, &decoded.summary, None)?;
-        let checksum = decoded.summary.checksum;
-        if checksum != pos.checksum || decoded.header.max_txid != pos.txid {
-            return Err(CloudError::NotThePosition {
-                want_txid: pos.txid,
-                want: pos.checksum,
-                got_txid: decoded.header.max_txid,
-                got: checksum,
-            }
-            .into());
-        }
-        tracing::debug!(
-            received = fetched.received,
-            bytes = decoded.summary.len,
-            "cloud snapshot decoded"
-        );
+        let fetched = source.fetch(expect, file, staged_path).await?;
         let checked = Checked {
-            checksum,
-            provenance: Provenance::Tx(pos.txid),
-            bytes: decoded.summary.len,
+            checksum: fetched.checksum,
+            provenance: fetched.provenance,
+            bytes: fetched.bytes,
             started,
         };
         self.publish_checked(staged, known, checked, inspect_unchanged)
@@ -324,50 +300,6 @@ impl JobContext {
             provenance,
             inspection,
         }
-    }
-
-    async fn sync(
-        &self,
-        litefs: &LiteFsSource,
-        known: Option<Known>,
-        inspect_unchanged: bool,
-        probe_first: bool,
-    ) -> Result<Outcome, SyncError> {
-        if probe_first {
-            if let (Some(known), Some(pos)) = (&known, position(litefs).await) {
-                if pos.checksum == known.checksum {
-                    return Ok(self
-                        .unchanged(known.clone(), Provenance::Tx(pos.txid), inspect_unchanged)
-                        .await);
-                }
-            }
-        }
-        let (staged, staged_path, file) = self.stage().await?;
-        let started = std::time::Instant::now();
-        let got = download(&litefs.client, file, staged_path.clone())
-            .await
-            .map_err(|e| match e {
-                DownloadError::LiteFs(e) => SyncError::LiteFs(e),
-                DownloadError::Write { path, source } => classify_io(&source, &path).into(),
-            })?;
-        if got.summary.len == 0 {
-            // LiteFS answers an open but still empty database with an empty body.
-            return Err(LiteFsError::NoData {
-                db: litefs.client.database().to_string(),
-            }
-            .into());
-        }
-        check_layout(&got.header, &got.summary, got.announced_len)?;
-        let checksum = got.summary.checksum;
-        let provenance = provenance(litefs, checksum).await?;
-        let checked = Checked {
-            checksum,
-            provenance,
-            bytes: got.summary.len,
-            started,
-        };
-        self.publish_checked(staged, known, checked, inspect_unchanged)
-            .await
     }
 
     /// The shared step: unless `known` already has this content, quick_check and inspect
@@ -543,6 +475,152 @@ async fn inspect_logged(path: PathBuf, tables: Vec<String>) -> Option<Inspection
             tracing::warn!(error = %e, "inspection task failed");
             None
         }
+    }
+}
+
+/// What a job is asked to do (the same sync; the sources differ in what they skip).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ask {
+    /// A sync: LiteFS's export, the cloud's position then its snapshot.
+    Run,
+    /// A periodic look: LiteFS's position file first, when readable.
+    Check,
+    /// *Reset*: the cloud's snapshot even when its position is what is published.
+    Reset,
+}
+
+/// What a source says before anything is fetched.
+enum Before<E> {
+    /// The published file is the source's newest, as this confirms.
+    Current(Provenance),
+    /// Fetch, expecting this of the snapshot.
+    Fetch(E),
+}
+
+/// A snapshot in the staged file that passed its source's own checks.
+struct Fetched {
+    checksum: Checksum,
+    provenance: Provenance,
+    bytes: u64,
+}
+
+/// Where a database version comes from: a LiteFS node or the LiteFS Cloud backup API.
+/// The rest of a sync (verify → publish → inspect) is the same for both.
+trait Source {
+    /// What a fetch must match (the cloud's position).
+    type Expect;
+
+    /// Whether the published file `known` already is the source's newest (for `ask`).
+    async fn before(
+        &self,
+        known: Option<&Known>,
+        ask: Ask,
+    ) -> Result<Before<Self::Expect>, SyncError>;
+
+    /// Fetches the snapshot into `file` (at `path`) and checks it by the source's rules.
+    async fn fetch(
+        &self,
+        expect: Self::Expect,
+        file: std::fs::File,
+        path: PathBuf,
+    ) -> Result<Fetched, SyncError>;
+}
+
+impl Source for LiteFsSource {
+    type Expect = ();
+
+    async fn before(&self, known: Option<&Known>, ask: Ask) -> Result<Before<()>, SyncError> {
+        match ask {
+            Ask::Run => {}
+            Ask::Check => {
+                if let (Some(known), Some(pos)) = (known, position(self).await) {
+                    if pos.checksum == known.checksum {
+                        return Ok(Before::Current(Provenance::Tx(pos.txid)));
+                    }
+                }
+            }
+            Ask::Reset => tracing::warn!(
+                "reset needs a managed container ([container] manage = true); resyncing instead"
+            ),
+        }
+        Ok(Before::Fetch(()))
+    }
+
+    async fn fetch(
+        &self,
+        (): (),
+        file: std::fs::File,
+        path: PathBuf,
+    ) -> Result<Fetched, SyncError> {
+        let got = download(&self.client, file, path)
+            .await
+            .map_err(|e| match e {
+                DownloadError::LiteFs(e) => SyncError::LiteFs(e),
+                DownloadError::Write { path, source } => classify_io(&source, &path).into(),
+            })?;
+        if got.summary.len == 0 {
+            // LiteFS answers an open but still empty database with an empty body.
+            return Err(LiteFsError::NoData {
+                db: self.client.database().to_string(),
+            }
+            .into());
+        }
+        check_layout(&got.header, &got.summary, got.announced_len)?;
+        let checksum = got.summary.checksum;
+        Ok(Fetched {
+            checksum,
+            provenance: provenance(self, checksum).await?,
+            bytes: got.summary.len,
+        })
+    }
+}
+
+impl Source for CloudClient {
+    type Expect = Position;
+
+    async fn before(&self, known: Option<&Known>, ask: Ask) -> Result<Before<Position>, SyncError> {
+        let pos = self.position().await?;
+        match known {
+            Some(known) if known.checksum == pos.checksum && ask != Ask::Reset => {
+                Ok(Before::Current(Provenance::Tx(pos.txid)))
+            }
+            _ => Ok(Before::Fetch(pos)),
+        }
+    }
+
+    /// The snapshot must be exactly the position asked before it.
+    async fn fetch(
+        &self,
+        pos: Position,
+        file: std::fs::File,
+        path: PathBuf,
+    ) -> Result<Fetched, SyncError> {
+        let fetched = fetch(self, file, path).await.map_err(|e| match e {
+            FetchError::Cloud(e) => SyncError::Cloud(e),
+            FetchError::Write { path, source } => classify_io(&source, &path).into(),
+        })?;
+        let decoded = &fetched.decoded;
+        check_layout(&decoded.sqlite_header, &decoded.summary, None)?;
+        let checksum = decoded.summary.checksum;
+        if checksum != pos.checksum || decoded.header.max_txid != pos.txid {
+            return Err(CloudError::NotThePosition {
+                want_txid: pos.txid,
+                want: pos.checksum,
+                got_txid: decoded.header.max_txid,
+                got: checksum,
+            }
+            .into());
+        }
+        tracing::debug!(
+            received = fetched.received,
+            bytes = decoded.summary.len,
+            "cloud snapshot decoded"
+        );
+        Ok(Fetched {
+            checksum,
+            provenance: Provenance::Tx(pos.txid),
+            bytes: decoded.summary.len,
+        })
     }
 }
 

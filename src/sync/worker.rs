@@ -29,7 +29,7 @@ use super::coalesce::{Coalescer, Decision, Pace, Pacer, Reason};
 use super::folder_watch::FolderWatch;
 use super::job::{read_known, still_current, Fetch, JobContext, Known, Outcome, SyncError};
 use super::listener::Signal;
-use crate::control::Command;
+use crate::control::Request;
 
 /// How often staleness is re-evaluated, after a look at the published file.
 const STALE_TICK: Duration = Duration::from_secs(15);
@@ -41,14 +41,13 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 pub struct Settings {
     pub min_interval: Duration,
     pub safety_check: Duration,
-    pub stale_after: Duration,
     pub max_backoff: Duration,
 }
 
 /// Where the worker's inputs come from. They outlive a worker that panicked, so the
 /// next one ([`supervise`]) picks up where it left off.
 pub struct Inputs {
-    pub commands: mpsc::Receiver<Command>,
+    pub commands: mpsc::Receiver<Request>,
     pub signals: mpsc::Receiver<Signal>,
     /// Something changed in the published folder.
     pub folder: FolderWatch,
@@ -127,9 +126,11 @@ impl Worker {
         loop {
             tokio::select! {
                 command = inputs.commands.recv() => match command {
-                    Some(Command::Resync) => self.trigger(Reason::Resync),
-                    Some(Command::Reset) => self.trigger(Reason::Reset),
-                    Some(Command::Quit) | None => break,
+                    Some(Request::Resync) => self.trigger(Reason::Resync),
+                    Some(Request::Reset) => self.trigger(Reason::Reset),
+                    // The host answers it from the board; it never comes here.
+                    Some(Request::Status) => {}
+                    Some(Request::Quit) | None => break,
                 },
                 Some(signal) = inputs.signals.recv() => self.on_signal(signal),
                 result = wait_job(&mut self.job) => {
@@ -286,7 +287,6 @@ impl Worker {
                     message: error.to_string(),
                     failures,
                     retry_in: delay,
-                    stale_after: self.settings.stale_after,
                 });
             }
         }
@@ -399,9 +399,7 @@ impl Worker {
             return;
         }
         if std::mem::take(&mut self.tick_after_look) {
-            self.board.apply(Event::Tick {
-                stale_after: self.settings.stale_after,
-            });
+            self.board.apply(Event::Tick);
         }
     }
 }
@@ -492,7 +490,7 @@ pub async fn supervise(
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             command = inputs.commands.recv() => {
-                if matches!(command, Some(Command::Quit) | None) {
+                if matches!(command, Some(Request::Quit) | None) {
                     return;
                 }
             }
@@ -528,9 +526,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::error_kind::ErrorKind;
     use crate::litefs::client::{Client, Timeouts};
     use crate::publish::{PublishMode, Publisher};
-    use crate::status::{ErrorKind, State, Status};
+    use crate::status::{State, Status};
     use crate::sync::job::{Fetch, LiteFsSource};
     use crate::sync::ledger::Ledger;
 
@@ -572,7 +571,7 @@ mod tests {
     ) -> (
         Arc<Board>,
         Inputs,
-        mpsc::Sender<Command>,
+        mpsc::Sender<Request>,
         mpsc::Sender<Signal>,
     ) {
         let board = Arc::new(Board::new(
@@ -645,7 +644,6 @@ mod tests {
         let settings = Settings {
             min_interval: Duration::from_millis(1),
             safety_check: Duration::from_secs(3600),
-            stale_after: Duration::from_secs(3600),
             max_backoff: Duration::from_secs(3600),
         };
         let worker = Worker::new(ctx, board.clone(), settings);
@@ -665,7 +663,7 @@ mod tests {
         // that the published file is.
         sim.set_misbehaviour(Misbehaviour::StalledExport);
         let exports = sim.exports();
-        commands_tx.send(Command::Resync).await.unwrap();
+        commands_tx.send(Request::Resync).await.unwrap();
         while sim.exports() == exports {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -688,7 +686,7 @@ mod tests {
             s.txid.map(|t| t.0) == Some(position.txid)
         })
         .await;
-        commands_tx.send(Command::Quit).await.unwrap();
+        commands_tx.send(Request::Quit).await.unwrap();
         task.await.unwrap();
         server.abort();
         let labelled = labelled.expect("the label follows the announcement");
@@ -716,7 +714,6 @@ mod tests {
         let settings = Settings {
             min_interval: Duration::from_millis(1),
             safety_check: Duration::from_secs(3600),
-            stale_after: Duration::from_secs(3600),
             max_backoff: Duration::from_secs(3600),
         };
         let worker = Worker::new(ctx.clone(), board, settings).with_published(Some(known));
@@ -736,7 +733,7 @@ mod tests {
         .unwrap();
         let elapsed = started.elapsed();
         let listings = ctx.publisher.listings() - before;
-        commands_tx.send(Command::Quit).await.unwrap();
+        commands_tx.send(Request::Quit).await.unwrap();
         task.await.unwrap();
         // One look a second at most (each lists the 20,001 entries), not one a change.
         assert!(
@@ -753,7 +750,6 @@ mod tests {
         let settings = Settings {
             min_interval: Duration::from_millis(1),
             safety_check: Duration::from_secs(3600),
-            stale_after: Duration::from_secs(3600),
             max_backoff: Duration::from_millis(100),
         };
         let worker = Worker::new(unreachable_litefs(dir.path()), board.clone(), settings);
@@ -770,7 +766,7 @@ mod tests {
         };
         // About ten retries at most 100 ms apart.
         let _ = tokio::time::timeout(Duration::from_secs(2), watching).await;
-        commands_tx.send(Command::Quit).await.unwrap();
+        commands_tx.send(Request::Quit).await.unwrap();
         task.await.unwrap();
         let first_error = seen
             .iter()
@@ -791,7 +787,6 @@ mod tests {
         let settings = Settings {
             min_interval: Duration::from_millis(1),
             safety_check: Duration::ZERO,
-            stale_after: Duration::from_secs(3600),
             max_backoff: Duration::from_millis(200),
         };
         let made = Arc::new(AtomicUsize::new(0));
@@ -830,7 +825,7 @@ mod tests {
         );
         assert!(error.message.contains("non-zero"), "{}", error.message);
 
-        commands_tx.send(Command::Quit).await.unwrap();
+        commands_tx.send(Request::Quit).await.unwrap();
         tokio::time::timeout(Duration::from_secs(5), supervisor)
             .await
             .expect("Quit is honoured between restarts")

@@ -8,8 +8,8 @@
 //! The reader runs on a thread of its own (the SDK's): nothing else waits on it. Each
 //! export is bounded in time (one at a time: a slow one delays the next); one that fails is counted
 //! in `domain_sync.telemetry.dropped_metric_exports` (every value is cumulative or
-//! current, so the next export makes up for it). The pipeline ends with the core's
-//! status board: its final export and shutdown happen off the async runtime.
+//! current, so the next export makes up for it). The pipeline ends with its
+//! core: its final export and shutdown happen off the async runtime.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -27,11 +27,13 @@ use super::{export, http, metrics, StartError};
 use crate::status::Status;
 
 /// Starts the heartbeat to `url` (needs a tokio runtime) every `interval`; it reads the
-/// status from `status` and ends when the status board does. The instruments it exports.
+/// status from `status` and ends when `ended` resolves (its core's end, see
+/// [`crate::status::board::Board::ended`]). The instruments it exports.
 pub fn start(
     url: &str,
     interval: Duration,
     status: watch::Receiver<Status>,
+    ended: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Instruments, StartError> {
     // Not shortened for short intervals: the reader sends one export at a time, so a
     // slow one only delays the next.
@@ -45,14 +47,13 @@ pub fn start(
     tokio::task::spawn_blocking(move || first.force_flush());
     let running = Running(provider);
     tokio::spawn(async move {
-        let mut status = status;
-        while status.changed().await.is_ok() {}
+        ended.await;
         drop(running);
     });
     Ok(instruments)
 }
 
-/// A running heartbeat: dropped when the board is gone (or with the runtime), it stops
+/// A running heartbeat: dropped when its core ends (or with the runtime), it stops
 /// on a thread of its own, which sends the last export and that nothing waits for.
 struct Running(SdkMeterProvider);
 
@@ -94,7 +95,8 @@ mod tests {
 
     use super::*;
     use crate::config::SourceKind;
-    use crate::status::{ErrorInfo, ErrorKind, State, Txid};
+    use crate::error_kind::ErrorKind;
+    use crate::status::{ErrorInfo, State, Txid};
 
     /// Each metric's points as (attributes, value; a histogram's is its count).
     type Points = BTreeMap<String, Vec<(String, f64)>>;
@@ -325,7 +327,7 @@ mod tests {
         use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
         let (url, requests) = collector(2).await;
         let (tx, rx) = watch::channel(Status::starting("http://h:1", Utc::now()));
-        start(&url, Duration::from_millis(20), rx).unwrap();
+        start(&url, Duration::from_millis(20), rx, std::future::pending()).unwrap();
         wait_for("an accepted export", || {
             !requests.lock().unwrap().is_empty()
         })
@@ -348,13 +350,17 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_heartbeat_ends_with_the_status_board() {
+    async fn the_heartbeat_ends_with_its_core() {
         let (url, requests) = collector(0).await;
         let (tx, rx) = watch::channel(Status::starting("http://h:1", Utc::now()));
-        start(&url, Duration::from_millis(20), rx).unwrap();
+        let (core, ended) = tokio::sync::oneshot::channel::<()>();
+        start(&url, Duration::from_millis(20), rx, async move {
+            let _ = ended.await;
+        })
+        .unwrap();
         tx.send_modify(|s| s.set_state(State::DockerUnavailable, Utc::now()));
         wait_for("three heartbeats", || requests.lock().unwrap().len() >= 3).await;
-        drop(tx);
+        drop(core);
         // The last export (at shutdown) may still land; then nothing.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let after = requests.lock().unwrap().len();

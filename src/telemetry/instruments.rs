@@ -11,7 +11,7 @@ use std::time::Duration;
 use opentelemetry::metrics::{self, Meter, MeterProvider};
 use opentelemetry::KeyValue;
 
-use crate::status::ErrorKind;
+use crate::error_kind::ErrorKind;
 
 /// Upper bounds (seconds) of the publish-duration histogram's buckets.
 pub const DURATION_BOUNDS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];

@@ -273,7 +273,7 @@ mod tests {
         s.set_state(State::Error, at(1));
         s.detail = Some("detail-text-1".into());
         s.error = Some(ErrorInfo {
-            kind: crate::status::ErrorKind::LiteFsHttpError,
+            kind: crate::error_kind::ErrorKind::LiteFsHttpError,
             message: "message-text-2".into(),
         });
         s.published_path = Some("/secret/path-3".into());

@@ -30,8 +30,9 @@ use tokio::sync::watch;
 use crate::config;
 use crate::config::user_defaults::{UserDefaults, POS_DOMAIN};
 use crate::config::SourceKind;
+use crate::error_kind::ErrorKind;
 use crate::status::board::Board;
-use crate::status::{ErrorKind, Event, Status};
+use crate::status::{Event, Status};
 
 use endpoint::{Provisioned, Signal, Sources, Variables};
 pub use instruments::{Counter, Instruments};
@@ -194,13 +195,14 @@ pub fn start(
     })
 }
 
-/// Starts the metrics heartbeat of a core whose status `status` follows (it ends with
-/// the core's board). Returns the instruments the core's parts count their events in;
+/// Starts the metrics heartbeat of a core whose status `status` follows; it ends when
+/// `ended` resolves (the core's end). Returns the instruments the core's parts count their events in;
 /// with telemetry turned off or an unusable endpoint (logged once) nothing is sent.
 pub fn heartbeat(
     config: &config::Telemetry,
     variables: &Variables,
     status: watch::Receiver<Status>,
+    ended: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Instruments {
     if !config.enabled {
         return Instruments::off();
@@ -214,7 +216,7 @@ pub fn heartbeat(
         }
     };
     let interval = config.metrics_interval;
-    match heartbeat::start(&endpoint.url, interval, status) {
+    match heartbeat::start(&endpoint.url, interval, status, ended) {
         Ok(instruments) => {
             tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, ?interval, "sending heartbeat metrics");
             instruments

@@ -71,7 +71,7 @@ pub fn notify(notice: Notice) {
                 // Attribute notifications to the app, not to the default (Finder).
                 static APP: std::sync::Once = std::sync::Once::new();
                 APP.call_once(|| {
-                    let _ = notify_rust::set_application(crate::tray::launch_agent::LABEL);
+                    let _ = notify_rust::set_application(crate::login::launch_agent::LABEL);
                 });
             }
             let shown = notify_rust::Notification::new()

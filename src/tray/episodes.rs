@@ -134,7 +134,7 @@ mod tests {
         s.since = t(since);
         if state == State::Error {
             s.error = Some(ErrorInfo {
-                kind: crate::status::ErrorKind::ExportInterrupted,
+                kind: crate::error_kind::ErrorKind::ExportInterrupted,
                 message: "LiteFS answered 500".into(),
             });
         }

@@ -268,7 +268,7 @@ mod tests {
         let mut s = synced();
         f.resync_sent(&s, t(0));
         s.error = Some(ErrorInfo {
-            kind: crate::status::ErrorKind::LiteFsUnreachable,
+            kind: crate::error_kind::ErrorKind::LiteFsUnreachable,
             message: "LiteFS did not answer".into(),
         });
         s.detail = Some("LiteFS unreachable; retrying in 2s".into());

@@ -1,14 +1,13 @@
-//! What the UI (the tray) and the running app share: the status of whichever core runs,
-//! the notification settings as last read, and the requests the UI sends, which travel
-//! the same way as the control socket's.
+//! What the UI (the tray) and the running app share: the status board's snapshots (the
+//! UI subscribes to the host's one board), the notification settings as last read, and
+//! the requests the UI sends, which travel the same way as the control socket's.
 //!
 //! The app never waits for the UI: dropping the UI's end is fine.
 
-use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Notifications;
-use crate::ipc::server::{Bound, Incoming};
+use crate::ipc::server::Incoming;
 use crate::status::Status;
 
 /// The UI's end.
@@ -20,7 +19,6 @@ pub struct UiLink {
 
 /// The app's end.
 pub struct AppLink {
-    pub status: watch::Sender<Status>,
     pub notifications: watch::Sender<Notifications>,
     /// The UI's and the control socket's requests.
     pub requests: mpsc::Receiver<Incoming>,
@@ -28,18 +26,15 @@ pub struct AppLink {
 }
 
 impl AppLink {
-    /// Serves `socket`: its requests arrive with the UI's.
-    pub fn serve_socket(&self, socket: Bound) {
-        tokio::spawn(socket.serve(self.requests_tx.clone()));
+    /// Where other clients' requests (the control socket's) join the UI's.
+    pub fn requests_sender(&self) -> mpsc::Sender<Incoming> {
+        self.requests_tx.clone()
     }
 }
 
-/// A connected pair: the app's end and the UI's end.
-pub fn link() -> (AppLink, UiLink) {
-    // Shown until the core's first status arrives: "Starting…".
-    let mut first = Status::starting("", Utc::now());
-    first.detail = None;
-    let (status_tx, status) = watch::channel(first);
+/// A connected pair: the app's end and the UI's end, which shows `status` (a
+/// subscription to the host's board).
+pub fn link(status: watch::Receiver<Status>) -> (AppLink, UiLink) {
     let (notifications_tx, notifications) = watch::channel(Notifications::default());
     let (requests_tx, requests) = mpsc::channel(8);
     let ui = UiLink {
@@ -48,7 +43,6 @@ pub fn link() -> (AppLink, UiLink) {
         requests: requests_tx.clone(),
     };
     let app = AppLink {
-        status: status_tx,
         notifications: notifications_tx,
         requests,
         requests_tx,
@@ -59,20 +53,26 @@ pub fn link() -> (AppLink, UiLink) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipc::protocol::Request;
+    use crate::control::Request;
+    use chrono::Utc;
 
     #[tokio::test]
     async fn the_ui_sees_statuses_and_settings_and_its_requests_reach_the_app() {
-        let (mut app, mut ui) = link();
+        let board = crate::status::board::Board::waiting();
+        let (mut app, mut ui) = link(board.subscribe());
         assert_eq!(
             crate::tray::menu::headline(&ui.status.borrow(), Utc::now()),
             "Starting…"
         );
         let mut status = Status::starting("http://127.0.0.1:20202", Utc::now());
         status.txid = Some(crate::status::Txid(0x2f));
-        app.status.send_replace(status.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let _core = board.begin(dir.path().join("status.json"), status);
         assert!(ui.status.has_changed().unwrap());
-        assert_eq!(*ui.status.borrow_and_update(), status);
+        assert_eq!(
+            ui.status.borrow_and_update().txid,
+            Some(crate::status::Txid(0x2f))
+        );
         let quiet = Notifications {
             enabled: false,
             ..Notifications::default()

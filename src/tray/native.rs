@@ -6,7 +6,7 @@ use tray_icon::menu::{
     CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem, Submenu,
 };
 
-use crate::status::NextStep;
+use crate::error_kind::NextStep;
 use crate::tray::menu::{ActionId, Item, MenuModel};
 
 /// Every clickable action, for mapping menu ids back.

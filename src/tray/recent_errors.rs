@@ -62,7 +62,7 @@ mod tests {
         let mut s = Status::starting("http://127.0.0.1:20202", t(since));
         s.set_state(State::Error, t(since));
         s.error = Some(ErrorInfo {
-            kind: crate::status::ErrorKind::from_name(kind).expect("a known kind"),
+            kind: crate::error_kind::ErrorKind::from_name(kind).expect("a known kind"),
             message: format!("{kind} happened"),
         });
         s
@@ -83,7 +83,7 @@ mod tests {
                 "2025-11-25T14:03:12Z (2 min ago) disk_full happened [disk_full]",
             ]
         );
-        let kinds = crate::status::ErrorKind::ALL;
+        let kinds = crate::error_kind::ErrorKind::ALL;
         for (i, kind) in (0..10).zip(kinds) {
             recent.observe(&failing(kind.as_str(), 100 + i));
         }

@@ -9,13 +9,14 @@ use bollard::Docker;
 
 use super::{Found, Step};
 use crate::config::Config;
+use crate::control::Request;
 use crate::docker::endpoint;
 use crate::docker::engine::{self, EngineError};
 use crate::docker::spec::{ContainerSpec, MANAGED_LABEL};
 use crate::host::environment::Environment;
-use crate::ipc::{self, client, protocol::Request, IpcError};
+use crate::ipc::{self, client, IpcError};
+use crate::login::{launch_agent, login_item};
 use crate::logs;
-use crate::tray::{launch_agent, login_item};
 
 /// How long a running instance may take to stop.
 const STOP_WAIT: Duration = Duration::from_secs(30);

@@ -41,7 +41,9 @@ fn file(checksum: u64, published_at: i64) -> FileFacts {
 }
 
 fn started() -> Status {
-    Status::starting("http://127.0.0.1:20202", t(0))
+    let mut s = Status::starting("http://127.0.0.1:20202", t(0));
+    s.stale_after = STALE_AFTER;
+    s
 }
 
 /// A status that published `file(0xa, 0)` with TXID 0x2f at t(0).
@@ -64,14 +66,11 @@ fn unreachable(failures: u32) -> Event {
         message: "LiteFS at http://127.0.0.1:20202 is unreachable: connection refused".into(),
         failures,
         retry_in: RETRY,
-        stale_after: STALE_AFTER,
     }
 }
 
 fn tick() -> Event {
-    Event::Tick {
-        stale_after: STALE_AFTER,
-    }
+    Event::Tick
 }
 
 #[test]
@@ -227,7 +226,6 @@ fn an_error_with_good_data_is_not_flipped_back_to_up_to_date_by_the_next_retry()
         message: "the export was cut off".into(),
         failures: 0,
         retry_in: RETRY,
-        stale_after: STALE_AFTER,
     };
     apply(&mut s, interrupted.clone(), t(10));
     assert_eq!((s.state, s.since), (State::Error, t(10)));
@@ -320,7 +318,6 @@ fn a_live_stream_does_not_confirm_a_file_while_a_sync_fails() {
         message: "stalled".into(),
         failures: 0,
         retry_in: RETRY,
-        stale_after: STALE_AFTER,
     };
     apply(&mut s, stalled, t(100));
     apply(&mut s, tick(), t(400));
@@ -410,7 +407,6 @@ fn not_configured_and_a_refused_token_say_so_with_a_kind() {
             message: "401".into(),
             failures: 0,
             retry_in: RETRY,
-            stale_after: STALE_AFTER,
         },
         t(5),
     );

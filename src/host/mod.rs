@@ -13,4 +13,5 @@ pub mod app;
 pub mod demo;
 pub mod environment;
 pub mod serve;
+pub mod shutdown;
 pub mod sync_core;

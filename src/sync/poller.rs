@@ -1,4 +1,5 @@
-//! Polls the backup service's `GET /pos` and tells the sync worker what changed.
+//! The cloud's listener: polls the backup service's `GET /pos` and tells the sync worker
+//! what changed, as [`super::listener`] does for LiteFS's event stream.
 //!
 //! It speaks the worker's listener language ([`Signal`]): `Connected` when the service
 //! answers with our database's position (again), `Disconnected` when it stops doing so,
@@ -10,11 +11,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
+use crate::cloud::client::{CloudClient, CloudError};
 use crate::litefs::pos::Position;
 use crate::litefs::TxEvent;
 use crate::sync::listener::Signal;
-
-use super::client::{CloudClient, CloudError};
 
 /// What the poller knows between two polls; its decisions are pure.
 ///

@@ -87,11 +87,14 @@ pub fn to_stderr(stderr_is_terminal: bool, files: bool, xpc_service_name: Option
 
 /// Starts logging at the level `spec` says (`RUST_LOG`'s value; `info` when empty); with
 /// `folder`, also to daily files there; `xpc_service_name` is launchd's job name (see
-/// [`to_stderr`]). Keep the guard alive while logging: dropping it flushes the file.
+/// [`to_stderr`]). `files_only`: with the files written, nothing goes to stderr (the
+/// `demo` prints its own plain lines there). Keep the guard alive while logging:
+/// dropping it flushes the file.
 pub fn init(
     folder: Option<&Path>,
     spec: &str,
     xpc_service_name: Option<&str>,
+    files_only: bool,
 ) -> Option<WorkerGuard> {
     let terminal = std::io::stderr().is_terminal();
     let file = folder.and_then(|folder| {
@@ -128,7 +131,8 @@ pub fn init(
         Some((writer, guard)) => (Some(layer(writer, false, spec)), Some(guard)),
         None => (None, None),
     };
-    let stderr = to_stderr(terminal, file_layer.is_some(), xpc_service_name)
+    let quiet = files_only && file_layer.is_some();
+    let stderr = (!quiet && to_stderr(terminal, file_layer.is_some(), xpc_service_name))
         .then(|| layer(std::io::stderr, terminal, spec));
     tracing_subscriber::registry()
         .with(stderr)
@@ -268,7 +272,7 @@ mod tests {
         assert_eq!(lines.len(), 3, "{text}");
         assert!(lines[0].ends_with("again attempt=0"), "{text}");
         assert!(
-            lines[1].contains("WARN voripos_domain_sync::logs: suppressed 2 similar messages from voripos_domain_sync::logs::tests (src/logs.rs:"),
+            lines[1].contains("WARN voripos_domain_sync::logs: suppressed 2 similar messages from voripos_domain_sync::logs::tests (src/logs/mod.rs:"),
             "{text}"
         );
         assert!(lines[1].ends_with("; the last: again attempt=2"), "{text}");

@@ -106,7 +106,6 @@ pub enum Event {
         message: String,
         failures: u32,
         retry_in: Duration,
-        stale_after: Duration,
     },
     /// The sync worker panicked; it is restarted in `restart_in`.
     WorkerCrashed {
@@ -116,7 +115,7 @@ pub enum Event {
     /// The source's event stream (or the cloud's position) is (dis)connected.
     EventsConnected(bool),
     /// A periodic look at the clock: staleness, and confirmation by a live stream.
-    Tick { stale_after: Duration },
+    Tick,
     /// Why the publish folder cannot be watched (`None`: it is watched).
     FolderWatch(Option<String>),
     /// Trace spans discarded since start.
@@ -237,8 +236,7 @@ pub fn apply(s: &mut Status, event: Event, now: DateTime<Utc>) {
             message,
             failures,
             retry_in,
-            stale_after,
-        } => failed(s, kind, message, failures, now, stale_after, retry_in),
+        } => failed(s, kind, message, failures, now, retry_in),
         Event::WorkerCrashed {
             message,
             restart_in,
@@ -252,7 +250,7 @@ pub fn apply(s: &mut Status, event: Event, now: DateTime<Utc>) {
             s.next_try_at = Some(after(now, restart_in));
         }
         Event::EventsConnected(connected) => s.events_connected = connected,
-        Event::Tick { stale_after } => tick(s, now, stale_after),
+        Event::Tick => tick(s, now),
         Event::FolderWatch(problem) => s.folder_watch_problem = problem,
         Event::TelemetryDropped(n) => s.telemetry_dropped_spans = n,
     }
@@ -298,7 +296,6 @@ fn failed(
     message: String,
     failures: u32,
     now: DateTime<Utc>,
-    stale_after: Duration,
     retry_in: Duration,
 ) {
     s.error = Some(error(kind, message.clone()));
@@ -312,7 +309,7 @@ fn failed(
         // trouble state already shown stays until a sync succeeds.
         if !matches!(s.state, State::Stale | State::Error) {
             s.set_state(State::UpToDate, now);
-            if stale(s, now, stale_after) {
+            if stale(s, now) {
                 s.set_state(State::Stale, now);
             }
         }
@@ -326,11 +323,11 @@ fn failed(
     }
 }
 
-fn stale(s: &Status, now: DateTime<Utc>, stale_after: Duration) -> bool {
-    !s.events_connected && is_stale(s.last_check_at, s.since, now, stale_after)
+fn stale(s: &Status, now: DateTime<Utc>) -> bool {
+    !s.events_connected && is_stale(s.last_check_at, s.since, now, s.stale_after)
 }
 
-fn tick(s: &mut Status, now: DateTime<Utc>, stale_after: Duration) {
+fn tick(s: &mut Status, now: DateTime<Utc>) {
     // The clock was corrected after running ahead: a confirmation "from the future" is
     // dropped (staleness then counts from the state's start, itself stale when it too
     // is from the future: see `is_stale`).
@@ -350,7 +347,7 @@ fn tick(s: &mut Status, now: DateTime<Utc>, stale_after: Duration) {
         if s.state == State::Stale {
             s.set_state(State::UpToDate, now);
         }
-    } else if s.state == State::UpToDate && stale(s, now, stale_after) {
+    } else if s.state == State::UpToDate && stale(s, now) {
         s.set_state(State::Stale, now);
     }
 }
