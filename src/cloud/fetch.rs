@@ -5,13 +5,13 @@
 //! whatever the database's size, and a disk that takes nothing for the stall timeout
 //! ends the fetch, as for a LiteFS export (see [`handoff`]).
 
-use std::fs::File;
 use std::io::{BufWriter, Read};
 use std::path::PathBuf;
 
 use bytes::{Buf, Bytes};
 
 use crate::handoff::{self, Pumped};
+use crate::publish::{Target, Written};
 
 use super::client::{CloudClient, CloudError, SnapshotStream};
 use super::ltx::{decode_snapshot, Decoded, LtxError};
@@ -33,22 +33,29 @@ pub enum FetchError {
     },
 }
 
-/// A decoded snapshot and how many bytes came over the network.
+/// A decoded snapshot, how many bytes came over the network, and what was written.
 #[derive(Debug)]
 pub struct Fetched {
     pub decoded: Decoded,
     pub received: u64,
+    pub written: Written,
 }
 
-/// Fetches the snapshot into `file` (at `path`, for messages).
-pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fetched, FetchError> {
+/// Fetches the snapshot into `target` (at `path`, for messages).
+pub async fn fetch(
+    client: &CloudClient,
+    mut target: Target,
+    path: PathBuf,
+) -> Result<Fetched, FetchError> {
     let mut stream = client.snapshot().await?;
     let (tx, rx) = handoff::channel(QUEUE, client.stall_timeout());
     let decoder = tokio::task::spawn_blocking(move || {
-        decode_snapshot(
+        let decoded = decode_snapshot(
             ChannelReader::new(rx),
-            BufWriter::with_capacity(WRITE_BUFFER, file),
-        )
+            BufWriter::with_capacity(WRITE_BUFFER, &mut target),
+        )?;
+        let written = target.finish().map_err(LtxError::Write)?;
+        Ok::<_, LtxError>((decoded, written))
     });
     let (received, network_error) = match handoff::pump(&mut stream, tx).await {
         Pumped::Ended { received } => (received, None), // a decoder that failed reports why below
@@ -69,7 +76,11 @@ pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fe
         (Err(LtxError::Write(source)), _) => Err(FetchError::Write { path, source }),
         (_, Some(e)) => Err(e.into()),
         (Err(e), None) => Err(CloudError::Snapshot(e).into()),
-        (Ok(decoded), None) => Ok(Fetched { decoded, received }),
+        (Ok((decoded, written)), None) => Ok(Fetched {
+            decoded,
+            received,
+            written,
+        }),
     }
 }
 

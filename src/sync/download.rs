@@ -5,7 +5,6 @@
 //! stays bounded by the small channel between the two, whatever the database's size. A
 //! disk that takes nothing for the stall timeout ends the download (see [`handoff`]).
 
-use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -15,6 +14,7 @@ use crate::handoff::{self, Pumped};
 use crate::litefs::checksum::Summary;
 use crate::litefs::client::{Client, Export, LiteFsError};
 use crate::litefs::Checksummer;
+use crate::publish::{Target, Written};
 
 /// Chunks in flight between the network and the writer (chunks are at most a few
 /// hundred KiB, so this bounds memory to a few MiB whatever the database's size).
@@ -28,6 +28,8 @@ pub struct Downloaded {
     pub header: Vec<u8>,
     /// The length LiteFS announced, if any.
     pub announced_len: Option<u64>,
+    /// What was written (whole, or a patched clone with its checksum).
+    pub written: Written,
 }
 
 /// Why a download failed.
@@ -42,16 +44,16 @@ pub enum DownloadError {
     },
 }
 
-/// Downloads the export into `file` (at `path`, for messages).
+/// Downloads the export into `target` (at `path`, for messages).
 pub async fn download(
     client: &Client,
-    file: File,
+    target: Target,
     path: PathBuf,
 ) -> Result<Downloaded, DownloadError> {
     let mut export = client.export().await?;
     let announced_len = export.expected_len();
     let (tx, rx) = handoff::channel(QUEUE, client.stall_timeout());
-    let writer = tokio::task::spawn_blocking(move || write_all(file, rx));
+    let writer = tokio::task::spawn_blocking(move || write_all(target, rx));
     let network_error = match handoff::pump(&mut export, tx).await {
         Pumped::Ended { .. } => None, // a writer that failed reports why below
         Pumped::Failed { error, .. } => Some(error),
@@ -68,7 +70,8 @@ pub async fn download(
         path: path.clone(),
         source: std::io::Error::other(e),
     })?;
-    let (summary, header) = written.map_err(|source| DownloadError::Write { path, source })?;
+    let (summary, header, written) =
+        written.map_err(|source| DownloadError::Write { path, source })?;
     if let Some(e) = network_error {
         return Err(e.into());
     }
@@ -76,6 +79,7 @@ pub async fn download(
         summary,
         header,
         announced_len,
+        written,
     })
 }
 
@@ -87,7 +91,10 @@ impl handoff::Source for Export {
     }
 }
 
-fn write_all(mut file: File, rx: handoff::Receiver) -> std::io::Result<(Summary, Vec<u8>)> {
+fn write_all(
+    mut target: Target,
+    rx: handoff::Receiver,
+) -> std::io::Result<(Summary, Vec<u8>, Written)> {
     let mut sum = Checksummer::new();
     let mut header = Vec::with_capacity(100);
     for chunk in rx {
@@ -96,8 +103,7 @@ fn write_all(mut file: File, rx: handoff::Receiver) -> std::io::Result<(Summary,
             header.extend_from_slice(&chunk[..take]);
         }
         sum.update(&chunk);
-        file.write_all(&chunk)?;
+        target.write_all(&chunk)?;
     }
-    file.flush()?;
-    Ok((sum.finish(), header))
+    Ok((sum.finish(), header, target.finish()?))
 }

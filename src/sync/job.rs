@@ -18,7 +18,7 @@ use crate::litefs::checksum::checksum_file;
 use crate::litefs::client::{Client, LiteFsError};
 use crate::litefs::pos::{Position, Probe};
 use crate::litefs::Checksum;
-use crate::publish::{classify_io, PublishError, Publisher, Staged};
+use crate::publish::{classify_io, Base, PublishError, Publisher, Staged, Target, Written};
 use crate::status::ErrorKind;
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
@@ -126,6 +126,7 @@ struct Checked {
     provenance: Provenance,
     bytes: u64,
     started: std::time::Instant,
+    written: Written,
 }
 
 /// Runs `f` on the blocking pool.
@@ -261,12 +262,14 @@ impl JobContext {
                     .await);
             }
         }
-        let (staged, staged_path, file) = self.stage().await?;
+        let (staged, staged_path, target) = self.stage(known.as_ref()).await?;
         let started = std::time::Instant::now();
-        let fetched = fetch(cloud, file, staged_path).await.map_err(|e| match e {
-            FetchError::Cloud(e) => SyncError::Cloud(e),
-            FetchError::Write { path, source } => classify_io(&source, &path).into(),
-        })?;
+        let fetched = fetch(cloud, target, staged_path)
+            .await
+            .map_err(|e| match e {
+                FetchError::Cloud(e) => SyncError::Cloud(e),
+                FetchError::Write { path, source } => classify_io(&source, &path).into(),
+            })?;
         let decoded = &fetched.decoded;
         check_layout(&decoded.sqlite_header, &decoded.summary, None)?;
         let checksum = decoded.summary.checksum;
@@ -279,6 +282,8 @@ impl JobContext {
             }
             .into());
         }
+        self.publisher
+            .verify_written(&staged, &fetched.written, checksum)?;
         tracing::debug!(
             received = fetched.received,
             bytes = decoded.summary.len,
@@ -289,23 +294,23 @@ impl JobContext {
             provenance: Provenance::Tx(pos.txid),
             bytes: decoded.summary.len,
             started,
+            written: fetched.written,
         };
         self.publish_checked(staged, known, checked, inspect_unchanged)
             .await
     }
 
-    /// A new hidden temp file in the publish folder, its path and a handle to write it.
-    async fn stage(&self) -> Result<(Staged, PathBuf, std::fs::File), SyncError> {
-        let staged = {
-            let publisher = self.publisher.clone();
-            blocking(move || publisher.stage()).await??
-        };
+    /// A new hidden temp file in the publish folder (a clone of `known` to patch, when
+    /// it can be), its path and the target to write it through.
+    async fn stage(&self, known: Option<&Known>) -> Result<(Staged, PathBuf, Target), SyncError> {
+        let base = known.map(|k| Base {
+            path: k.path.clone(),
+            checksum: k.checksum,
+        });
+        let publisher = self.publisher.clone();
+        let (staged, target) = blocking(move || publisher.stage_for(base.as_ref())).await??;
         let staged_path = staged.path().to_path_buf();
-        let file = staged
-            .file()
-            .try_clone()
-            .map_err(|e| classify_io(&e, &staged_path))?;
-        Ok((staged, staged_path, file))
+        Ok((staged, staged_path, target))
     }
 
     /// The outcome when the source has what is already published.
@@ -342,9 +347,9 @@ impl JobContext {
                 }
             }
         }
-        let (staged, staged_path, file) = self.stage().await?;
+        let (staged, staged_path, target) = self.stage(known.as_ref()).await?;
         let started = std::time::Instant::now();
-        let got = download(&litefs.client, file, staged_path.clone())
+        let got = download(&litefs.client, target, staged_path.clone())
             .await
             .map_err(|e| match e {
                 DownloadError::LiteFs(e) => SyncError::LiteFs(e),
@@ -359,12 +364,15 @@ impl JobContext {
         }
         check_layout(&got.header, &got.summary, got.announced_len)?;
         let checksum = got.summary.checksum;
+        self.publisher
+            .verify_written(&staged, &got.written, checksum)?;
         let provenance = provenance(litefs, checksum).await?;
         let checked = Checked {
             checksum,
             provenance,
             bytes: got.summary.len,
             started,
+            written: got.written,
         };
         self.publish_checked(staged, known, checked, inspect_unchanged)
             .await
@@ -384,6 +392,7 @@ impl JobContext {
             provenance,
             bytes,
             started,
+            written,
         } = checked;
         let downloaded = started.elapsed();
         if let Some(known) = known.filter(|k| k.checksum == checksum) {
@@ -417,11 +426,18 @@ impl JobContext {
             return Ok(outcome);
         }
         let publisher = self.publisher.clone();
-        let published = blocking(move || publisher.publish(staged, SystemTime::now())).await??;
+        let published = blocking(move || {
+            let published = publisher.publish(staged, SystemTime::now())?;
+            publisher.record_written(&published.path, &written);
+            Ok::<_, PublishError>(published)
+        })
+        .await??;
         tracing::debug!(
             download_ms = downloaded.as_millis() as u64,
             checks_and_flush_ms = (checked_at - downloaded).as_millis() as u64,
             publish_ms = (started.elapsed() - checked_at).as_millis() as u64,
+            written = ?written.how,
+            written_bytes = written.bytes,
             "publish timings"
         );
         // Old versions go after the new one is out; nobody waits for the unlinks.
