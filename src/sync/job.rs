@@ -399,6 +399,11 @@ impl JobContext {
             return Ok(self.unchanged(known, provenance, inspect_unchanged).await);
         }
         let staged_path = staged.path().to_path_buf();
+        // Inspection (metadata, row counts) reads through a connection opened now, beside
+        // the checks, and never holds up the rename of a verified file: the connection
+        // reads the same file under its published name. Only a newer file of someone
+        // else's in the folder waits for it (see `newer_foreign`).
+        let inspecting = Inspecting::start(staged_path.clone(), self.tables.clone()).await;
         // Flushing the file to disk (I/O) overlaps quick_check and inspection (CPU), so
         // the publish's own fsync finds little left to do.
         let flush = {
@@ -416,15 +421,22 @@ impl JobContext {
                     .await?
                     .map_err(|e| VerifyError::QuickCheck(e.to_string()))?;
             }
-            Ok::<_, SyncError>(self.inspect(staged_path.clone()).await)
+            Ok::<_, SyncError>(())
         };
         let (flushed, checked) = tokio::join!(flush, checks);
         let checked_at = started.elapsed();
-        let inspection = checked?;
+        checked?;
         flushed??;
-        if let Some(outcome) = self.newer_foreign(inspection.as_ref()).await {
-            return Ok(outcome);
-        }
+        let inspection = match self.foreign_newest().await {
+            Some(theirs) => {
+                let ours = Inspecting::finish(inspecting).await;
+                if let Some(outcome) = self.newer_foreign(theirs, ours.as_ref()).await {
+                    return Ok(outcome);
+                }
+                Err(ours)
+            }
+            None => Ok(inspecting),
+        };
         let publisher = self.publisher.clone();
         let published = blocking(move || {
             let published = publisher.publish(staged, SystemTime::now())?;
@@ -452,6 +464,10 @@ impl JobContext {
             let path = published.path.clone();
             blocking(move || describe(path, Some(checksum))).await??
         };
+        let inspection = match inspection {
+            Ok(inspecting) => Inspecting::finish(inspecting).await,
+            Err(read) => read,
+        };
         Ok(Outcome::Published {
             known,
             provenance,
@@ -460,14 +476,12 @@ impl JobContext {
         })
     }
 
-    /// When the newest file in the folder now is someone else's (the provisioning tool's
-    /// download) and its data is at least as new as the snapshot's (`ours`), the outcome
-    /// that leaves it the newest: publishing ours after it would hide newer data from
-    /// the POS (see [`foreign`]). `None`: publish ours. The folder is read again here, not
-    /// taken from what the worker knew, so a file that arrived during the download counts.
-    async fn newer_foreign(&self, ours: Option<&Inspection>) -> Option<Outcome> {
+    /// The newest file in the folder when it is someone else's (the provisioning tool's
+    /// download). The folder is read again here, not taken from what the worker knew, so
+    /// a file that arrived during the download counts.
+    async fn foreign_newest(&self) -> Option<PathBuf> {
         let publisher = self.publisher.clone();
-        let path = blocking(move || {
+        blocking(move || {
             publisher
                 .newest()
                 .ok()
@@ -475,7 +489,13 @@ impl JobContext {
                 .filter(|p| !publisher.is_ours(p))
         })
         .await
-        .ok()??;
+        .ok()?
+    }
+
+    /// When someone else's newest file at `path` holds data at least as new as the
+    /// snapshot's (`ours`), the outcome that leaves it the newest: publishing ours after
+    /// it would hide newer data from the POS (see [`foreign`]). `None`: publish ours.
+    async fn newer_foreign(&self, path: PathBuf, ours: Option<&Inspection>) -> Option<Outcome> {
         let theirs = self.inspect(path.clone()).await;
         let newer = foreign::is_at_least_as_new(
             theirs.as_ref()?.metadata.generated_at.as_deref(),
@@ -532,33 +552,73 @@ pub async fn describe_published(
 /// and shown as unknown, what could not be read is named in the inspection. Dropping the
 /// future (an aborted sync, a quit) interrupts SQLite at once.
 async fn inspect_logged(path: PathBuf, tables: Vec<String>) -> Option<Inspection> {
-    /// Cancels the inspection when the future waiting for it goes away.
-    struct OnDrop(inspect::Cancel);
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            self.0.cancel();
+    Inspecting::finish(Inspecting::start(path, tables).await).await
+}
+
+/// An inspection running on the blocking pool through a connection opened when it
+/// started; dropping it (an aborted sync, a quit) interrupts SQLite at once.
+struct Inspecting {
+    task: Option<tokio::task::JoinHandle<Result<Inspection, inspect::InspectError>>>,
+    cancel: inspect::Cancel,
+    shown: PathBuf,
+}
+
+impl Inspecting {
+    /// Opens `path` and starts reading its metadata and the row counts of `tables`
+    /// within [`inspect::INSPECT_BUDGET`]. A file that cannot be opened is logged and
+    /// gives no inspection.
+    async fn start(path: PathBuf, tables: Vec<String>) -> Inspecting {
+        let cancel = inspect::Cancel::default();
+        let shown = path.clone();
+        let task = match blocking(move || inspect::open_readonly(&path).map(|c| (c, path))).await {
+            Ok(Ok((conn, path))) => {
+                let watch = cancel.clone();
+                Some(tokio::task::spawn_blocking(move || {
+                    inspect::inspect_open(conn, &path, &tables, inspect::INSPECT_BUDGET, &watch)
+                }))
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "inspection task failed");
+                None
+            }
+        };
+        Inspecting {
+            task,
+            cancel,
+            shown,
         }
     }
-    let cancel = inspect::Cancel::default();
-    let _guard = OnDrop(cancel.clone());
-    let shown = path.clone();
-    let read =
-        blocking(move || inspect::inspect_within(&path, &tables, inspect::INSPECT_BUDGET, &cancel));
-    match read.await {
-        Ok(Ok(i)) => {
-            if !i.unread.is_empty() {
-                tracing::warn!(path = %shown.display(), unread = ?i.unread, "parts of the database could not be read");
+
+    /// What the inspection read; a failure is logged and shown as unknown, what could
+    /// not be read is named in the inspection.
+    async fn finish(mut inspecting: Inspecting) -> Option<Inspection> {
+        let shown = &inspecting.shown;
+        match inspecting.task.as_mut()?.await {
+            Ok(Ok(i)) => {
+                if !i.unread.is_empty() {
+                    tracing::warn!(path = %shown.display(), unread = ?i.unread, "parts of the database could not be read");
+                }
+                Some(i)
             }
-            Some(i)
+            Ok(Err(e)) => {
+                tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "inspection task failed");
+                None
+            }
         }
-        Ok(Err(e)) => {
-            tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "inspection task failed");
-            None
-        }
+    }
+}
+
+impl Drop for Inspecting {
+    fn drop(&mut self) {
+        self.cancel.cancel();
     }
 }
 
