@@ -61,6 +61,13 @@ const TIMEOUTS: Timeouts = Timeouts {
 const CHANGED_ROWS: usize = 256;
 
 fn main() {
+    // `RUST_LOG=voripos_domain_sync=debug` shows the job's own "publish timings".
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -211,8 +218,16 @@ async fn one_size(size_mb: u64, rounds: usize) -> Result<Vec<String>> {
         .sum();
     match xfs::Xfs::mount(work.path(), &format!("{}M", size_mb * 6 + 400)) {
         Ok(xfs) => {
-            let figures =
-                patch_section(&xfs, work.path(), &src, &cloud_src, &standin, cloud_base).await?;
+            let figures = patch_section(
+                &xfs,
+                work.path(),
+                &src,
+                &cloud_src,
+                &standin,
+                &cloud,
+                rounds,
+            )
+            .await?;
             summary.extend(figures.report(size_mb, fixed));
         }
         Err(reason) => println!("not measured: {reason}"),
@@ -451,7 +466,8 @@ async fn patch_section(
     src: &Path,
     cloud_src: &Path,
     standin: &CloudServer,
-    cloud_base: Duration,
+    cloud: &CloudClient,
+    rounds: usize,
 ) -> Result<PatchFigures> {
     let device = loop_device(&xfs.path)?;
     let publisher = publisher(&xfs.path.join("pub"), 3)?;
@@ -481,6 +497,12 @@ async fn patch_section(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The new version's own delivery time, read warm (as the publishes below see it).
+    let mut alone = Vec::new();
+    for _ in 0..rounds {
+        alone.push(cloud_snapshot_alone(cloud).await?);
+    }
+    let cloud_base = median(&alone);
 
     sync_all()?;
     let written_before = device_written(&device)?;
