@@ -211,7 +211,7 @@ impl PatchWriter {
 
     /// Gives up comparing once most pages differ (see [`patch_plan::keep_comparing`]).
     fn after_page(&mut self) -> io::Result<()> {
-        if self.offset % WARM_CHUNK == 0 {
+        if self.offset.is_multiple_of(WARM_CHUNK) {
             warm(&self.out, self.offset - WARM_CHUNK, WARM_CHUNK);
         }
         let changed = self.stats.pages_written;
