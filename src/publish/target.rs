@@ -126,12 +126,12 @@ impl Publisher {
         let plan = match base {
             None => Err(Whole::NoBase),
             Some(base) => {
-                patch_plan::may_patch(chain::read(&chain::record_path(&self.list), &base.path))
-                    .map(|()| base)
+                let chain = chain::read(&chain::record_path(&self.list), &base.path);
+                patch_plan::may_patch(chain).map(|()| (base, chain.unwrap_or_default()))
             }
         };
         let why = match plan {
-            Ok(base) => match self.clone_of(base) {
+            Ok((base, chain)) => match self.clone_of(base, chain) {
                 Ok(patch) => return Ok(patch),
                 Err(why) => why,
             },
@@ -146,10 +146,10 @@ impl Publisher {
         Ok((staged, Target::Whole { file, why, written }))
     }
 
-    /// A staged clone of `base` with its patch writer; `Err` when it cannot be had (the
-    /// reason is logged at debug level: on a filesystem without clones that is normal).
-    fn clone_of(&self, base: &Base) -> Result<(Staged, Target), Whole> {
-        let chain = chain::read(&chain::record_path(&self.list), &base.path).unwrap_or_default();
+    /// A staged clone of `base`, which ends `chain`, with its patch writer; `Err` when it
+    /// cannot be had (the reason is logged at debug level: on a filesystem without clones
+    /// that is normal).
+    fn clone_of(&self, base: &Base, chain: Chain) -> Result<(Staged, Target), Whole> {
         let cloned = Staged::clone_of(&self.dir, &self.db_name, &base.path).and_then(|staged| {
             let writer = PatchWriter::open(staged.file().try_clone()?, base)?;
             Ok((

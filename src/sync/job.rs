@@ -24,6 +24,7 @@ use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
 use super::download::{download, DownloadError};
 use super::foreign;
+use super::inspecting::Inspecting;
 use super::ledger::Ledger;
 use super::stamp::Stamp;
 
@@ -553,73 +554,6 @@ pub async fn describe_published(
 /// future (an aborted sync, a quit) interrupts SQLite at once.
 async fn inspect_logged(path: PathBuf, tables: Vec<String>) -> Option<Inspection> {
     Inspecting::finish(Inspecting::start(path, tables).await).await
-}
-
-/// An inspection running on the blocking pool through a connection opened when it
-/// started; dropping it (an aborted sync, a quit) interrupts SQLite at once.
-struct Inspecting {
-    task: Option<tokio::task::JoinHandle<Result<Inspection, inspect::InspectError>>>,
-    cancel: inspect::Cancel,
-    shown: PathBuf,
-}
-
-impl Inspecting {
-    /// Opens `path` and starts reading its metadata and the row counts of `tables`
-    /// within [`inspect::INSPECT_BUDGET`]. A file that cannot be opened is logged and
-    /// gives no inspection.
-    async fn start(path: PathBuf, tables: Vec<String>) -> Inspecting {
-        let cancel = inspect::Cancel::default();
-        let shown = path.clone();
-        let task = match blocking(move || inspect::open_readonly(&path).map(|c| (c, path))).await {
-            Ok(Ok((conn, path))) => {
-                let watch = cancel.clone();
-                Some(tokio::task::spawn_blocking(move || {
-                    inspect::inspect_open(conn, &path, &tables, inspect::INSPECT_BUDGET, &watch)
-                }))
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "inspection task failed");
-                None
-            }
-        };
-        Inspecting {
-            task,
-            cancel,
-            shown,
-        }
-    }
-
-    /// What the inspection read; a failure is logged and shown as unknown, what could
-    /// not be read is named in the inspection.
-    async fn finish(mut inspecting: Inspecting) -> Option<Inspection> {
-        let shown = &inspecting.shown;
-        match inspecting.task.as_mut()?.await {
-            Ok(Ok(i)) => {
-                if !i.unread.is_empty() {
-                    tracing::warn!(path = %shown.display(), unread = ?i.unread, "parts of the database could not be read");
-                }
-                Some(i)
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "inspection task failed");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for Inspecting {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
 }
 
 /// LiteFS's own position, when a probe can read it.
