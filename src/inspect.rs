@@ -182,7 +182,19 @@ pub fn inspect_within(
     budget: Duration,
     cancel: &Cancel,
 ) -> Result<Inspection, InspectError> {
-    let conn = open(path)?;
+    inspect_open(open(path)?, path, tables, budget, cancel)
+}
+
+/// [`inspect_within`] through `conn`, opened on `path` before with [`open_readonly`]: it
+/// reads the file it opened whatever its name is by then (a staged copy that was
+/// published while it was read); `path` is for messages.
+pub fn inspect_open(
+    conn: Connection,
+    path: &Path,
+    tables: &[String],
+    budget: Duration,
+    cancel: &Cancel,
+) -> Result<Inspection, InspectError> {
     let deadline = Instant::now() + budget;
     let watch = cancel.clone();
     conn.progress_handler(

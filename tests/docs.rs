@@ -38,11 +38,11 @@ fn every_file_the_readme_links_to_is_in_the_repository() {
         links.iter().any(|l| l.starts_with("docs/menu/")),
         "the README links the menu's pictures: {links:?}"
     );
-    let missing: Vec<&String> = links
-        .iter()
-        .filter(|l| !root().join(l).is_file())
-        .collect();
-    assert!(missing.is_empty(), "README links to missing files: {missing:?}");
+    let missing: Vec<&String> = links.iter().filter(|l| !root().join(l).is_file()).collect();
+    assert!(
+        missing.is_empty(),
+        "README links to missing files: {missing:?}"
+    );
     // A PNG is a picture, not a placeholder.
     for link in links.iter().filter(|l| l.ends_with(".png")) {
         let bytes = std::fs::read(root().join(link)).unwrap();

@@ -36,7 +36,7 @@ async fn a_disk_that_takes_nothing_ends_the_export_within_the_stall_timeout() {
         .unwrap();
     let export = {
         let client = client.clone();
-        tokio::spawn(async move { download(&client, file, stuck).await })
+        tokio::spawn(async move { download(&client, file.into(), stuck).await })
     };
     let ended = tokio::time::timeout(Duration::from_secs(20), export)
         .await
@@ -58,9 +58,13 @@ async fn a_disk_that_takes_nothing_ends_the_export_within_the_stall_timeout() {
 
     // LiteFS is free: the next export, to a working disk, is the whole database.
     let good = root.path().join("good");
-    let got = download(&client, std::fs::File::create(&good).unwrap(), good.clone())
-        .await
-        .unwrap();
+    let got = download(
+        &client,
+        std::fs::File::create(&good).unwrap().into(),
+        good.clone(),
+    )
+    .await
+    .unwrap();
     let pos = sim.sim.position();
     assert_eq!(got.summary.checksum.0, pos.checksum);
     assert_eq!(

@@ -5,13 +5,13 @@
 //! whatever the database's size, and a disk that takes nothing for the stall timeout
 //! ends the fetch, as for a LiteFS export (see [`handoff`]).
 
-use std::fs::File;
 use std::io::{BufWriter, Read};
 use std::path::PathBuf;
 
 use bytes::{Buf, Bytes};
 
 use crate::handoff::{self, Failed, SideError};
+use crate::publish::{Target, Written};
 
 use super::client::{CloudClient, CloudError, SnapshotStream};
 use super::ltx::{decode_snapshot, Decoded, LtxError};
@@ -33,27 +33,38 @@ pub enum FetchError {
     },
 }
 
-/// A decoded snapshot and how many bytes came over the network.
+/// A decoded snapshot, how many bytes came over the network, and what was written.
 #[derive(Debug)]
 pub struct Fetched {
     pub decoded: Decoded,
     pub received: u64,
+    pub written: Written,
 }
 
-/// Fetches the snapshot into `file` (at `path`, for messages).
-pub async fn fetch(client: &CloudClient, file: File, path: PathBuf) -> Result<Fetched, FetchError> {
+/// Fetches the snapshot into `target` (at `path`, for messages).
+pub async fn fetch(
+    client: &CloudClient,
+    mut target: Target,
+    path: PathBuf,
+) -> Result<Fetched, FetchError> {
     let mut stream = client.snapshot().await?;
     let decoded = handoff::transfer(&mut stream, QUEUE, client.stall_timeout(), move |rx| {
-        let out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        decode_snapshot(ChannelReader::new(rx), out).map_err(|e| match e {
+        let out = BufWriter::with_capacity(WRITE_BUFFER, &mut target);
+        let decoded = decode_snapshot(ChannelReader::new(rx), out).map_err(|e| match e {
             LtxError::Write(source) => SideError::Write(source),
             other => SideError::Refused(other),
-        })
+        })?;
+        let written = target.finish().map_err(SideError::Write)?;
+        Ok((decoded, written))
     })
     .await;
     // The snapshot's connection is closed on return (dropped).
     match decoded {
-        Ok((decoded, received)) => Ok(Fetched { decoded, received }),
+        Ok(((decoded, written), received)) => Ok(Fetched {
+            decoded,
+            received,
+            written,
+        }),
         Err(Failed::Write(source)) => Err(FetchError::Write { path, source }),
         Err(Failed::Source(e)) => Err(e.into()),
         Err(Failed::Refused(e)) => Err(CloudError::Snapshot(e).into()),

@@ -168,6 +168,16 @@ impl Checksummer {
     }
 }
 
+/// The LiteFS checksum of one page, `1<<63 | CRC-64/ISO(pgno ‖ page)`: a database's
+/// checksum is the XOR of these (lock page excepted), so replacing a page changes it by
+/// the old page's XOR the new page's (how a patched clone is verified).
+pub fn page_checksum(pgno: u32, page: &[u8]) -> u64 {
+    let mut digest = Digest::new(CrcAlgorithm::Crc64GoIso);
+    digest.update(&pgno.to_be_bytes());
+    digest.update(page);
+    FLAG | digest.finalize()
+}
+
 /// Bytes of the SQLite header needed to know the page size.
 const HEADER_NEEDED: usize = 18;
 
@@ -260,6 +270,16 @@ mod tests {
         let mut sum = Checksummer::new();
         sum.update(b"hello, this is not a database at all");
         assert_eq!(sum.finish().page_size, None);
+    }
+
+    #[test]
+    fn the_database_checksum_is_the_xor_of_the_page_checksums() {
+        let data = vector();
+        let xor = data
+            .chunks(4096)
+            .zip(1u32..)
+            .fold(0, |acc, (page, pgno)| acc ^ page_checksum(pgno, page));
+        assert_eq!(Checksum(FLAG | xor), Checksum(0xfe3831a381c602b9));
     }
 
     #[test]

@@ -53,6 +53,17 @@ pub enum PublishError {
     },
 
     #[error(
+        "the patched copy {} has checksum {actual}, not the source's {expected}; \
+         it was not published (the next version is written whole)",
+        path.display()
+    )]
+    PatchMismatch {
+        path: PathBuf,
+        expected: crate::litefs::Checksum,
+        actual: crate::litefs::Checksum,
+    },
+
+    #[error(
         "cannot {action} {}: {cause} — check that the disk is healthy and the folder usable, \
          or set [publish] dir",
         path.display()
@@ -76,6 +87,7 @@ impl PublishError {
             PublishError::DiskFull { .. } => ErrorKind::DiskFull,
             PublishError::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             PublishError::Io { .. } => ErrorKind::Io,
+            PublishError::PatchMismatch { .. } => ErrorKind::ChecksumMismatch,
         }
     }
 }

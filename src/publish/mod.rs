@@ -15,11 +15,15 @@
 //!   provisioning tool.
 //! - `single`: one fixed name, `<db>`, replaced atomically by rename.
 
+mod chain;
 mod error;
 mod naming;
 pub mod ours;
+mod patch;
+pub mod patch_plan;
 mod retention;
 mod staging;
+mod target;
 
 use std::fs::{self, File};
 use std::io;
@@ -30,7 +34,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use crate::config::PublishMode;
 pub use error::{classify_io, PublishError};
+pub use patch::{Base, PatchStats};
 pub use staging::Staged;
+pub use target::{How, Target, Written};
 
 use error::io_error;
 

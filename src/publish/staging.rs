@@ -36,6 +36,33 @@ impl Staged {
         })
     }
 
+    /// A new temp file for `db_name` in `dir` that is a copy-on-write clone of `base`
+    /// (APFS `clonefile`, `FICLONE` on XFS and btrfs); fails where the filesystem cannot
+    /// clone, leaving nothing behind.
+    pub(super) fn clone_of(dir: &Path, db_name: &str, base: &Path) -> io::Result<Staged> {
+        let path = dir.join(naming::temp_name(
+            db_name,
+            std::process::id(),
+            fastrand::u64(..),
+        ));
+        if let Err(e) = reflink_copy::reflink(base, &path) {
+            remove_temp(&path);
+            return Err(e);
+        }
+        let staged = OpenOptions::new().read(true).write(true).open(&path);
+        match staged {
+            Ok(file) => Ok(Staged {
+                path,
+                file,
+                published: false,
+            }),
+            Err(e) => {
+                remove_temp(&path);
+                Err(e)
+            }
+        }
+    }
+
     /// Where the staged copy is (a hidden name in the publish folder).
     pub fn path(&self) -> &Path {
         &self.path

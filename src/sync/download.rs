@@ -6,7 +6,6 @@
 //! disk that takes nothing for the stall timeout ends the download (see [`handoff`]).
 
 use std::convert::Infallible;
-use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -16,6 +15,7 @@ use crate::handoff::{self, Failed, SideError};
 use crate::litefs::checksum::Summary;
 use crate::litefs::client::{Client, Export, LiteFsError};
 use crate::litefs::Checksummer;
+use crate::publish::{Target, Written};
 
 /// Chunks in flight between the network and the writer (chunks are at most a few
 /// hundred KiB, so this bounds memory to a few MiB whatever the database's size).
@@ -29,6 +29,8 @@ pub struct Downloaded {
     pub header: Vec<u8>,
     /// The length LiteFS announced, if any.
     pub announced_len: Option<u64>,
+    /// What was written (whole, or a patched clone with its checksum).
+    pub written: Written,
 }
 
 /// Why a download failed.
@@ -43,24 +45,25 @@ pub enum DownloadError {
     },
 }
 
-/// Downloads the export into `file` (at `path`, for messages).
+/// Downloads the export into `target` (at `path`, for messages).
 pub async fn download(
     client: &Client,
-    file: File,
+    target: Target,
     path: PathBuf,
 ) -> Result<Downloaded, DownloadError> {
     let mut export = client.export().await?;
     let announced_len = export.expected_len();
     let written = handoff::transfer(&mut export, QUEUE, client.stall_timeout(), move |rx| {
-        write_all(file, rx).map_err(SideError::<Infallible>::Write)
+        write_all(target, rx).map_err(SideError::<Infallible>::Write)
     })
     .await;
     // The export's connection is closed on return (dropped), releasing LiteFS.
     match written {
-        Ok(((summary, header), _)) => Ok(Downloaded {
+        Ok(((summary, header, written), _)) => Ok(Downloaded {
             summary,
             header,
             announced_len,
+            written,
         }),
         Err(Failed::Write(source)) => Err(DownloadError::Write { path, source }),
         Err(Failed::Source(e)) => Err(e.into()),
@@ -76,7 +79,10 @@ impl handoff::Source for Export {
     }
 }
 
-fn write_all(mut file: File, rx: handoff::Receiver) -> std::io::Result<(Summary, Vec<u8>)> {
+fn write_all(
+    mut target: Target,
+    rx: handoff::Receiver,
+) -> std::io::Result<(Summary, Vec<u8>, Written)> {
     let mut sum = Checksummer::new();
     let mut header = Vec::with_capacity(100);
     for chunk in rx {
@@ -85,8 +91,7 @@ fn write_all(mut file: File, rx: handoff::Receiver) -> std::io::Result<(Summary,
             header.extend_from_slice(&chunk[..take]);
         }
         sum.update(&chunk);
-        file.write_all(&chunk)?;
+        target.write_all(&chunk)?;
     }
-    file.flush()?;
-    Ok((sum.finish(), header))
+    Ok((sum.finish(), header, target.finish()?))
 }

@@ -19,11 +19,12 @@ use crate::litefs::checksum::checksum_file;
 use crate::litefs::client::{Client, LiteFsError};
 use crate::litefs::pos::{Position, Probe};
 use crate::litefs::Checksum;
-use crate::publish::{classify_io, PublishError, Publisher, Staged};
+use crate::publish::{classify_io, Base, PublishError, Publisher, Staged, Target, Written};
 use crate::verify::{check_layout, unmatched, Provenance, VerifyError};
 
 use super::download::{download, DownloadError};
 use super::foreign;
+use super::inspecting::Inspecting;
 use super::ledger::Ledger;
 use super::stamp::Stamp;
 
@@ -126,6 +127,7 @@ struct Checked {
     provenance: Provenance,
     bytes: u64,
     started: std::time::Instant,
+    written: Written,
 }
 
 /// Runs `f` on the blocking pool.
@@ -257,31 +259,35 @@ impl JobContext {
             }
             Before::Fetch(expect) => expect,
         };
-        let (staged, staged_path, file) = self.stage().await?;
+        let (staged, staged_path, target) = self.stage(known.as_ref()).await?;
         let started = std::time::Instant::now();
-        let fetched = source.fetch(expect, file, staged_path).await?;
+        let fetched = source.fetch(expect, target, staged_path).await?;
+        // What was written (a patched clone's pages read back) against the checksum the
+        // source's bytes have.
+        self.publisher
+            .verify_written(&staged, &fetched.written, fetched.checksum)?;
         let checked = Checked {
             checksum: fetched.checksum,
             provenance: fetched.provenance,
             bytes: fetched.bytes,
             started,
+            written: fetched.written,
         };
         self.publish_checked(staged, known, checked, inspect_unchanged)
             .await
     }
 
-    /// A new hidden temp file in the publish folder, its path and a handle to write it.
-    async fn stage(&self) -> Result<(Staged, PathBuf, std::fs::File), SyncError> {
-        let staged = {
-            let publisher = self.publisher.clone();
-            blocking(move || publisher.stage()).await??
-        };
+    /// A new hidden temp file in the publish folder (a clone of `known` to patch, when
+    /// it can be), its path and the target to write it through.
+    async fn stage(&self, known: Option<&Known>) -> Result<(Staged, PathBuf, Target), SyncError> {
+        let base = known.map(|k| Base {
+            path: k.path.clone(),
+            checksum: k.checksum,
+        });
+        let publisher = self.publisher.clone();
+        let (staged, target) = blocking(move || publisher.stage_for(base.as_ref())).await??;
         let staged_path = staged.path().to_path_buf();
-        let file = staged
-            .file()
-            .try_clone()
-            .map_err(|e| classify_io(&e, &staged_path))?;
-        Ok((staged, staged_path, file))
+        Ok((staged, staged_path, target))
     }
 
     /// The outcome when the source has what is already published.
@@ -316,12 +322,18 @@ impl JobContext {
             provenance,
             bytes,
             started,
+            written,
         } = checked;
         let downloaded = started.elapsed();
         if let Some(known) = known.filter(|k| k.checksum == checksum) {
             return Ok(self.unchanged(known, provenance, inspect_unchanged).await);
         }
         let staged_path = staged.path().to_path_buf();
+        // Inspection (metadata, row counts) reads through a connection opened now, beside
+        // the checks, and never holds up the rename of a verified file: the connection
+        // reads the same file under its published name. Only a newer file of someone
+        // else's in the folder waits for it (see `newer_foreign`).
+        let inspecting = Inspecting::start(staged_path.clone(), self.tables.clone()).await;
         // Flushing the file to disk (I/O) overlaps quick_check and inspection (CPU), so
         // the publish's own fsync finds little left to do.
         let flush = {
@@ -339,21 +351,35 @@ impl JobContext {
                     .await?
                     .map_err(|e| VerifyError::QuickCheck(e.to_string()))?;
             }
-            Ok::<_, SyncError>(self.inspect(staged_path.clone()).await)
+            Ok::<_, SyncError>(())
         };
         let (flushed, checked) = tokio::join!(flush, checks);
         let checked_at = started.elapsed();
-        let inspection = checked?;
+        checked?;
         flushed??;
-        if let Some(outcome) = self.newer_foreign(inspection.as_ref()).await {
-            return Ok(outcome);
-        }
+        let inspection = match self.foreign_newest().await {
+            Some(theirs) => {
+                let ours = Inspecting::finish(inspecting).await;
+                if let Some(outcome) = self.newer_foreign(theirs, ours.as_ref()).await {
+                    return Ok(outcome);
+                }
+                Err(ours)
+            }
+            None => Ok(inspecting),
+        };
         let publisher = self.publisher.clone();
-        let published = blocking(move || publisher.publish(staged, SystemTime::now())).await??;
+        let published = blocking(move || {
+            let published = publisher.publish(staged, SystemTime::now())?;
+            publisher.record_written(&published.path, &written);
+            Ok::<_, PublishError>(published)
+        })
+        .await??;
         tracing::debug!(
             download_ms = downloaded.as_millis() as u64,
             checks_and_flush_ms = (checked_at - downloaded).as_millis() as u64,
             publish_ms = (started.elapsed() - checked_at).as_millis() as u64,
+            written = ?written.how,
+            written_bytes = written.bytes,
             "publish timings"
         );
         // Old versions go after the new one is out; nobody waits for the unlinks.
@@ -368,6 +394,10 @@ impl JobContext {
             let path = published.path.clone();
             blocking(move || describe(path, Some(checksum))).await??
         };
+        let inspection = match inspection {
+            Ok(inspecting) => Inspecting::finish(inspecting).await,
+            Err(read) => read,
+        };
         Ok(Outcome::Published {
             known,
             provenance,
@@ -376,14 +406,12 @@ impl JobContext {
         })
     }
 
-    /// When the newest file in the folder now is someone else's (the provisioning tool's
-    /// download) and its data is at least as new as the snapshot's (`ours`), the outcome
-    /// that leaves it the newest: publishing ours after it would hide newer data from
-    /// the POS (see [`foreign`]). `None`: publish ours. The folder is read again here, not
-    /// taken from what the worker knew, so a file that arrived during the download counts.
-    async fn newer_foreign(&self, ours: Option<&Inspection>) -> Option<Outcome> {
+    /// The newest file in the folder when it is someone else's (the provisioning tool's
+    /// download). The folder is read again here, not taken from what the worker knew, so
+    /// a file that arrived during the download counts.
+    async fn foreign_newest(&self) -> Option<PathBuf> {
         let publisher = self.publisher.clone();
-        let path = blocking(move || {
+        blocking(move || {
             publisher
                 .newest()
                 .ok()
@@ -391,7 +419,13 @@ impl JobContext {
                 .filter(|p| !publisher.is_ours(p))
         })
         .await
-        .ok()??;
+        .ok()?
+    }
+
+    /// When someone else's newest file at `path` holds data at least as new as the
+    /// snapshot's (`ours`), the outcome that leaves it the newest: publishing ours after
+    /// it would hide newer data from the POS (see [`foreign`]). `None`: publish ours.
+    async fn newer_foreign(&self, path: PathBuf, ours: Option<&Inspection>) -> Option<Outcome> {
         let theirs = self.inspect(path.clone()).await;
         let newer = foreign::is_at_least_as_new(
             theirs.as_ref()?.metadata.generated_at.as_deref(),
@@ -448,34 +482,7 @@ pub async fn describe_published(
 /// and shown as unknown, what could not be read is named in the inspection. Dropping the
 /// future (an aborted sync, a quit) interrupts SQLite at once.
 async fn inspect_logged(path: PathBuf, tables: Vec<String>) -> Option<Inspection> {
-    /// Cancels the inspection when the future waiting for it goes away.
-    struct OnDrop(inspect::Cancel);
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            self.0.cancel();
-        }
-    }
-    let cancel = inspect::Cancel::default();
-    let _guard = OnDrop(cancel.clone());
-    let shown = path.clone();
-    let read =
-        blocking(move || inspect::inspect_within(&path, &tables, inspect::INSPECT_BUDGET, &cancel));
-    match read.await {
-        Ok(Ok(i)) => {
-            if !i.unread.is_empty() {
-                tracing::warn!(path = %shown.display(), unread = ?i.unread, "parts of the database could not be read");
-            }
-            Some(i)
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "inspection task failed");
-            None
-        }
-    }
+    Inspecting::finish(Inspecting::start(path, tables).await).await
 }
 
 /// What a job is asked to do (the same sync; the sources differ in what they skip).
@@ -502,6 +509,8 @@ struct Fetched {
     checksum: Checksum,
     provenance: Provenance,
     bytes: u64,
+    /// What was written (whole, or a patched clone with its checksum).
+    written: Written,
 }
 
 /// Where a database version comes from: a LiteFS node or the LiteFS Cloud backup API.
@@ -517,11 +526,12 @@ trait Source {
         ask: Ask,
     ) -> Result<Before<Self::Expect>, SyncError>;
 
-    /// Fetches the snapshot into `file` (at `path`) and checks it by the source's rules.
+    /// Fetches the snapshot through `target` (into the staged file at `path`) and checks
+    /// it by the source's rules.
     async fn fetch(
         &self,
         expect: Self::Expect,
-        file: std::fs::File,
+        target: Target,
         path: PathBuf,
     ) -> Result<Fetched, SyncError>;
 }
@@ -546,13 +556,8 @@ impl Source for LiteFsSource {
         Ok(Before::Fetch(()))
     }
 
-    async fn fetch(
-        &self,
-        (): (),
-        file: std::fs::File,
-        path: PathBuf,
-    ) -> Result<Fetched, SyncError> {
-        let got = download(&self.client, file, path)
+    async fn fetch(&self, (): (), target: Target, path: PathBuf) -> Result<Fetched, SyncError> {
+        let got = download(&self.client, target, path)
             .await
             .map_err(|e| match e {
                 DownloadError::LiteFs(e) => SyncError::LiteFs(e),
@@ -571,6 +576,7 @@ impl Source for LiteFsSource {
             checksum,
             provenance: provenance(self, checksum).await?,
             bytes: got.summary.len,
+            written: got.written,
         })
     }
 }
@@ -592,10 +598,10 @@ impl Source for CloudClient {
     async fn fetch(
         &self,
         pos: Position,
-        file: std::fs::File,
+        target: Target,
         path: PathBuf,
     ) -> Result<Fetched, SyncError> {
-        let fetched = fetch(self, file, path).await.map_err(|e| match e {
+        let fetched = fetch(self, target, path).await.map_err(|e| match e {
             FetchError::Cloud(e) => SyncError::Cloud(e),
             FetchError::Write { path, source } => classify_io(&source, &path).into(),
         })?;
@@ -620,6 +626,7 @@ impl Source for CloudClient {
             checksum,
             provenance: Provenance::Tx(pos.txid),
             bytes: decoded.summary.len,
+            written: fetched.written,
         })
     }
 }

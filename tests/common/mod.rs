@@ -8,6 +8,7 @@ pub mod fake_engine;
 pub mod real_litefs;
 pub mod sim_image;
 pub mod skip;
+pub mod xfs;
 pub mod xvfb;
 
 pub use skip::skip;
