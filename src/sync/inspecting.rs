@@ -24,22 +24,12 @@ impl Inspecting {
         let shown = path.clone();
         let opened =
             tokio::task::spawn_blocking(move || inspect::open_readonly(&path).map(|c| (c, path)));
-        let task = match opened.await {
-            Ok(Ok((conn, path))) => {
-                let watch = cancel.clone();
-                Some(tokio::task::spawn_blocking(move || {
-                    inspect::inspect_open(conn, &path, &tables, inspect::INSPECT_BUDGET, &watch)
-                }))
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "inspection task failed");
-                None
-            }
-        };
+        let task = logged(opened.await, &shown).map(|(conn, path)| {
+            let watch = cancel.clone();
+            tokio::task::spawn_blocking(move || {
+                inspect::inspect_open(conn, &path, &tables, inspect::INSPECT_BUDGET, &watch)
+            })
+        });
         Inspecting {
             task,
             cancel,
@@ -51,21 +41,28 @@ impl Inspecting {
     /// not be read is named in the inspection.
     pub(super) async fn finish(mut inspecting: Inspecting) -> Option<Inspection> {
         let shown = &inspecting.shown;
-        match inspecting.task.as_mut()?.await {
-            Ok(Ok(i)) => {
-                if !i.unread.is_empty() {
-                    tracing::warn!(path = %shown.display(), unread = ?i.unread, "parts of the database could not be read");
-                }
-                Some(i)
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "inspection task failed");
-                None
-            }
+        let read = logged(inspecting.task.as_mut()?.await, shown)?;
+        if !read.unread.is_empty() {
+            tracing::warn!(path = %shown.display(), unread = ?read.unread, "parts of the database could not be read");
+        }
+        Some(read)
+    }
+}
+
+/// The value of a blocking step of the inspection of `shown`; its failure is logged.
+fn logged<T, E: std::fmt::Display>(
+    step: Result<Result<T, E>, tokio::task::JoinError>,
+    shown: &std::path::Path,
+) -> Option<T> {
+    match step {
+        Ok(Ok(value)) => Some(value),
+        Ok(Err(e)) => {
+            tracing::warn!(path = %shown.display(), error = %e, "could not inspect the database");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "inspection task failed");
+            None
         }
     }
 }
