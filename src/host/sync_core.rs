@@ -186,12 +186,7 @@ pub fn idle(config: &Config, env: &Environment, event: Event, board: &Board) -> 
     describe_settings(&mut starting, config, env);
     let board = Arc::new(board.begin(status_file.clone(), starting));
     board.apply(event);
-    telemetry::heartbeat(
-        &config.telemetry,
-        &env.otlp,
-        board.subscribe(),
-        board.ended(),
-    );
+    telemetry::heartbeat(&config.telemetry, &env.otlp, &board);
     // This core cannot sync, but the POS may well have data: the newest published file
     // describes itself, as in a core that syncs.
     let publisher = Publisher::new(
@@ -314,12 +309,7 @@ pub fn start_with(
     }
     let board = Arc::new(board.begin(status_file.clone(), starting));
     let status = board.subscribe();
-    let instruments = telemetry::heartbeat(
-        &config.telemetry,
-        &env.otlp,
-        board.subscribe(),
-        board.ended(),
-    );
+    let instruments = telemetry::heartbeat(&config.telemetry, &env.otlp, &board);
     let restarts = instruments.container_restarts();
     let (commands, task) = match source {
         Source::Url => {

@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use chrono::Utc;
 use tokio::sync::watch;
@@ -35,11 +35,16 @@ pub struct Board {
 /// What every handle shares.
 struct Shared {
     tx: watch::Sender<Status>,
-    /// The current core's generation and status file (`None`: no core has begun, nothing
-    /// is written).
-    current: Mutex<(u64, Option<PathBuf>)>,
-    /// The current generation, for handles waiting for their core's end.
-    generations: watch::Sender<u64>,
+    /// The current core: what the writer writes to, and what handles (and those waiting
+    /// for their core's end) compare their own generation with.
+    current: watch::Sender<Current>,
+}
+
+/// The core whose handle may change the status now.
+struct Current {
+    generation: u64,
+    /// Its status file (`None`: no core has begun, nothing is written).
+    file: Option<PathBuf>,
 }
 
 impl Board {
@@ -60,8 +65,10 @@ impl Board {
         scrub(&mut initial);
         let shared = Arc::new(Shared {
             tx: watch::Sender::new(initial),
-            current: Mutex::new((0, file)),
-            generations: watch::Sender::new(0),
+            current: watch::Sender::new(Current {
+                generation: 0,
+                file,
+            }),
         });
         tokio::spawn(write_changes(shared.clone(), shared.tx.subscribe()));
         Board {
@@ -74,13 +81,12 @@ impl Board {
     /// the handles of earlier cores stop changing anything. The new core's handle.
     pub fn begin(&self, file: PathBuf, mut initial: Status) -> Board {
         scrub(&mut initial);
-        let generation = {
-            let mut current = self.current();
-            current.0 += 1;
-            current.1 = Some(file);
-            current.0
-        };
-        self.shared.generations.send_replace(generation);
+        let mut generation = 0;
+        self.shared.current.send_modify(|current| {
+            current.generation += 1;
+            current.file = Some(file);
+            generation = current.generation;
+        });
         self.shared.tx.send_replace(initial);
         Board {
             shared: self.shared.clone(),
@@ -101,10 +107,10 @@ impl Board {
     /// Resolves when this handle's core is no longer the current one (another began) or
     /// the board is gone: what a core's companions (its heartbeat) end with.
     pub fn ended(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut generations = self.shared.generations.subscribe();
+        let mut current = self.shared.current.subscribe();
         let mine = self.generation;
         async move {
-            let _ = generations.wait_for(|current| *current != mine).await;
+            let _ = current.wait_for(|now| now.generation != mine).await;
         }
     }
 
@@ -114,17 +120,10 @@ impl Board {
         self.update(|s| model::apply(s, event, Utc::now()));
     }
 
-    fn current(&self) -> std::sync::MutexGuard<'_, (u64, Option<PathBuf>)> {
-        self.shared
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
     fn update(&self, change: impl FnOnce(&mut Status)) {
         let before = self.get();
         let changed = self.shared.tx.send_if_modified(|s| {
-            if self.current().0 != self.generation {
+            if self.shared.current.borrow().generation != self.generation {
                 return false;
             }
             change(s);
@@ -168,12 +167,7 @@ async fn write_changes(shared: Arc<Shared>, mut rx: watch::Receiver<Status>) {
     loop {
         let snapshot = rx.borrow_and_update().clone();
         let file = match shared.upgrade() {
-            Some(shared) => shared
-                .current
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .1
-                .clone(),
+            Some(shared) => shared.current.borrow().file.clone(),
             None => return,
         };
         if let Some(file) = file {

@@ -251,10 +251,7 @@ impl JobContext {
         inspect_unchanged: bool,
     ) -> Result<Outcome, SyncError> {
         let expect = match source.before(known.as_ref(), ask).await? {
-            Before::Current(provenance) => {
-                let known = known.ok_or_else(|| {
-                    SyncError::Internal("a source confirmed a file that is not there".into())
-                })?;
+            Before::Current(known, provenance) => {
                 return Ok(self.unchanged(known, provenance, inspect_unchanged).await);
             }
             Before::Fetch(expect) => expect,
@@ -499,7 +496,7 @@ enum Ask {
 /// What a source says before anything is fetched.
 enum Before<E> {
     /// The published file is the source's newest, as this confirms.
-    Current(Provenance),
+    Current(Known, Provenance),
     /// Fetch, expecting this of the snapshot.
     Fetch(E),
 }
@@ -545,7 +542,7 @@ impl Source for LiteFsSource {
             Ask::Check => {
                 if let (Some(known), Some(pos)) = (known, position(self).await) {
                     if pos.checksum == known.checksum {
-                        return Ok(Before::Current(Provenance::Tx(pos.txid)));
+                        return Ok(Before::Current(known.clone(), Provenance::Tx(pos.txid)));
                     }
                 }
             }
@@ -588,7 +585,7 @@ impl Source for CloudClient {
         let pos = self.position().await?;
         match known {
             Some(known) if known.checksum == pos.checksum && ask != Ask::Reset => {
-                Ok(Before::Current(Provenance::Tx(pos.txid)))
+                Ok(Before::Current(known.clone(), Provenance::Tx(pos.txid)))
             }
             _ => Ok(Before::Fetch(pos)),
         }

@@ -25,14 +25,13 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry_sdk::error::OTelSdkResult;
-use tokio::sync::watch;
 
 use crate::config;
 use crate::config::user_defaults::{UserDefaults, POS_DOMAIN};
 use crate::config::SourceKind;
 use crate::error_kind::ErrorKind;
 use crate::status::board::Board;
-use crate::status::{Event, Status};
+use crate::status::Event;
 
 use endpoint::{Provisioned, Signal, Sources, Variables};
 pub use instruments::{Counter, Instruments};
@@ -195,15 +194,10 @@ pub fn start(
     })
 }
 
-/// Starts the metrics heartbeat of a core whose status `status` follows; it ends when
-/// `ended` resolves (the core's end). Returns the instruments the core's parts count their events in;
+/// Starts the metrics heartbeat of the core whose handle on the status board is `board`;
+/// it reads the core's status there and ends with the core ([`Board::ended`]). Returns the instruments the core's parts count their events in;
 /// with telemetry turned off or an unusable endpoint (logged once) nothing is sent.
-pub fn heartbeat(
-    config: &config::Telemetry,
-    variables: &Variables,
-    status: watch::Receiver<Status>,
-    ended: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Instruments {
+pub fn heartbeat(config: &config::Telemetry, variables: &Variables, board: &Board) -> Instruments {
     if !config.enabled {
         return Instruments::off();
     }
@@ -216,7 +210,7 @@ pub fn heartbeat(
         }
     };
     let interval = config.metrics_interval;
-    match heartbeat::start(&endpoint.url, interval, status, ended) {
+    match heartbeat::start(&endpoint.url, interval, board.subscribe(), board.ended()) {
         Ok(instruments) => {
             tracing::info!(endpoint = %endpoint.url, from = %endpoint.origin, ?interval, "sending heartbeat metrics");
             instruments
